@@ -1,0 +1,33 @@
+//===- Compiler.h - ahead-of-time compilation to a shared object -*- C++ -*-===//
+#ifndef QF_COMPILER_COMPILER_H
+#define QF_COMPILER_COMPILER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include <functional>
+#include <string>
+
+namespace qf {
+
+struct CompileOptions {
+  std::string outputPath;
+  /// Called once per stage with (index, count, name) before it runs.
+  std::function<void(int, int, const std::string &)> progress;
+  /// Linker driver used to produce the shared object.
+  std::string linker = "cc";
+};
+
+/// Lowers a qf module (one public entry function) for the host CPU and writes
+/// a shared object holding the code, the weights and the model signature.
+/// The output file appears only when everything succeeded. Returns false with
+/// `error` set (one line) otherwise.
+bool compileToSharedObject(mlir::ModuleOp module, const CompileOptions &opts,
+                           std::string &error);
+
+/// The signature text stored in the module (see runtime/qfrt.h): one line per
+/// input and output, "input|output <TAB> name <TAB> dtype <TAB> d0,d1,...".
+bool buildSignature(mlir::ModuleOp module, std::string &signature,
+                    std::string &error);
+
+} // namespace qf
+
+#endif

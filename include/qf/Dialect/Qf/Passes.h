@@ -1,0 +1,20 @@
+//===- Passes.h - every Quantforge pass ------------------------*- C++ -*-===//
+#ifndef QF_DIALECT_QF_PASSES_H
+#define QF_DIALECT_QF_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace qf {
+#define GEN_PASS_DECL
+#include "qf/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "qf/Passes.h.inc"
+} // namespace qf
+
+#endif

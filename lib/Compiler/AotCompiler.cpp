@@ -1,0 +1,291 @@
+//===- AotCompiler.cpp - qf module to a native shared object --------------===//
+//
+// Stages: the MLIR pipeline (qf -> linalg -> buffers -> loops -> LLVM
+// dialect), translation to LLVM IR, the C-callable entry wrapper and the
+// signature string, LLVM -O3 for the host CPU, object emission, and linking
+// with the system compiler driver into a temporary file renamed into place.
+//
+//===----------------------------------------------------------------------===//
+#include "qf/Compiler/Compiler.h"
+#include "qf/Pipelines/Pipelines.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Host.h"
+
+using namespace mlir;
+
+namespace qf {
+
+static std::string shapeText(RankedTensorType t) {
+  std::string s;
+  for (int64_t i = 0; i < t.getRank(); ++i)
+    s += (i ? "," : "") + std::to_string(t.getDimSize(i));
+  return s;
+}
+
+static std::string dtypeOf(DictionaryAttr attrs, Type elt) {
+  if (attrs)
+    if (auto d = attrs.getAs<StringAttr>("qf.dtype"))
+      if (!d.getValue().empty())
+        return d.str();
+  if (elt.isInteger(1))
+    return "bool";
+  if (elt.isF32())
+    return "f32";
+  if (elt.isF64())
+    return "f64";
+  if (elt.isF16())
+    return "f16";
+  if (auto it = dyn_cast<IntegerType>(elt))
+    return "i" + std::to_string(it.getWidth());
+  return "unknown";
+}
+
+bool buildSignature(ModuleOp module, std::string &sig, std::string &error) {
+  func::FuncOp entry;
+  for (auto f : module.getOps<func::FuncOp>())
+    if (f.isPublic() && !f.isDeclaration())
+      entry = f;
+  if (!entry) {
+    error = "module has no public function to compile";
+    return false;
+  }
+  sig = "qf-module 1\n";
+  auto add = [&](const char *kind, unsigned i, Type t, DictionaryAttr attrs) {
+    auto rt = dyn_cast<RankedTensorType>(t);
+    if (!rt) {
+      error = std::string(kind) + " #" + std::to_string(i) + " is not a ranked tensor";
+      return false;
+    }
+    std::string name = std::string(kind) + std::to_string(i);
+    if (attrs)
+      if (auto n = attrs.getAs<StringAttr>("qf.name"))
+        name = n.str();
+    if (name.find_first_of("\t\n") != std::string::npos) {
+      error = std::string(kind) + " name '" + name + "' contains a tab or newline";
+      return false;
+    }
+    sig += std::string(kind) + "\t" + name + "\t" +
+           dtypeOf(attrs, rt.getElementType()) + "\t" + shapeText(rt) + "\n";
+    return true;
+  };
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i)
+    if (!add("input", i, entry.getArgumentTypes()[i], entry.getArgAttrDict(i)))
+      return false;
+  for (unsigned i = 0; i < entry.getNumResults(); ++i)
+    if (!add("output", i, entry.getResultTypes()[i], entry.getResultAttrDict(i)))
+      return false;
+  return true;
+}
+
+/// Adds `void qf_entry(void **buffers)` (inputs then outputs) calling the
+/// bare-pointer `qf_main`, and the exported signature string.
+static bool addEntryAndSignature(llvm::Module &m, const std::string &sig,
+                                 size_t numBuffers, std::string &error) {
+  llvm::Function *main = m.getFunction("qf_main");
+  if (!main || main->arg_size() != numBuffers ||
+      !main->getReturnType()->isVoidTy()) {
+    error = "internal error: qf_main does not take one pointer per input and "
+            "output after lowering";
+    return false;
+  }
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::IRBuilder<> b(ctx);
+  auto *ptrTy = llvm::PointerType::getUnqual(ctx);
+  auto *fnTy = llvm::FunctionType::get(b.getVoidTy(), {ptrTy}, false);
+  auto *entry = llvm::Function::Create(fnTy, llvm::GlobalValue::ExternalLinkage,
+                                       "qf_entry", m);
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", entry));
+  std::vector<llvm::Value *> args;
+  for (unsigned i = 0; i < main->arg_size(); ++i) {
+    llvm::Value *slot = b.CreateConstGEP1_64(ptrTy, entry->getArg(0), i);
+    args.push_back(b.CreateLoad(ptrTy, slot));
+  }
+  b.CreateCall(main, args);
+  b.CreateRetVoid();
+
+  llvm::Constant *str = llvm::ConstantDataArray::getString(ctx, sig, true);
+  auto *g = new llvm::GlobalVariable(m, str->getType(), true,
+                                     llvm::GlobalValue::ExternalLinkage, str,
+                                     "qf_signature");
+  g->setAlignment(llvm::Align(1));
+  return true;
+}
+
+static llvm::TargetMachine *hostTargetMachine(std::string &error) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  std::string triple = llvm::sys::getProcessTriple();
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return nullptr;
+  std::string features;
+  for (const auto &[name, on] : llvm::sys::getHostCPUFeatures())
+    features += (features.empty() ? "" : ",") + std::string(on ? "+" : "-") +
+                name.str();
+  llvm::TargetOptions opts;
+  return target->createTargetMachine(llvm::Triple(triple),
+                                     llvm::sys::getHostCPUName(), features, opts,
+                                     llvm::Reloc::PIC_, std::nullopt,
+                                     llvm::CodeGenOptLevel::Aggressive);
+}
+
+static void optimize(llvm::Module &m, llvm::TargetMachine *tm) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PipelineTuningOptions pto;
+  pto.LoopVectorization = true;
+  pto.SLPVectorization = true;
+  llvm::PassBuilder pb(tm, pto);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::ModulePassManager mpm =
+      pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
+  mpm.run(m, mam);
+}
+
+bool compileToSharedObject(ModuleOp module, const CompileOptions &opts,
+                           std::string &error) {
+  std::string sig;
+  if (!buildSignature(module, sig, error))
+    return false;
+  // One buffer per signature line after the version line.
+  size_t numBuffers = llvm::count(sig, '\n') - 1;
+  auto stages = cpuPipelineStages();
+  int total = (int)stages.size() + 3;
+  int step = 0;
+  auto progress = [&](const std::string &name) {
+    if (opts.progress)
+      opts.progress(++step, total, name);
+  };
+
+  // Capture the first error diagnostic as the one-line message.
+  std::string diag;
+  ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &d) {
+    if (d.getSeverity() == DiagnosticSeverity::Error && diag.empty()) {
+      llvm::raw_string_ostream os(diag);
+      os << d;
+      if (auto nl = dyn_cast<NameLoc>(d.getLocation()))
+        diag = "at '" + nl.getName().str() + "': " + diag;
+    }
+    return success();
+  });
+  for (const auto &stage : stages) {
+    progress(stage.name);
+    PassManager pm(module.getContext());
+    if (failed(parsePassPipeline(stage.pipeline, pm))) {
+      error = "internal error: bad pipeline for stage '" + stage.name + "'";
+      return false;
+    }
+    if (failed(pm.run(module))) {
+      error = "stage '" + stage.name + "' failed: " +
+              (diag.empty() ? std::string("no diagnostic") : diag);
+      return false;
+    }
+  }
+
+  progress("translate to LLVM IR");
+  llvm::LLVMContext llctx;
+  auto llmod = translateModuleToLLVMIR(module, llctx, "qf_model");
+  if (!llmod) {
+    error = "translation to LLVM IR failed: " + diag;
+    return false;
+  }
+  if (!addEntryAndSignature(*llmod, sig, numBuffers, error))
+    return false;
+
+  progress("optimize and emit object code");
+  std::unique_ptr<llvm::TargetMachine> tm(hostTargetMachine(error));
+  if (!tm)
+    return false;
+  llmod->setDataLayout(tm->createDataLayout());
+  llmod->setTargetTriple(tm->getTargetTriple());
+  for (llvm::Function &f : *llmod) {
+    if (f.isDeclaration())
+      continue;
+    f.addFnAttr("target-cpu", tm->getTargetCPU());
+    f.addFnAttr("target-features", tm->getTargetFeatureString());
+  }
+  optimize(*llmod, tm.get());
+
+  SmallString<128> objPath;
+  int objFd;
+  if (auto ec = llvm::sys::fs::createTemporaryFile("qf-model", "o", objFd, objPath)) {
+    error = "cannot create a temporary file: " + ec.message();
+    return false;
+  }
+  llvm::FileRemover objRemover(objPath);
+  {
+    llvm::raw_fd_ostream os(objFd, /*shouldClose=*/true);
+    llvm::legacy::PassManager cg;
+    if (tm->addPassesToEmitFile(cg, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
+      error = "the target cannot emit object files";
+      return false;
+    }
+    cg.run(*llmod);
+  }
+
+  progress("link shared object");
+  auto linker = llvm::sys::findProgramByName(opts.linker);
+  if (!linker) {
+    error = "linker driver '" + opts.linker + "' not found on PATH";
+    return false;
+  }
+  std::string tmpOut = opts.outputPath + ".tmp";
+  SmallString<128> logPath;
+  int logFd;
+  if (auto ec = llvm::sys::fs::createTemporaryFile("qf-link", "log", logFd, logPath)) {
+    error = "cannot create a temporary file: " + ec.message();
+    return false;
+  }
+  llvm::sys::Process::SafelyCloseFileDescriptor(logFd);
+  llvm::FileRemover logRemover(logPath);
+  std::vector<StringRef> argv = {*linker, "-shared", "-o", tmpOut, objPath, "-lm"};
+  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(logPath),
+                                          StringRef(logPath)};
+  std::string execErr;
+  int rc = llvm::sys::ExecuteAndWait(*linker, argv, std::nullopt, redirects, 0, 0,
+                                     &execErr);
+  if (rc != 0) {
+    llvm::sys::fs::remove(tmpOut);
+    auto log = llvm::MemoryBuffer::getFile(logPath);
+    std::string first = log ? (*log)->getBuffer().split('\n').first.str() : execErr;
+    error = "linking failed: " + first;
+    return false;
+  }
+  if (auto ec = llvm::sys::fs::rename(tmpOut, opts.outputPath)) {
+    llvm::sys::fs::remove(tmpOut);
+    error = "cannot write '" + opts.outputPath + "': " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+} // namespace qf

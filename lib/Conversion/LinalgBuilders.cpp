@@ -1,0 +1,177 @@
+//===- LinalgBuilders.cpp - helpers shared by the qf lowerings ------------===//
+#include "LinalgBuilders.h"
+
+#include "mlir/IR/AffineMap.h"
+#include <limits>
+
+using namespace mlir;
+
+namespace qf::lowering {
+
+Value scalarConst(OpBuilder &b, Location loc, Type type, double v) {
+  if (auto ft = dyn_cast<FloatType>(type))
+    return arith::ConstantOp::create(b, loc, type, b.getFloatAttr(ft, v));
+  return arith::ConstantOp::create(b, loc, type,
+                                   b.getIntegerAttr(type, (int64_t)v));
+}
+
+Value lowestValue(OpBuilder &b, Location loc, Type type) {
+  if (auto ft = dyn_cast<FloatType>(type))
+    return arith::ConstantOp::create(
+        b, loc, type,
+        b.getFloatAttr(ft, APFloat::getInf(ft.getFloatSemantics(), true)));
+  unsigned w = type.getIntOrFloatBitWidth();
+  return arith::ConstantOp::create(
+      b, loc, type, b.getIntegerAttr(type, APInt::getSignedMinValue(w)));
+}
+
+Value highestValue(OpBuilder &b, Location loc, Type type) {
+  if (auto ft = dyn_cast<FloatType>(type))
+    return arith::ConstantOp::create(
+        b, loc, type,
+        b.getFloatAttr(ft, APFloat::getInf(ft.getFloatSemantics(), false)));
+  unsigned w = type.getIntOrFloatBitWidth();
+  return arith::ConstantOp::create(
+      b, loc, type, b.getIntegerAttr(type, APInt::getSignedMaxValue(w)));
+}
+
+Value emptyTensor(OpBuilder &b, Location loc, RankedTensorType type,
+                  Value fill) {
+  Value e = tensor::EmptyOp::create(b, loc, type.getShape(),
+                                    type.getElementType());
+  if (!fill)
+    return e;
+  return linalg::FillOp::create(b, loc, ValueRange{fill}, ValueRange{e})
+      .getResult(0);
+}
+
+AffineMap broadcastMap(MLIRContext *ctx, ArrayRef<int64_t> out,
+                       ArrayRef<int64_t> in) {
+  SmallVector<AffineExpr> exprs;
+  size_t off = out.size() - in.size();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == 1 && out[i + off] != 1)
+      exprs.push_back(getAffineConstantExpr(0, ctx));
+    else
+      exprs.push_back(getAffineDimExpr(i + off, ctx));
+  }
+  return AffineMap::get(out.size(), 0, exprs, ctx);
+}
+
+Value elementwise(OpBuilder &b, Location loc, RankedTensorType outType,
+                  ValueRange inputs, BodyFn body) {
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineMap> maps;
+  for (Value in : inputs)
+    maps.push_back(broadcastMap(ctx, outType.getShape(),
+                                cast<RankedTensorType>(in.getType()).getShape()));
+  maps.push_back(b.getMultiDimIdentityMap(outType.getRank()));
+  SmallVector<utils::IteratorType> iters(outType.getRank(),
+                                         utils::IteratorType::parallel);
+  auto g = linalg::GenericOp::create(
+      b, loc, TypeRange{outType}, inputs, ValueRange{emptyTensor(b, loc, outType)},
+      maps, iters, [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value r = body(nb, nl, args.drop_back());
+        linalg::YieldOp::create(nb, nl, r);
+      });
+  return g.getResult(0);
+}
+
+Value reduceKeepDims(OpBuilder &b, Location loc, Value input,
+                     ArrayRef<bool> reduced, Value init,
+                     function_ref<Value(OpBuilder &, Location, Value, Value)>
+                         combine) {
+  auto inType = cast<RankedTensorType>(input.getType());
+  MLIRContext *ctx = b.getContext();
+  SmallVector<int64_t> outShape, keptShape;
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<utils::IteratorType> iters;
+  for (int64_t d = 0; d < inType.getRank(); ++d) {
+    if (reduced[d]) {
+      iters.push_back(utils::IteratorType::reduction);
+      keptShape.push_back(1);
+    } else {
+      iters.push_back(utils::IteratorType::parallel);
+      outShape.push_back(inType.getDimSize(d));
+      keptShape.push_back(inType.getDimSize(d));
+      outExprs.push_back(getAffineDimExpr(d, ctx));
+    }
+  }
+  auto outType = RankedTensorType::get(outShape, inType.getElementType());
+  SmallVector<AffineMap> maps = {
+      b.getMultiDimIdentityMap(inType.getRank()),
+      AffineMap::get(inType.getRank(), 0, outExprs, ctx)};
+  auto g = linalg::GenericOp::create(
+      b, loc, TypeRange{outType}, ValueRange{input},
+      ValueRange{emptyTensor(b, loc, outType, init)}, maps, iters,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        linalg::YieldOp::create(nb, nl, combine(nb, nl, args[1], args[0]));
+      });
+  return reshapeTo(b, loc, g.getResult(0),
+                   RankedTensorType::get(keptShape, inType.getElementType()));
+}
+
+Value reshapeTo(OpBuilder &b, Location loc, Value v, RankedTensorType target) {
+  auto src = cast<RankedTensorType>(v.getType());
+  if (src.getShape() == target.getShape())
+    return v;
+  // Collapse to 1-D (or rank 0), then expand to the target.
+  Value flat = v;
+  if (src.getRank() > 1 || (src.getRank() == 1 && target.getRank() == 0)) {
+    SmallVector<ReassociationIndices> re;
+    if (target.getRank() != 0 || src.getNumElements() != 1) {
+      ReassociationIndices all;
+      for (int64_t i = 0; i < src.getRank(); ++i)
+        all.push_back(i);
+      re.push_back(all);
+    }
+    auto flatType = RankedTensorType::get(
+        re.empty() ? ArrayRef<int64_t>{} : ArrayRef<int64_t>{src.getNumElements()},
+        src.getElementType());
+    flat = tensor::CollapseShapeOp::create(b, loc, flatType, v, re);
+  }
+  auto flatType = cast<RankedTensorType>(flat.getType());
+  if (flatType.getShape() == target.getShape())
+    return flat;
+  SmallVector<ReassociationIndices> re;
+  if (flatType.getRank() == 1) {
+    ReassociationIndices all;
+    for (int64_t i = 0; i < target.getRank(); ++i)
+      all.push_back(i);
+    re.push_back(all);
+  }
+  if (target.getRank() == 0)
+    return tensor::CollapseShapeOp::create(b, loc, target, flat, re);
+  return tensor::ExpandShapeOp::create(b, loc, target, flat, re);
+}
+
+Value padConstant(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> low,
+                  ArrayRef<int64_t> high, Value padValue) {
+  if (llvm::all_of(low, [](int64_t x) { return x == 0; }) &&
+      llvm::all_of(high, [](int64_t x) { return x == 0; }))
+    return v;
+  auto t = cast<RankedTensorType>(v.getType());
+  SmallVector<int64_t> shape;
+  SmallVector<OpFoldResult> lo, hi;
+  for (int64_t d = 0; d < t.getRank(); ++d) {
+    shape.push_back(t.getDimSize(d) + low[d] + high[d]);
+    lo.push_back(b.getIndexAttr(low[d]));
+    hi.push_back(b.getIndexAttr(high[d]));
+  }
+  auto outType = RankedTensorType::get(shape, t.getElementType());
+  return tensor::PadOp::create(b, loc, outType, v, lo, hi, padValue);
+}
+
+Value addS(OpBuilder &b, Location loc, Value x, Value y) {
+  if (isa<FloatType>(x.getType()))
+    return arith::AddFOp::create(b, loc, x, y);
+  return arith::AddIOp::create(b, loc, x, y);
+}
+
+Value mulS(OpBuilder &b, Location loc, Value x, Value y) {
+  if (isa<FloatType>(x.getType()))
+    return arith::MulFOp::create(b, loc, x, y);
+  return arith::MulIOp::create(b, loc, x, y);
+}
+
+} // namespace qf::lowering

@@ -1,0 +1,72 @@
+//===- LinalgBuilders.h - helpers shared by the qf lowerings ---*- C++ -*-===//
+#ifndef QF_LIB_CONVERSION_LINALGBUILDERS_H
+#define QF_LIB_CONVERSION_LINALGBUILDERS_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace qf::lowering {
+
+using mlir::Location;
+using mlir::OpBuilder;
+using mlir::RankedTensorType;
+using mlir::Type;
+using mlir::Value;
+using mlir::ValueRange;
+
+using BodyFn = llvm::function_ref<Value(OpBuilder &, Location, ValueRange)>;
+
+/// A scalar constant of `type` (float or integer) with value `v`.
+Value scalarConst(OpBuilder &b, Location loc, Type type, double v);
+/// The identity of max (lowest value) or min (highest value) for `type`.
+Value lowestValue(OpBuilder &b, Location loc, Type type);
+Value highestValue(OpBuilder &b, Location loc, Type type);
+
+/// tensor.empty of `type`, filled with `value` when given.
+Value emptyTensor(OpBuilder &b, Location loc, RankedTensorType type,
+                  Value fill = nullptr);
+
+/// Indexing map that reads an operand of shape `in` inside a loop nest over
+/// `out` under numpy broadcasting (size-1 dims read index 0).
+mlir::AffineMap broadcastMap(mlir::MLIRContext *ctx,
+                             llvm::ArrayRef<int64_t> out,
+                             llvm::ArrayRef<int64_t> in);
+
+/// A parallel linalg.generic over `outType` whose inputs broadcast against it;
+/// `body` gets one scalar per input and returns the output scalar.
+Value elementwise(OpBuilder &b, Location loc, RankedTensorType outType,
+                  ValueRange inputs, BodyFn body);
+
+/// Reduces `input` over the dims set in `reduced`, starting from `init` and
+/// combining with `combine(acc, x)`. The result keeps reduced dims as size 1.
+Value reduceKeepDims(OpBuilder &b, Location loc, Value input,
+                     llvm::ArrayRef<bool> reduced, Value init,
+                     llvm::function_ref<Value(OpBuilder &, Location, Value,
+                                              Value)>
+                         combine);
+
+/// Reshapes a static tensor to `target` (same element count) with
+/// collapse/expand_shape, which bufferize to views.
+Value reshapeTo(OpBuilder &b, Location loc, Value v, RankedTensorType target);
+
+/// Pads with a constant on both sides of each dim (begin/end per dim).
+Value padConstant(OpBuilder &b, Location loc, Value v,
+                  llvm::ArrayRef<int64_t> low, llvm::ArrayRef<int64_t> high,
+                  Value padValue);
+
+/// Binary arithmetic on scalars that picks the float or integer op.
+Value addS(OpBuilder &b, Location loc, Value x, Value y);
+Value mulS(OpBuilder &b, Location loc, Value x, Value y);
+
+/// Adds every lowering of qf ops to linalg.
+void populateElementwiseLowering(mlir::RewritePatternSet &patterns);
+void populateContractionLowering(mlir::RewritePatternSet &patterns);
+void populateReductionLowering(mlir::RewritePatternSet &patterns);
+void populateDataMovementLowering(mlir::RewritePatternSet &patterns);
+
+} // namespace qf::lowering
+
+#endif

@@ -1,0 +1,485 @@
+//===- GraphImporter.cpp - ONNX graph to a qf function --------------------===//
+#include "NodeImporter.h"
+#include "OnnxModel.h"
+#include "qf/Importer/OnnxImporter.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/Support/Path.h"
+
+using namespace mlir;
+
+namespace qf {
+namespace importer {
+
+// ---- NodeImporter -----------------------------------------------------------
+
+bool NodeImporter::hasInput(size_t i) const {
+  return (int)i < node.input_size() && !node.input(i).empty();
+}
+
+Value NodeImporter::input(size_t i) const {
+  if (!hasInput(i))
+    return {};
+  auto it = values.find(node.input(i));
+  return it == values.end() ? Value() : it->second.value;
+}
+
+bool NodeImporter::inputUnsigned(size_t i) const {
+  if (!hasInput(i))
+    return false;
+  auto it = values.find(node.input(i));
+  return it != values.end() && it->second.isUnsigned;
+}
+
+RankedTensorType NodeImporter::inputType(size_t i) const {
+  Value v = input(i);
+  return v ? cast<RankedTensorType>(v.getType()) : RankedTensorType();
+}
+
+std::optional<SmallVector<int64_t>> NodeImporter::constInts(size_t i) const {
+  Value v = input(i);
+  DenseElementsAttr attr;
+  if (!v || !matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  SmallVector<int64_t> out;
+  if (isa<FloatType>(attr.getElementType())) {
+    for (APFloat f : attr.getValues<APFloat>())
+      out.push_back((int64_t)f.convertToDouble());
+    return out;
+  }
+  for (APInt x : attr.getValues<APInt>())
+    out.push_back(attr.getElementType().isInteger(1) ? (int64_t)x.getZExtValue()
+                                                     : x.getSExtValue());
+  return out;
+}
+
+std::optional<SmallVector<double>> NodeImporter::constFloats(size_t i) const {
+  Value v = input(i);
+  DenseElementsAttr attr;
+  if (!v || !matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  SmallVector<double> out;
+  if (auto ft = dyn_cast<FloatType>(attr.getElementType())) {
+    for (APFloat f : attr.getValues<APFloat>()) {
+      bool lost;
+      f.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
+      out.push_back(f.convertToDouble());
+    }
+    return out;
+  }
+  for (APInt x : attr.getValues<APInt>())
+    out.push_back((double)x.getSExtValue());
+  return out;
+}
+
+const onnx::AttributeProto *NodeImporter::attr(const std::string &name) const {
+  for (const auto &a : node.attribute())
+    if (a.name() == name)
+      return &a;
+  return nullptr;
+}
+
+int64_t NodeImporter::attrInt(const std::string &name, int64_t dflt) const {
+  const auto *a = attr(name);
+  return a ? a->i() : dflt;
+}
+
+double NodeImporter::attrFloat(const std::string &name, double dflt) const {
+  const auto *a = attr(name);
+  return a ? a->f() : dflt;
+}
+
+std::string NodeImporter::attrString(const std::string &name,
+                                     const std::string &dflt) const {
+  const auto *a = attr(name);
+  return a ? a->s() : dflt;
+}
+
+std::optional<SmallVector<int64_t>>
+NodeImporter::attrInts(const std::string &name) const {
+  const auto *a = attr(name);
+  if (!a)
+    return std::nullopt;
+  return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+}
+
+void NodeImporter::setOutput(size_t i, Value v, bool isUnsigned) {
+  if (wantsOutput(i))
+    values[node.output(i)] = {v, isUnsigned};
+}
+
+LogicalResult NodeImporter::fail(const Twine &msg) {
+  if (error.empty())
+    error = msg.str();
+  return failure();
+}
+
+Value NodeImporter::constI64(ArrayRef<int64_t> vals, ArrayRef<int64_t> shape) {
+  auto t = RankedTensorType::get(shape, b.getI64Type());
+  return arith::ConstantOp::create(b, loc, t, DenseIntElementsAttr::get(t, vals));
+}
+
+Value NodeImporter::constScalar(Type elt, double v) {
+  auto t = RankedTensorType::get({}, elt);
+  Attribute a;
+  if (auto ft = dyn_cast<FloatType>(elt))
+    a = DenseElementsAttr::get(t, b.getFloatAttr(ft, v));
+  else if (elt.isInteger(1))
+    a = DenseElementsAttr::get(t, v != 0.0);
+  else
+    a = DenseElementsAttr::get(t, b.getIntegerAttr(elt, (int64_t)v));
+  return arith::ConstantOp::create(b, loc, t, cast<TypedAttr>(a));
+}
+
+Value NodeImporter::constTensor(const onnx::TensorProto &t) {
+  std::string err;
+  ElementsAttr attr = tensorToAttr(b.getContext(), t, modelDir, err);
+  if (!attr) {
+    (void)fail(err);
+    return {};
+  }
+  return arith::ConstantOp::create(b, loc, cast<TypedAttr>(attr));
+}
+
+Value NodeImporter::reshape(Value v, ArrayRef<int64_t> shape) {
+  auto t = RankedTensorType::get(
+      shape, cast<RankedTensorType>(v.getType()).getElementType());
+  return create<ReshapeOp>(t, v);
+}
+
+std::optional<SmallVector<int64_t>>
+NodeImporter::broadcast(ArrayRef<int64_t> a, ArrayRef<int64_t> bs) {
+  SmallVector<int64_t> out;
+  if (!OpTrait::util::getBroadcastedShape(a, bs, out)) {
+    std::string sa, sb;
+    for (int64_t d : a)
+      sa += std::to_string(d) + ",";
+    for (int64_t d : bs)
+      sb += std::to_string(d) + ",";
+    (void)fail("shapes [" + sa + "] and [" + sb + "] do not broadcast");
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::optional<int64_t> NodeImporter::axis(int64_t a, int64_t rank) {
+  int64_t r = a < 0 ? a + rank : a;
+  if (r < 0 || r >= std::max<int64_t>(rank, 1)) {
+    (void)fail("axis " + std::to_string(a) + " out of range for rank " +
+               std::to_string(rank));
+    return std::nullopt;
+  }
+  return r;
+}
+
+const OpBuilderFn *OpTable::lookup(const std::string &opType,
+                                   int64_t opset) const {
+  auto it = entries.find(opType);
+  if (it == entries.end())
+    return nullptr;
+  auto v = it->second.upper_bound(opset);
+  if (v == it->second.begin())
+    return nullptr;
+  return &std::prev(v)->second;
+}
+
+static const OpTable &opTable() {
+  static const OpTable table = [] {
+    OpTable t;
+    addElementwiseOps(t);
+    addNeuralOps(t);
+    addShapeOps(t);
+    return t;
+  }();
+  return table;
+}
+
+// ---- graph ------------------------------------------------------------------
+
+static std::string shapeString(ArrayRef<int64_t> s) {
+  std::string r;
+  for (size_t i = 0; i < s.size(); ++i)
+    r += (i ? "x" : "") +
+         (ShapedType::isDynamic(s[i]) ? std::string("?") : std::to_string(s[i]));
+  return r;
+}
+
+namespace {
+struct GraphImporter {
+  MLIRContext &ctx;
+  const ImportOptions &opts;
+  std::string modelDir;
+  std::string error;
+  std::map<std::string, TypedValue> values;
+
+  GraphImporter(MLIRContext &ctx, const ImportOptions &opts)
+      : ctx(ctx), opts(opts) {}
+
+  /// The type of a graph input, with --input-shape applied.
+  RankedTensorType inputType(const onnx::ValueInfoProto &vi,
+                             SmallVector<Attribute> &dimParams) {
+    const std::string &name = vi.name();
+    if (!vi.type().has_tensor_type()) {
+      error = "input '" + name + "' is not a tensor";
+      return {};
+    }
+    const auto &tt = vi.type().tensor_type();
+    Type elt = elementType(&ctx, tt.elem_type());
+    if (!elt) {
+      error = "input '" + name + "' has unsupported element type " +
+              onnxTypeName(tt.elem_type());
+      return {};
+    }
+    if (!tt.has_shape()) {
+      error = "input '" + name + "' has no shape; give one with --input-shape " +
+              name + "=...";
+      return {};
+    }
+    SmallVector<int64_t> shape;
+    Builder b(&ctx);
+    for (const auto &d : tt.shape().dim()) {
+      if (d.has_dim_value() && d.dim_value() >= 0) {
+        shape.push_back(d.dim_value());
+        dimParams.push_back(b.getStringAttr(""));
+      } else {
+        shape.push_back(ShapedType::kDynamic);
+        dimParams.push_back(b.getStringAttr(d.has_dim_param() ? d.dim_param() : "?"));
+      }
+    }
+    auto it = opts.inputShapes.find(name);
+    if (it != opts.inputShapes.end()) {
+      const auto &fixed = it->second;
+      if (fixed.size() != shape.size()) {
+        error = "--input-shape " + name + ": rank " + std::to_string(fixed.size()) +
+                " given, the model's input has rank " + std::to_string(shape.size());
+        return {};
+      }
+      for (size_t i = 0; i < shape.size(); ++i) {
+        if (!ShapedType::isDynamic(shape[i]) && shape[i] != fixed[i]) {
+          error = "--input-shape " + name + ": dim " + std::to_string(i) +
+                  " is fixed to " + std::to_string(shape[i]) + " by the model";
+          return {};
+        }
+        shape[i] = fixed[i];
+        dimParams[i] = b.getStringAttr("");
+      }
+    }
+    return RankedTensorType::get(shape, elt);
+  }
+
+  OwningOpRef<ModuleOp> run(const onnx::ModelProto &model) {
+    int64_t opset = -1;
+    for (const auto &o : model.opset_import())
+      if (o.domain().empty() || o.domain() == "ai.onnx")
+        opset = o.version();
+    if (opset < 0) {
+      error = "the model imports no default-domain (ai.onnx) opset";
+      return {};
+    }
+    const onnx::GraphProto &g = model.graph();
+    OpBuilder b(&ctx);
+    Location loc = NameLoc::get(b.getStringAttr(g.name().empty() ? "graph" : g.name()));
+    OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+
+    // Initializers become constants; inputs that share a name with one are
+    // optional inputs with defaults (IR < 4) and take the initializer.
+    std::map<std::string, const onnx::TensorProto *> inits;
+    for (const auto &t : g.initializer())
+      inits[t.name()] = &t;
+
+    SmallVector<Type> argTypes;
+    SmallVector<DictionaryAttr> argAttrs;
+    SmallVector<std::string> argNames;
+    SmallVector<bool> argUnsigned;
+    for (const auto &vi : g.input()) {
+      if (inits.count(vi.name()))
+        continue;
+      SmallVector<Attribute> dimParams;
+      RankedTensorType t = inputType(vi, dimParams);
+      if (!t)
+        return {};
+      int32_t et = vi.type().tensor_type().elem_type();
+      SmallVector<NamedAttribute> attrs = {
+          b.getNamedAttr("qf.name", b.getStringAttr(vi.name())),
+          b.getNamedAttr("qf.dtype", b.getStringAttr(onnxTypeName(et)))};
+      if (!t.hasStaticShape())
+        attrs.push_back(b.getNamedAttr("qf.dim_params", b.getArrayAttr(dimParams)));
+      argTypes.push_back(t);
+      argAttrs.push_back(b.getDictionaryAttr(attrs));
+      argNames.push_back(vi.name());
+      argUnsigned.push_back(isUnsignedType(et));
+    }
+
+    auto func = func::FuncOp::create(b, loc, opts.funcName,
+                                     b.getFunctionType(argTypes, {}));
+    module->push_back(func);
+    Block *entry = func.addEntryBlock();
+    b.setInsertionPointToStart(entry);
+    for (size_t i = 0; i < argNames.size(); ++i) {
+      func.setArgAttrs(i, argAttrs[i]);
+      values[argNames[i]] = {entry->getArgument(i), argUnsigned[i]};
+    }
+    for (const auto &[name, t] : inits) {
+      std::string err;
+      ElementsAttr attr = tensorToAttr(&ctx, *t, modelDir, err);
+      if (!attr) {
+        error = "initializer " + err;
+        return {};
+      }
+      Location l = NameLoc::get(b.getStringAttr(name));
+      values[name] = {arith::ConstantOp::create(b, l, cast<TypedAttr>(attr)),
+                      isUnsignedType(t->data_type())};
+    }
+
+    for (const auto &node : g.node())
+      if (failed(importNode(node, opset, b)))
+        return {};
+
+    SmallVector<Value> results;
+    SmallVector<Type> resultTypes;
+    SmallVector<DictionaryAttr> resAttrs;
+    for (const auto &vi : g.output()) {
+      auto it = values.find(vi.name());
+      if (it == values.end()) {
+        error = "graph output '" + vi.name() + "' is produced by no node";
+        return {};
+      }
+      results.push_back(it->second.value);
+      resultTypes.push_back(it->second.value.getType());
+      int32_t et = vi.type().tensor_type().elem_type();
+      if (!vi.type().has_tensor_type() || et == 0)
+        et = onnx::TensorProto::UNDEFINED;
+      std::string dtype = et ? onnxTypeName(et) : "";
+      if (dtype.empty() || dtype == "unknown") {
+        Type elt = cast<RankedTensorType>(it->second.value.getType()).getElementType();
+        dtype = elt.isInteger(1) ? "bool" : "";
+        if (dtype.empty()) {
+          std::string s;
+          llvm::raw_string_ostream os(s);
+          os << elt;
+          dtype = s;
+        }
+      }
+      resAttrs.push_back(b.getDictionaryAttr(
+          {b.getNamedAttr("qf.name", b.getStringAttr(vi.name())),
+           b.getNamedAttr("qf.dtype", b.getStringAttr(dtype))}));
+    }
+    func::ReturnOp::create(b, loc, results);
+    func.setFunctionType(b.getFunctionType(argTypes, resultTypes));
+    for (size_t i = 0; i < resAttrs.size(); ++i)
+      func.setResultAttrs(i, resAttrs[i]);
+    return module;
+  }
+
+  LogicalResult importNode(const onnx::NodeProto &node, int64_t opset,
+                           OpBuilder &b) {
+    std::string name = node.name().empty()
+                           ? (node.output_size() ? node.output(0) : "")
+                           : node.name();
+    std::string where = "node '" + name + "' (" + node.op_type() + ", opset " +
+                        std::to_string(opset) + ")";
+    if (!node.domain().empty() && node.domain() != "ai.onnx") {
+      error = where + ": op domain '" + node.domain() + "' is not supported";
+      return failure();
+    }
+    for (int i = 0; i < node.input_size(); ++i)
+      if (!node.input(i).empty() && !values.count(node.input(i))) {
+        error = where + ": input '" + node.input(i) +
+                "' is not defined (missing initializer or graph input)";
+        return failure();
+      }
+    const OpBuilderFn *fn = opTable().lookup(node.op_type(), opset);
+    if (!fn) {
+      error = where + ": unsupported op";
+      return failure();
+    }
+    Location loc = NameLoc::get(b.getStringAttr(name));
+    NodeImporter ni(node, opset, b, loc, values);
+    ni.modelDir = modelDir;
+    if (failed((*fn)(ni))) {
+      error = where + ": " + (ni.error.empty() ? "import failed" : ni.error);
+      return failure();
+    }
+    for (int i = 0; i < node.output_size(); ++i)
+      if (!node.output(i).empty() && !values.count(node.output(i))) {
+        error = where + ": output " + std::to_string(i) + " ('" + node.output(i) +
+                "') is not supported";
+        return failure();
+      }
+    return success();
+  }
+};
+} // namespace
+} // namespace importer
+
+void registerImporterDialects(DialectRegistry &registry) {
+  registry.insert<QfDialect, func::FuncDialect, arith::ArithDialect>();
+}
+
+OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &ctx, const std::string &path,
+                                      const ImportOptions &options,
+                                      std::string &error) {
+  ctx.loadDialect<QfDialect, func::FuncDialect, arith::ArithDialect>();
+  onnx::ModelProto model;
+  if (!importer::readModelFile(path, model, error))
+    return {};
+  importer::GraphImporter gi(ctx, options);
+  gi.modelDir = llvm::sys::path::parent_path(path).str();
+  if (gi.modelDir.empty())
+    gi.modelDir = ".";
+  // Every named input must exist.
+  for (const auto &[name, dims] : options.inputShapes) {
+    bool found = false;
+    for (const auto &vi : model.graph().input())
+      found |= vi.name() == name;
+    if (!found) {
+      error = "--input-shape names '" + name + "', which is not a model input";
+      return {};
+    }
+  }
+  auto module = gi.run(model);
+  if (!module) {
+    error = gi.error;
+    return {};
+  }
+  if (failed(verify(*module))) {
+    error = "internal error: imported IR does not verify";
+    return {};
+  }
+  return module;
+}
+
+bool parseInputShape(const std::string &spec, std::string &name,
+                     std::vector<int64_t> &dims, std::string &error) {
+  size_t eq = spec.rfind('=');
+  if (eq == std::string::npos || eq == 0) {
+    error = "bad --input-shape '" + spec + "': expected NAME=DIMxDIM...";
+    return false;
+  }
+  name = spec.substr(0, eq);
+  dims.clear();
+  std::string rest = spec.substr(eq + 1);
+  if (rest.empty() || rest == "scalar")
+    return true;
+  size_t pos = 0;
+  while (pos <= rest.size()) {
+    size_t x = rest.find('x', pos);
+    std::string part = rest.substr(pos, x == std::string::npos ? std::string::npos
+                                                               : x - pos);
+    if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos ||
+        part.size() > 12) {
+      error = "bad --input-shape '" + spec + "': dims must be non-negative integers";
+      return false;
+    }
+    dims.push_back(std::stoll(part));
+    if (x == std::string::npos)
+      break;
+    pos = x + 1;
+  }
+  return true;
+}
+
+} // namespace qf

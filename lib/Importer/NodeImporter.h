@@ -1,0 +1,117 @@
+//===- NodeImporter.h - the op table and per-node context ------*- C++ -*-===//
+//
+// Each ONNX op is one entry in the op table: (op type, since-version) -> a
+// builder that reads the node through NodeImporter and emits qf ops. The
+// importer picks, per node, the entry with the highest since-version not above
+// the model's opset.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QF_LIB_IMPORTER_NODEIMPORTER_H
+#define QF_LIB_IMPORTER_NODEIMPORTER_H
+
+#include "onnx.pb.h"
+#include "qf/Dialect/Qf/IR/QfDialect.h"
+
+#include "mlir/IR/Builders.h"
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace qf::importer {
+
+/// A value in the graph plus what MLIR's signless integers cannot say.
+struct TypedValue {
+  mlir::Value value;
+  bool isUnsigned = false;
+};
+
+class NodeImporter {
+public:
+  NodeImporter(const onnx::NodeProto &node, int64_t opset, mlir::OpBuilder &b,
+               mlir::Location loc, std::map<std::string, TypedValue> &values)
+      : node(node), opset(opset), b(b), loc(loc), values(values) {}
+
+  const onnx::NodeProto &node;
+  const int64_t opset;
+  /// Directory of the model file, for tensors with external data.
+  std::string modelDir;
+  mlir::OpBuilder &b;
+  mlir::Location loc;
+
+  // ---- inputs ---------------------------------------------------------------
+  size_t numInputs() const { return node.input_size(); }
+  /// True when input `i` is present (ONNX marks an omitted optional input "").
+  bool hasInput(size_t i) const;
+  mlir::Value input(size_t i) const;
+  bool inputUnsigned(size_t i) const;
+  mlir::RankedTensorType inputType(size_t i) const;
+  /// Integer values of a constant input (shape operands), or nullopt.
+  std::optional<llvm::SmallVector<int64_t>> constInts(size_t i) const;
+  std::optional<llvm::SmallVector<double>> constFloats(size_t i) const;
+
+  // ---- attributes -----------------------------------------------------------
+  const onnx::AttributeProto *attr(const std::string &name) const;
+  int64_t attrInt(const std::string &name, int64_t dflt) const;
+  double attrFloat(const std::string &name, double dflt) const;
+  std::string attrString(const std::string &name, const std::string &dflt) const;
+  std::optional<llvm::SmallVector<int64_t>> attrInts(const std::string &name) const;
+
+  // ---- outputs --------------------------------------------------------------
+  size_t numOutputs() const { return node.output_size(); }
+  bool wantsOutput(size_t i) const {
+    return (int)i < node.output_size() && !node.output(i).empty();
+  }
+  void setOutput(size_t i, mlir::Value v, bool isUnsigned = false);
+
+  // ---- errors ---------------------------------------------------------------
+  /// Records `msg` (the importer prefixes node, op type and opset) and fails.
+  mlir::LogicalResult fail(const llvm::Twine &msg);
+  std::string error;
+
+  // ---- emission helpers -----------------------------------------------------
+  template <typename OpTy, typename... Args>
+  mlir::Value create(mlir::Type type, Args &&...args) {
+    return b.createOrFold<OpTy>(loc, type, std::forward<Args>(args)...);
+  }
+  mlir::Value constI64(llvm::ArrayRef<int64_t> vals,
+                       llvm::ArrayRef<int64_t> shape);
+  mlir::Value constScalar(mlir::Type elt, double v);
+  /// A constant from a TensorProto (Constant nodes); null after fail().
+  mlir::Value constTensor(const onnx::TensorProto &t);
+  mlir::Value reshape(mlir::Value v, llvm::ArrayRef<int64_t> shape);
+  /// Numpy broadcast of two shapes; fails the node when they do not broadcast.
+  std::optional<llvm::SmallVector<int64_t>> broadcast(llvm::ArrayRef<int64_t> a,
+                                                      llvm::ArrayRef<int64_t> b);
+  /// Normalizes a possibly negative axis; fails the node when out of range.
+  std::optional<int64_t> axis(int64_t a, int64_t rank);
+
+private:
+  std::map<std::string, TypedValue> &values;
+};
+
+using OpBuilderFn = std::function<mlir::LogicalResult(NodeImporter &)>;
+
+struct OpTable {
+  /// op type -> (since-version -> builder)
+  std::map<std::string, std::map<int64_t, OpBuilderFn>> entries;
+  void add(const std::string &opType, int64_t since, OpBuilderFn fn) {
+    entries[opType][since] = std::move(fn);
+  }
+  /// The builder for `opType` at `opset`, or nullptr.
+  const OpBuilderFn *lookup(const std::string &opType, int64_t opset) const;
+};
+
+void addElementwiseOps(OpTable &t);
+void addNeuralOps(OpTable &t);
+void addShapeOps(OpTable &t);
+
+/// Converts ONNX element type codes to MLIR types; null when unsupported.
+mlir::Type elementType(mlir::MLIRContext *ctx, int32_t onnxType);
+bool isUnsignedType(int32_t onnxType);
+const char *onnxTypeName(int32_t onnxType);
+
+} // namespace qf::importer
+
+#endif

@@ -1,0 +1,73 @@
+//===- Pipelines.cpp - the named Quantforge pipelines ---------------------===//
+#include "qf/Pipelines/Pipelines.h"
+#include "qf/Dialect/Qf/IR/QfDialect.h"
+#include "qf/Dialect/Qf/Passes.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+
+using namespace mlir;
+
+namespace qf {
+
+std::vector<PipelineStage> cpuPipelineStages() {
+  return {
+      {"lower qf to linalg",
+       "qf-prepare-entry,qf-convert-to-linalg,canonicalize,cse"},
+      {"fuse elementwise ops",
+       "linalg-fuse-elementwise-ops,canonicalize,cse"},
+      {"bufferize",
+       "one-shot-bufferize{bufferize-function-boundaries=1 "
+       "function-boundary-type-conversion=identity-layout-map},"
+       "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1},canonicalize,"
+       "buffer-deallocation-pipeline,convert-bufferization-to-memref"},
+      {"lower to loops",
+       "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
+       "canonicalize"},
+      {"lower to LLVM dialect",
+       "expand-strided-metadata,lower-affine,convert-math-to-llvm,"
+       "convert-math-to-libm,finalize-memref-to-llvm,convert-arith-to-llvm,"
+       "convert-index-to-llvm,convert-cf-to-llvm,"
+       "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
+       "reconcile-unrealized-casts"},
+  };
+}
+
+static void addStages(OpPassManager &pm,
+                      const std::vector<PipelineStage> &stages) {
+  for (const auto &s : stages)
+    if (failed(parsePassPipeline(s.pipeline, pm)))
+      llvm::report_fatal_error("bad built-in pipeline: " + Twine(s.pipeline));
+}
+
+void registerQfPipelines() {
+  PassPipelineRegistration<>(
+      "qf-cpu-pipeline", "Lower a qf graph to the LLVM dialect for the host CPU",
+      [](OpPassManager &pm) { addStages(pm, cpuPipelineStages()); });
+  PassPipelineRegistration<>(
+      "qf-lower-to-linalg", "Lower a qf graph to linalg on tensors",
+      [](OpPassManager &pm) { addStages(pm, {cpuPipelineStages().front()}); });
+}
+
+void registerAllQfPasses() {
+  static bool done = false;
+  if (done)
+    return;
+  done = true;
+  registerAllPasses();
+  registerQfPasses();
+  registerQfPipelines();
+}
+
+void registerAllQfDialects(DialectRegistry &registry) {
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  registry.insert<QfDialect>();
+}
+
+} // namespace qf

@@ -1,0 +1,27 @@
+//===- npy.h - .npy reading and writing ------------------------*- C++ -*-===//
+#ifndef QFRT_NPY_H
+#define QFRT_NPY_H
+
+#include "qfrt.h"
+
+#include <string>
+#include <vector>
+
+namespace qfrt {
+
+struct NpyArray {
+  qfrt_dtype dtype = QFRT_F32;
+  std::vector<int64_t> shape;
+  std::vector<char> data; // row-major, little-endian
+  size_t numElements() const;
+};
+
+/// Reads a version 1/2/3 .npy file (C order, little-endian or byte types).
+bool readNpy(const std::string &path, NpyArray &out, std::string &error);
+
+/// Writes `a` as .npy v1 to `path` via a temporary file renamed into place.
+bool writeNpy(const std::string &path, const NpyArray &a, std::string &error);
+
+} // namespace qfrt
+
+#endif

@@ -1,0 +1,262 @@
+//===- qfrt.cpp - the Quantforge runtime ----------------------------------===//
+#include "qfrt.h"
+
+#include <dlfcn.h>
+#include <sys/stat.h>
+
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+thread_local std::string lastError;
+
+qfrt_status fail(qfrt_status s, const std::string &msg) {
+  lastError = msg;
+  return s;
+}
+
+struct IoSpec {
+  std::string name;
+  qfrt_dtype dtype;
+  std::vector<int64_t> dims;
+  size_t numBytes;
+};
+
+const char *kDtypeNames[QFRT_DTYPE_COUNT] = {
+    "f32", "f64", "f16", "bf16", "i8", "u8", "i16", "u16",
+    "i32", "u32", "i64", "u64", "bool"};
+const size_t kDtypeSizes[QFRT_DTYPE_COUNT] = {4, 8, 2, 2, 1, 1, 2, 2,
+                                              4, 4, 8, 8, 1};
+
+std::string dimsText(const int64_t *dims, int32_t rank) {
+  std::string s = "[";
+  for (int32_t i = 0; i < rank; ++i)
+    s += (i ? "x" : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+} // namespace
+
+struct qfrt_module {
+  void *handle = nullptr;
+  void (*entry)(void **) = nullptr;
+  void (*setOmpThreads)(int) = nullptr;
+  std::vector<IoSpec> inputs, outputs;
+  int threads = 1;
+  std::vector<void *> buffers;
+};
+
+extern "C" {
+
+const char *qfrt_last_error(void) { return lastError.c_str(); }
+
+size_t qfrt_dtype_size(qfrt_dtype d) {
+  return (unsigned)d < QFRT_DTYPE_COUNT ? kDtypeSizes[d] : 0;
+}
+
+const char *qfrt_dtype_name(qfrt_dtype d) {
+  return (unsigned)d < QFRT_DTYPE_COUNT ? kDtypeNames[d] : "invalid";
+}
+
+qfrt_status qfrt_dtype_from_name(const char *name, qfrt_dtype *out) {
+  if (!name || !out)
+    return fail(QFRT_ERROR_INVALID_ARG, "null argument");
+  for (int i = 0; i < QFRT_DTYPE_COUNT; ++i)
+    if (std::strcmp(name, kDtypeNames[i]) == 0) {
+      *out = (qfrt_dtype)i;
+      return QFRT_OK;
+    }
+  return fail(QFRT_ERROR_FORMAT, std::string("unknown dtype '") + name + "'");
+}
+
+static qfrt_status parseSignature(const char *text, qfrt_module *m) {
+  std::istringstream in(text);
+  std::string line;
+  if (!std::getline(in, line) || line != "qf-module 1")
+    return fail(QFRT_ERROR_FORMAT, "unsupported module signature version");
+  while (std::getline(in, line)) {
+    if (line.empty())
+      continue;
+    std::vector<std::string> f;
+    size_t pos = 0;
+    for (;;) {
+      size_t tab = line.find('\t', pos);
+      f.push_back(line.substr(pos, tab == std::string::npos ? std::string::npos
+                                                            : tab - pos));
+      if (tab == std::string::npos)
+        break;
+      pos = tab + 1;
+    }
+    if (f.size() != 4 || (f[0] != "input" && f[0] != "output"))
+      return fail(QFRT_ERROR_FORMAT, "malformed signature line '" + line + "'");
+    IoSpec s;
+    s.name = f[1];
+    if (qfrt_dtype_from_name(f[2].c_str(), &s.dtype) != QFRT_OK)
+      return fail(QFRT_ERROR_FORMAT, "signature of '" + s.name +
+                                         "' has unsupported dtype '" + f[2] + "'");
+    size_t n = 1;
+    std::stringstream dims(f[3]);
+    std::string d;
+    while (std::getline(dims, d, ',')) {
+      char *end = nullptr;
+      long long v = std::strtoll(d.c_str(), &end, 10);
+      if (d.empty() || *end || v < 0)
+        return fail(QFRT_ERROR_FORMAT, "bad dims in signature line '" + line + "'");
+      s.dims.push_back(v);
+      n *= (size_t)v;
+    }
+    s.numBytes = n * qfrt_dtype_size(s.dtype);
+    (f[0] == "input" ? m->inputs : m->outputs).push_back(std::move(s));
+  }
+  return QFRT_OK;
+}
+
+qfrt_status qfrt_module_load(const char *path, qfrt_module **out) {
+  if (!out)
+    return fail(QFRT_ERROR_INVALID_ARG, "null output handle");
+  *out = nullptr;
+  if (!path)
+    return fail(QFRT_ERROR_INVALID_ARG, "null path");
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return fail(QFRT_ERROR_IO, std::string("cannot open module '") + path +
+                                   "': " + std::strerror(errno));
+  // dlopen needs a path with a slash to avoid the library search path.
+  std::string p = path;
+  if (p.find('/') == std::string::npos)
+    p = "./" + p;
+  void *h = dlopen(p.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!h)
+    return fail(QFRT_ERROR_FORMAT, std::string("'") + path +
+                                       "' is not a loadable module: " + dlerror());
+  auto *sig = (const char *)dlsym(h, "qf_signature");
+  auto entry = (void (*)(void **))dlsym(h, "qf_entry");
+  if (!sig || !entry) {
+    dlclose(h);
+    return fail(QFRT_ERROR_FORMAT, std::string("'") + path +
+                                       "' is not a Quantforge module (no qf_entry)");
+  }
+  auto *m = new qfrt_module();
+  m->handle = h;
+  m->entry = entry;
+  m->setOmpThreads = (void (*)(int))dlsym(h, "omp_set_num_threads");
+  qfrt_status s = parseSignature(sig, m);
+  if (s != QFRT_OK) {
+    qfrt_module_free(m);
+    return s;
+  }
+  unsigned hc = std::thread::hardware_concurrency();
+  m->threads = hc ? (int)hc : 1;
+  m->buffers.resize(m->inputs.size() + m->outputs.size());
+  *out = m;
+  return QFRT_OK;
+}
+
+void qfrt_module_free(qfrt_module *m) {
+  if (!m)
+    return;
+  if (m->handle)
+    dlclose(m->handle);
+  delete m;
+}
+
+size_t qfrt_module_num_inputs(const qfrt_module *m) {
+  return m ? m->inputs.size() : 0;
+}
+size_t qfrt_module_num_outputs(const qfrt_module *m) {
+  return m ? m->outputs.size() : 0;
+}
+
+static qfrt_status info(const std::vector<IoSpec> &v, size_t i, qfrt_io_info *out,
+                        const char *what) {
+  if (!out)
+    return fail(QFRT_ERROR_INVALID_ARG, "null info");
+  if (i >= v.size())
+    return fail(QFRT_ERROR_INVALID_ARG, std::string(what) + " index " +
+                                            std::to_string(i) + " out of range");
+  out->name = v[i].name.c_str();
+  out->dtype = v[i].dtype;
+  out->rank = (int32_t)v[i].dims.size();
+  out->dims = v[i].dims.data();
+  out->num_bytes = v[i].numBytes;
+  return QFRT_OK;
+}
+
+qfrt_status qfrt_module_input_info(const qfrt_module *m, size_t i,
+                                   qfrt_io_info *out) {
+  if (!m)
+    return fail(QFRT_ERROR_INVALID_ARG, "null module");
+  return info(m->inputs, i, out, "input");
+}
+
+qfrt_status qfrt_module_output_info(const qfrt_module *m, size_t i,
+                                    qfrt_io_info *out) {
+  if (!m)
+    return fail(QFRT_ERROR_INVALID_ARG, "null module");
+  return info(m->outputs, i, out, "output");
+}
+
+qfrt_status qfrt_module_set_num_threads(qfrt_module *m, int n) {
+  if (!m)
+    return fail(QFRT_ERROR_INVALID_ARG, "null module");
+  if (n < 1)
+    return fail(QFRT_ERROR_INVALID_ARG, "thread count must be >= 1");
+  m->threads = n;
+  return QFRT_OK;
+}
+
+int qfrt_module_num_threads(const qfrt_module *m) { return m ? m->threads : 0; }
+
+static qfrt_status check(const IoSpec &s, const qfrt_tensor &t, const char *what) {
+  if (t.dtype != s.dtype)
+    return fail(QFRT_ERROR_DTYPE, std::string(what) + " '" + s.name + "' expects " +
+                                      qfrt_dtype_name(s.dtype) + ", got " +
+                                      qfrt_dtype_name(t.dtype));
+  bool same = t.rank == (int32_t)s.dims.size() && (t.rank == 0 || t.dims);
+  for (int32_t i = 0; same && i < t.rank; ++i)
+    same = t.dims[i] == s.dims[i];
+  if (!same)
+    return fail(QFRT_ERROR_SHAPE,
+                std::string(what) + " '" + s.name + "' expects shape " +
+                    dimsText(s.dims.data(), (int32_t)s.dims.size()) + ", got " +
+                    dimsText(t.dims, t.dims ? t.rank : 0));
+  if (!t.data && s.numBytes)
+    return fail(QFRT_ERROR_INVALID_ARG, std::string(what) + " '" + s.name +
+                                            "' has no data");
+  return QFRT_OK;
+}
+
+qfrt_status qfrt_module_run(qfrt_module *m, const qfrt_tensor *inputs,
+                            size_t numInputs, qfrt_tensor *outputs,
+                            size_t numOutputs) {
+  if (!m)
+    return fail(QFRT_ERROR_INVALID_ARG, "null module");
+  if (numInputs != m->inputs.size() || numOutputs != m->outputs.size())
+    return fail(QFRT_ERROR_INVALID_ARG,
+                "module takes " + std::to_string(m->inputs.size()) + " inputs and " +
+                    std::to_string(m->outputs.size()) + " outputs, got " +
+                    std::to_string(numInputs) + " and " + std::to_string(numOutputs));
+  if ((numInputs && !inputs) || (numOutputs && !outputs))
+    return fail(QFRT_ERROR_INVALID_ARG, "null tensor array");
+  static char empty[8];
+  for (size_t i = 0; i < numInputs; ++i) {
+    if (qfrt_status s = check(m->inputs[i], inputs[i], "input"))
+      return s;
+    m->buffers[i] = inputs[i].data ? inputs[i].data : empty;
+  }
+  for (size_t i = 0; i < numOutputs; ++i) {
+    if (qfrt_status s = check(m->outputs[i], outputs[i], "output"))
+      return s;
+    m->buffers[numInputs + i] = outputs[i].data ? outputs[i].data : empty;
+  }
+  if (m->setOmpThreads)
+    m->setOmpThreads(m->threads);
+  m->entry(m->buffers.data());
+  return QFRT_OK;
+}
+
+} // extern "C"

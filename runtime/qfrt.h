@@ -1,0 +1,93 @@
+/*===- qfrt.h - the Quantforge runtime C API ---------------------------===*
+ *
+ * Loads a module compiled by quant-compile (a shared object), reports its
+ * signature and runs it. Plain C, no LLVM. Every call that can fail returns a
+ * qfrt_status; on failure qfrt_last_error() holds one line saying why (per
+ * thread, valid until the next failing call on that thread). Handles are
+ * opaque.
+ *
+ *===-------------------------------------------------------------------===*/
+#ifndef QFRT_H
+#define QFRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum qfrt_status {
+  QFRT_OK = 0,
+  QFRT_ERROR_IO = 1,          /* file missing or unreadable */
+  QFRT_ERROR_FORMAT = 2,      /* not a Quantforge module / bad signature */
+  QFRT_ERROR_INVALID_ARG = 3, /* null pointer, bad index, wrong count */
+  QFRT_ERROR_SHAPE = 4,       /* tensor shape differs from the signature */
+  QFRT_ERROR_DTYPE = 5,       /* tensor dtype differs from the signature */
+} qfrt_status;
+
+typedef enum qfrt_dtype {
+  QFRT_F32, QFRT_F64, QFRT_F16, QFRT_BF16,
+  QFRT_I8, QFRT_U8, QFRT_I16, QFRT_U16,
+  QFRT_I32, QFRT_U32, QFRT_I64, QFRT_U64, QFRT_BOOL,
+  QFRT_DTYPE_COUNT
+} qfrt_dtype;
+
+/* A tensor the caller owns: row-major, densely packed. */
+typedef struct qfrt_tensor {
+  qfrt_dtype dtype;
+  int32_t rank;
+  const int64_t *dims;
+  void *data;
+} qfrt_tensor;
+
+/* Describes one input or output; the strings and dims are owned by the
+ * module and live as long as it does. */
+typedef struct qfrt_io_info {
+  const char *name;
+  qfrt_dtype dtype;
+  int32_t rank;
+  const int64_t *dims;
+  size_t num_bytes;
+} qfrt_io_info;
+
+typedef struct qfrt_module qfrt_module;
+
+/* Loads `path`. On success *out owns the module: free it with
+ * qfrt_module_free. On failure *out is NULL. */
+qfrt_status qfrt_module_load(const char *path, qfrt_module **out);
+/* Releases the module; NULL is ignored. */
+void qfrt_module_free(qfrt_module *module);
+
+size_t qfrt_module_num_inputs(const qfrt_module *module);
+size_t qfrt_module_num_outputs(const qfrt_module *module);
+/* Fills *info for input/output `index`. */
+qfrt_status qfrt_module_input_info(const qfrt_module *module, size_t index,
+                                   qfrt_io_info *info);
+qfrt_status qfrt_module_output_info(const qfrt_module *module, size_t index,
+                                    qfrt_io_info *info);
+
+/* Threads used by run (default: all online cores). n < 1 is refused. */
+qfrt_status qfrt_module_set_num_threads(qfrt_module *module, int n);
+int qfrt_module_num_threads(const qfrt_module *module);
+
+/* Runs the model. `inputs`/`outputs` follow the signature's order; each
+ * dtype and shape must match it exactly. Output buffers are caller-allocated
+ * and are written in full. Inputs are not modified. */
+qfrt_status qfrt_module_run(qfrt_module *module, const qfrt_tensor *inputs,
+                            size_t num_inputs, qfrt_tensor *outputs,
+                            size_t num_outputs);
+
+/* The failing call's message on this thread ("" if none). */
+const char *qfrt_last_error(void);
+
+size_t qfrt_dtype_size(qfrt_dtype dtype);
+const char *qfrt_dtype_name(qfrt_dtype dtype);
+/* Parses names as written by quant-compile ("f32", "i64", "bool", ...). */
+qfrt_status qfrt_dtype_from_name(const char *name, qfrt_dtype *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QFRT_H */

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything Quantforge needs on a fresh Debian 12 machine. Idempotent:
+# packages already present are skipped, so a second run takes a few seconds.
+set -euo pipefail
+
+APT_PKGS=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
+          protobuf-compiler libprotobuf-dev libonnx-dev
+          libgtest-dev ninja-build ccache cmake g++)
+PY_PKGS=(numpy onnx onnxruntime)
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: apt installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+need_py=()
+for p in "${PY_PKGS[@]}"; do
+  "$PY" -c "import $p" 2>/dev/null || need_py+=("$p")
+done
+if [ ${#need_py[@]} -gt 0 ]; then
+  echo "install-deps: pip installing ${need_py[*]}"
+  "$PY" -m pip install -q "${need_py[@]}"
+fi
+echo "install-deps: ok"

@@ -1,0 +1,107 @@
+//===- quant-compile.cpp - one-shot ONNX/MLIR to native module ------------===//
+#include "qf/Compiler/Compiler.h"
+#include "qf/Importer/OnnxImporter.h"
+#include "qf/Pipelines/Pipelines.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+
+namespace cl = llvm::cl;
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.onnx|model.mlir>"),
+                                      cl::Required);
+static cl::opt<std::string> outputFile("o", cl::desc("Output shared object"),
+                                       cl::value_desc("file.so"), cl::Required);
+static cl::opt<std::string> target("target", cl::desc("Target: cpu"),
+                                   cl::init("cpu"));
+static cl::opt<std::string> quant("quant", cl::desc("Quantization scheme: none"),
+                                  cl::init("none"));
+static cl::list<std::string>
+    inputShapes("input-shape", cl::desc("Fix an input's shape: NAME=1x128"),
+                cl::value_desc("NAME=DIMS"));
+static cl::opt<bool> quiet("q", cl::desc("No progress lines"));
+
+static int fail(const std::string &msg) {
+  llvm::errs() << "quant-compile: error: " << msg << "\n";
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  qf::registerAllQfPasses();
+  cl::ParseCommandLineOptions(argc, argv, "Quantforge ahead-of-time compiler\n");
+  if (target != "cpu")
+    return fail("unknown --target '" + target + "' (valid: cpu)");
+  if (quant != "none")
+    return fail("unknown --quant '" + quant + "' (valid: none)");
+
+  mlir::DialectRegistry registry;
+  qf::registerAllQfDialects(registry);
+  mlir::MLIRContext ctx(registry);
+  auto t0 = std::chrono::steady_clock::now();
+  auto log = [&](const std::string &line) {
+    if (quiet)
+      return;
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    llvm::errs() << llvm::format("[%6.2fs] ", s) << line << "\n";
+  };
+
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  llvm::StringRef in(inputFile);
+  if (in.ends_with(".mlir")) {
+    if (!inputShapes.empty())
+      return fail("--input-shape applies to .onnx inputs only");
+    log("parse " + inputFile);
+    llvm::SourceMgr sm;
+    std::string err;
+    auto file = mlir::openInputFile(inputFile, &err);
+    if (!file)
+      return fail(err);
+    sm.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+    std::string diag;
+    mlir::ScopedDiagnosticHandler h(&ctx, [&](mlir::Diagnostic &d) {
+      if (diag.empty()) {
+        llvm::raw_string_ostream os(diag);
+        os << d.getLocation() << ": " << d;
+      }
+      return mlir::success();
+    });
+    module = mlir::parseSourceFile<mlir::ModuleOp>(sm, &ctx);
+    if (!module)
+      return fail("cannot parse '" + inputFile + "': " + diag);
+  } else {
+    qf::ImportOptions opts;
+    for (const auto &spec : inputShapes) {
+      std::string name, err;
+      std::vector<int64_t> dims;
+      if (!qf::parseInputShape(spec, name, dims, err))
+        return fail(err);
+      opts.inputShapes[name] = dims;
+    }
+    log("import " + inputFile);
+    std::string err;
+    module = qf::importOnnxModel(ctx, inputFile, opts, err);
+    if (!module)
+      return fail(err);
+  }
+
+  qf::CompileOptions copts;
+  copts.outputPath = outputFile;
+  copts.progress = [&](int i, int n, const std::string &name) {
+    log("[" + std::to_string(i) + "/" + std::to_string(n) + "] " + name);
+  };
+  std::string err;
+  if (!qf::compileToSharedObject(*module, copts, err))
+    return fail(err);
+  log("wrote " + outputFile);
+  return 0;
+}
