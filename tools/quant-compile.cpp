@@ -1,4 +1,5 @@
 //===- quant-compile.cpp - one-shot ONNX/MLIR to native module ------------===//
+#include "npy.h"
 #include "qf/Compiler/Compiler.h"
 #include "qf/Importer/OnnxImporter.h"
 #include "qf/Pipelines/Pipelines.h"
@@ -28,6 +29,10 @@ static cl::opt<std::string> quant("quant", cl::desc("Quantization scheme: none")
 static cl::list<std::string>
     inputShapes("input-shape", cl::desc("Fix an input's shape: NAME=1x128"),
                 cl::value_desc("NAME=DIMS"));
+static cl::list<std::string> freezeInputs(
+    "freeze-input",
+    cl::desc("Replace an input by the constant in a .npy file: NAME=FILE.npy"),
+    cl::value_desc("NAME=FILE"));
 static cl::opt<bool> quiet("q", cl::desc("No progress lines"));
 
 static int fail(const std::string &msg) {
@@ -86,6 +91,20 @@ int main(int argc, char **argv) {
       if (!qf::parseInputShape(spec, name, dims, err))
         return fail(err);
       opts.inputShapes[name] = dims;
+    }
+    for (const auto &spec : freezeInputs) {
+      size_t eq = spec.rfind('=');
+      if (eq == std::string::npos || eq == 0)
+        return fail("bad --freeze-input '" + spec + "': expected NAME=FILE.npy");
+      qfrt::NpyArray arr;
+      std::string err;
+      if (!qfrt::readNpy(spec.substr(eq + 1), arr, err))
+        return fail("--freeze-input: " + err);
+      qf::FrozenInput fz;
+      fz.dtype = qfrt_dtype_name(arr.dtype);
+      fz.shape = arr.shape;
+      fz.bytes.assign(arr.data.begin(), arr.data.end());
+      opts.frozenInputs[spec.substr(0, eq)] = std::move(fz);
     }
     log("import " + inputFile);
     std::string err;

@@ -27,4 +27,15 @@ def QfPrepareEntry : Pass<"qf-prepare-entry", "::mlir::ModuleOp"> {
   }];
 }
 
+def QfMemrefCopyToLinalg : Pass<"qf-memref-copy-to-linalg"> {
+  let summary = "Rewrite memref.copy as linalg.copy";
+  let description = [{
+    Bufferization emits memref.copy, which the LLVM lowering turns into a call
+    to `memrefCopy` from MLIR's C runner library whenever a layout is strided.
+    A compiled module must not depend on that library, so every copy becomes a
+    linalg.copy and is lowered to loops with the rest of linalg.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // QF_PASSES_TD

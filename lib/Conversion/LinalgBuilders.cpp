@@ -1,6 +1,7 @@
 //===- LinalgBuilders.cpp - helpers shared by the qf lowerings ------------===//
 #include "LinalgBuilders.h"
 
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/IR/AffineMap.h"
 #include <limits>
 
@@ -21,8 +22,9 @@ Value lowestValue(OpBuilder &b, Location loc, Type type) {
         b, loc, type,
         b.getFloatAttr(ft, APFloat::getInf(ft.getFloatSemantics(), true)));
   unsigned w = type.getIntOrFloatBitWidth();
-  return arith::ConstantOp::create(
-      b, loc, type, b.getIntegerAttr(type, APInt::getSignedMinValue(w)));
+  // i1 orders false < true (max is "or"), not as a 1-bit signed number.
+  APInt v = w == 1 ? APInt(1, 0) : APInt::getSignedMinValue(w);
+  return arith::ConstantOp::create(b, loc, type, b.getIntegerAttr(type, v));
 }
 
 Value highestValue(OpBuilder &b, Location loc, Type type) {
@@ -31,8 +33,8 @@ Value highestValue(OpBuilder &b, Location loc, Type type) {
         b, loc, type,
         b.getFloatAttr(ft, APFloat::getInf(ft.getFloatSemantics(), false)));
   unsigned w = type.getIntOrFloatBitWidth();
-  return arith::ConstantOp::create(
-      b, loc, type, b.getIntegerAttr(type, APInt::getSignedMaxValue(w)));
+  APInt v = w == 1 ? APInt(1, 1) : APInt::getSignedMaxValue(w);
+  return arith::ConstantOp::create(b, loc, type, b.getIntegerAttr(type, v));
 }
 
 Value emptyTensor(OpBuilder &b, Location loc, RankedTensorType type,
@@ -115,7 +117,13 @@ Value reshapeTo(OpBuilder &b, Location loc, Value v, RankedTensorType target) {
   auto src = cast<RankedTensorType>(v.getType());
   if (src.getShape() == target.getShape())
     return v;
-  // Collapse to 1-D (or rank 0), then expand to the target.
+  // A pure collapse or pure expand is one op.
+  if (auto re = getReassociationIndicesForReshape(src, target)) {
+    if (src.getRank() > target.getRank())
+      return tensor::CollapseShapeOp::create(b, loc, target, v, *re);
+    return tensor::ExpandShapeOp::create(b, loc, target, v, *re);
+  }
+  // Otherwise collapse to 1-D (or rank 0), then expand to the target.
   Value flat = v;
   if (src.getRank() > 1 || (src.getRank() == 1 && target.getRank() == 0)) {
     SmallVector<ReassociationIndices> re;

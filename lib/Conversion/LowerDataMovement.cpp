@@ -88,18 +88,45 @@ struct ConcatLowering : OpRewritePattern<ConcatOp> {
   }
 };
 
+/// Positive steps: tensor.extract_slice (a strided view once bufferized).
+/// Any negative step: a generic reading input[start + step * i].
 struct SliceLowering : OpRewritePattern<SliceOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(SliceOp op, PatternRewriter &rw) const override {
     if (failed(requireStatic(op, rw)))
       return failure();
+    Location loc = op.getLoc();
     auto outT = cast<RankedTensorType>(op.getType());
-    MLIRContext *ctx = rw.getContext();
-    SmallVector<AffineExpr> e;
-    for (int64_t d = 0; d < outT.getRank(); ++d)
-      e.push_back(getAffineDimExpr(d, ctx) * op.getSteps()[d] + op.getStarts()[d]);
-    rw.replaceOp(op, mapped(rw, op.getLoc(), op.getInput(),
-                            AffineMap::get(outT.getRank(), 0, e, ctx), outT));
+    ArrayRef<int64_t> starts = op.getStarts(), steps = op.getSteps();
+    if (llvm::all_of(steps, [](int64_t s) { return s > 0; })) {
+      SmallVector<OpFoldResult> offs, sizes, strides;
+      for (int64_t d = 0; d < outT.getRank(); ++d) {
+        offs.push_back(rw.getIndexAttr(starts[d]));
+        sizes.push_back(rw.getIndexAttr(outT.getDimSize(d)));
+        strides.push_back(rw.getIndexAttr(steps[d]));
+      }
+      rw.replaceOp(op, tensor::ExtractSliceOp::create(rw, loc, outT, op.getInput(),
+                                                      offs, sizes, strides));
+      return success();
+    }
+    Value input = op.getInput();
+    auto g = linalg::GenericOp::create(
+        rw, loc, TypeRange{outT}, ValueRange{}, ValueRange{emptyTensor(rw, loc, outT)},
+        SmallVector<AffineMap>{rw.getMultiDimIdentityMap(outT.getRank())},
+        SmallVector<IteratorType>(outT.getRank(), IteratorType::parallel),
+        [&](OpBuilder &b, Location l, ValueRange) {
+          SmallVector<Value> coords;
+          for (int64_t d = 0; d < outT.getRank(); ++d) {
+            Value i = linalg::IndexOp::create(b, l, d);
+            Value scaled = arith::MulIOp::create(
+                b, l, i, arith::ConstantIndexOp::create(b, l, steps[d]));
+            coords.push_back(arith::AddIOp::create(
+                b, l, scaled, arith::ConstantIndexOp::create(b, l, starts[d])));
+          }
+          linalg::YieldOp::create(
+              b, l, tensor::ExtractOp::create(b, l, input, coords).getResult());
+        });
+    rw.replaceOp(op, g.getResult(0));
     return success();
   }
 };

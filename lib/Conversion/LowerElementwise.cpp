@@ -247,8 +247,20 @@ Value body(PowOp op, OpBuilder &b, Location loc, ValueRange a) {
 }
 
 Value body(ModOp op, OpBuilder &b, Location loc, ValueRange a) {
-  if (isFloat(a[0]))
-    return arith::RemFOp::create(b, loc, a[0], a[1]);
+  if (isFloat(a[0])) {
+    Value r = arith::RemFOp::create(b, loc, a[0], a[1]);
+    if (op.getFmod())
+      return r;
+    // Python-style: a non-zero remainder takes the divisor's sign.
+    Value zero = cst(b, loc, r, 0);
+    Value rNeg = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, r, zero);
+    Value dNeg = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, a[1], zero);
+    Value nz = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE, r, zero);
+    Value fix = arith::AndIOp::create(b, loc, nz,
+                                      arith::XOrIOp::create(b, loc, rNeg, dNeg));
+    return arith::SelectOp::create(b, loc, fix,
+                                   arith::AddFOp::create(b, loc, r, a[1]), r);
+  }
   if (op.getIsUnsigned())
     return arith::RemUIOp::create(b, loc, a[0], a[1]);
   Value r = arith::RemSIOp::create(b, loc, a[0], a[1]);

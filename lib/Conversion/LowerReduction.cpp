@@ -9,14 +9,19 @@ namespace {
 
 using utils::IteratorType;
 
+// i1 compares as unsigned (false < true).
 Value maxS(OpBuilder &b, Location loc, Value acc, Value x) {
   if (isa<FloatType>(x.getType()))
     return arith::MaximumFOp::create(b, loc, acc, x);
+  if (x.getType().isInteger(1))
+    return arith::MaxUIOp::create(b, loc, acc, x);
   return arith::MaxSIOp::create(b, loc, acc, x);
 }
 Value minS(OpBuilder &b, Location loc, Value acc, Value x) {
   if (isa<FloatType>(x.getType()))
     return arith::MinimumFOp::create(b, loc, acc, x);
+  if (x.getType().isInteger(1))
+    return arith::MinUIOp::create(b, loc, acc, x);
   return arith::MinSIOp::create(b, loc, acc, x);
 }
 

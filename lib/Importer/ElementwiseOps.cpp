@@ -115,8 +115,6 @@ LogicalResult mod(NodeImporter &n) {
     return n.fail("needs two inputs");
   bool fmod = n.attrInt("fmod", 0) != 0;
   auto ta = cast<RankedTensorType>(a.getType());
-  if (isa<FloatType>(ta.getElementType()) && !fmod)
-    return n.fail("float Mod needs fmod=1");
   auto shape = n.broadcast(ta.getShape(),
                            cast<RankedTensorType>(b.getType()).getShape());
   if (!shape)
@@ -215,6 +213,20 @@ LogicalResult softsign(NodeImporter &n) {
   return success();
 }
 
+/// CastLike: Cast to the element type of the second input.
+LogicalResult castLike(NodeImporter &n) {
+  Value x = n.input(0), like = n.input(1);
+  if (!x || !like)
+    return n.fail("needs two inputs");
+  Type elt = cast<RankedTensorType>(like.getType()).getElementType();
+  auto t = RankedTensorType::get(cast<RankedTensorType>(x.getType()).getShape(), elt);
+  bool dstU = n.inputUnsigned(1);
+  n.setOutput(0, n.create<CastOp>(t, x, n.b.getBoolAttr(n.inputUnsigned(0)),
+                                  n.b.getBoolAttr(dstU)),
+              dstU);
+  return success();
+}
+
 LogicalResult identity(NodeImporter &n) {
   if (!n.input(0))
     return n.fail("missing input");
@@ -224,6 +236,13 @@ LogicalResult identity(NodeImporter &n) {
 
 /// Dropout at inference is the identity; a requested mask is all true.
 LogicalResult dropout(NodeImporter &n) {
+  // Opset 12+ takes training_mode as input 2; only a constant false is
+  // inference.
+  if (n.opset >= 12 && n.hasInput(2)) {
+    auto mode = n.constInts(2);
+    if (!mode || mode->size() != 1 || (*mode)[0] != 0)
+      return n.fail("training_mode must be a constant false");
+  }
   if (failed(identity(n)))
     return failure();
   if (n.wantsOutput(1)) {
@@ -259,7 +278,7 @@ void addElementwiseOps(OpTable &t) {
       {"GreaterOrEqual", binaryNode<GreaterEqualOp, true>},
       {"Max", variadic<MaxOp>}, {"Min", variadic<MinOp>},
       {"Sum", variadic<AddOp>}, {"Mean", mean}, {"Pow", pow}, {"Mod", mod},
-      {"Cast", castNode}, {"Clip", clip}, {"Where", where}, {"PRelu", prelu},
+      {"Cast", castNode}, {"CastLike", castLike}, {"Clip", clip}, {"Where", where}, {"PRelu", prelu},
       {"Softsign", softsign}, {"Identity", identity}, {"Dropout", dropout},
   };
   for (const U &u : unaries)

@@ -270,6 +270,58 @@ struct GraphImporter {
     return RankedTensorType::get(shape, elt);
   }
 
+  /// Builds the constant for a frozen input, checked against the declared
+  /// element type and shape. The op is created detached and moved into the
+  /// function once it exists.
+  bool freezeInput(const onnx::ValueInfoProto &vi, const FrozenInput &fz,
+                   SmallVector<std::pair<std::string, TypedValue>> &out) {
+    SmallVector<Attribute> unused;
+    RankedTensorType declared = inputType(vi, unused);
+    if (!declared)
+      return false;
+    int32_t et = vi.type().tensor_type().elem_type();
+    if (fz.dtype != onnxTypeName(et)) {
+      error = "frozen input '" + vi.name() + "' has dtype " + fz.dtype +
+              ", the model declares " + onnxTypeName(et);
+      return false;
+    }
+    if ((int64_t)fz.shape.size() != declared.getRank()) {
+      error = "frozen input '" + vi.name() + "' has rank " +
+              std::to_string(fz.shape.size()) + ", the model declares " +
+              std::to_string(declared.getRank());
+      return false;
+    }
+    for (int64_t d = 0; d < declared.getRank(); ++d)
+      if (!declared.isDynamicDim(d) && declared.getDimSize(d) != fz.shape[d]) {
+        error = "frozen input '" + vi.name() + "' dim " + std::to_string(d) +
+                " is " + std::to_string(fz.shape[d]) + ", the model declares " +
+                std::to_string(declared.getDimSize(d));
+        return false;
+      }
+    auto type = RankedTensorType::get(fz.shape, declared.getElementType());
+    int64_t width = type.getElementType().isInteger(1)
+                        ? 1
+                        : type.getElementType().getIntOrFloatBitWidth() / 8;
+    if ((int64_t)fz.bytes.size() != type.getNumElements() * width) {
+      error = "frozen input '" + vi.name() + "' has the wrong number of bytes";
+      return false;
+    }
+    DenseElementsAttr attr;
+    if (type.getElementType().isInteger(1)) {
+      SmallVector<bool> bits;
+      for (char c : fz.bytes)
+        bits.push_back(c != 0);
+      attr = DenseElementsAttr::get(type, bits);
+    } else {
+      attr = DenseElementsAttr::getFromRawBuffer(
+          type, ArrayRef<char>(fz.bytes.data(), fz.bytes.size()));
+    }
+    OpBuilder b(&ctx);
+    Value v = arith::ConstantOp::create(b, NameLoc::get(b.getStringAttr(vi.name())), attr);
+    out.push_back({vi.name(), {v, isUnsignedType(et)}});
+    return true;
+  }
+
   OwningOpRef<ModuleOp> run(const onnx::ModelProto &model) {
     int64_t opset = -1;
     for (const auto &o : model.opset_import())
@@ -294,9 +346,16 @@ struct GraphImporter {
     SmallVector<DictionaryAttr> argAttrs;
     SmallVector<std::string> argNames;
     SmallVector<bool> argUnsigned;
+    SmallVector<std::pair<std::string, TypedValue>> frozen;
     for (const auto &vi : g.input()) {
       if (inits.count(vi.name()))
         continue;
+      auto fz = opts.frozenInputs.find(vi.name());
+      if (fz != opts.frozenInputs.end()) {
+        if (!freezeInput(vi, fz->second, frozen))
+          return {};
+        continue;
+      }
       SmallVector<Attribute> dimParams;
       RankedTensorType t = inputType(vi, dimParams);
       if (!t)
@@ -321,6 +380,12 @@ struct GraphImporter {
     for (size_t i = 0; i < argNames.size(); ++i) {
       func.setArgAttrs(i, argAttrs[i]);
       values[argNames[i]] = {entry->getArgument(i), argUnsigned[i]};
+    }
+    for (auto &[name, fv] : frozen) {
+      auto attr = cast<TypedAttr>(fv.value.getDefiningOp()->getAttr("value"));
+      fv.value.getDefiningOp()->erase();
+      values[name] = {arith::ConstantOp::create(b, NameLoc::get(b.getStringAttr(name)), attr),
+                      fv.isUnsigned};
     }
     for (const auto &[name, t] : inits) {
       std::string err;
@@ -431,15 +496,22 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &ctx, const std::string &path,
   if (gi.modelDir.empty())
     gi.modelDir = ".";
   // Every named input must exist.
-  for (const auto &[name, dims] : options.inputShapes) {
-    bool found = false;
+  auto isInput = [&](const std::string &name) {
     for (const auto &vi : model.graph().input())
-      found |= vi.name() == name;
-    if (!found) {
+      if (vi.name() == name)
+        return true;
+    return false;
+  };
+  for (const auto &[name, dims] : options.inputShapes)
+    if (!isInput(name)) {
       error = "--input-shape names '" + name + "', which is not a model input";
       return {};
     }
-  }
+  for (const auto &[name, fz] : options.frozenInputs)
+    if (!isInput(name)) {
+      error = "--freeze-input names '" + name + "', which is not a model input";
+      return {};
+    }
   auto module = gi.run(model);
   if (!module) {
     error = gi.error;

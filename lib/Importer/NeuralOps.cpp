@@ -215,9 +215,12 @@ LogicalResult convTranspose(NodeImporter &n) {
     int64_t o;
     if (outShape || w.autoPad == "SAME_UPPER" || w.autoPad == "SAME_LOWER") {
       o = outShape ? (*outShape)[i] : D * w.strides[i];
+      // total may be negative (output_shape larger than the natural size):
+      // split it with floor division as the ONNX reference does.
       int64_t total = full - o;
+      int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
       bool upper = w.autoPad == "SAME_UPPER";
-      w.pads[i] = upper ? total / 2 : total - total / 2;
+      w.pads[i] = upper ? half : total - half;
       w.pads[w.k + i] = total - w.pads[i];
     } else {
       if (w.autoPad == "VALID")
@@ -412,17 +415,34 @@ LogicalResult layerNorm(NodeImporter &n) {
   Value x = n.input(0), scale = n.input(1), bias = n.input(2);
   if (!x || !scale)
     return n.fail("needs X and Scale");
-  if (n.wantsOutput(1) || n.wantsOutput(2))
-    return n.fail("the Mean and InvStdDev outputs are not supported");
   auto t = n.inputType(0);
   auto ax = n.axis(n.attrInt("axis", -1), t.getRank());
   if (!ax)
     return failure();
   if (n.attrInt("stash_type", 1) != 1)
     return n.fail("only stash_type=1 (float) is supported");
+  double eps = n.attrFloat("epsilon", 1e-5);
   n.setOutput(0, LayerNormOp::create(n.b, n.loc, t, x, scale, bias,
                                      n.b.getI64IntegerAttr(*ax),
-                                     n.b.getF64FloatAttr(n.attrFloat("epsilon", 1e-5))));
+                                     n.b.getF64FloatAttr(eps)));
+  // The optional statistics outputs, recomputed only when asked for:
+  // Mean and 1/sqrt(Var + eps) over the normalized dims, kept as size 1.
+  if (n.wantsOutput(1) || n.wantsOutput(2)) {
+    SmallVector<int64_t> axes;
+    for (int64_t d = *ax; d < t.getRank(); ++d)
+      axes.push_back(d);
+    auto f = n.b.getBoolAttr(false);
+    Value mean = reduce(n, x, "mean", axes, true);
+    Value c = n.create<SubOp>(t, x, mean, f);
+    Value var = reduce(n, n.create<MulOp>(t, c, c, f), "mean", axes, true);
+    Type elt = t.getElementType();
+    Value inv = n.create<ReciprocalOp>(
+        var.getType(),
+        n.create<SqrtOp>(var.getType(),
+                         n.create<AddOp>(var.getType(), var, n.constScalar(elt, eps), f)));
+    n.setOutput(1, mean);
+    n.setOutput(2, inv);
+  }
   return success();
 }
 

@@ -65,6 +65,10 @@ const char *onnxTypeName(int32_t t) {
   case onnx::TensorProto::STRING: return "string";
   case onnx::TensorProto::COMPLEX64: return "complex64";
   case onnx::TensorProto::COMPLEX128: return "complex128";
+  case onnx::TensorProto::FLOAT4E2M1: return "f4e2m1";
+  case onnx::TensorProto::FLOAT8E8M0: return "f8e8m0";
+  case onnx::TensorProto::INT2: return "i2";
+  case onnx::TensorProto::UINT2: return "u2";
   default: return "unknown";
   }
 }

@@ -187,7 +187,7 @@ LogicalResult split(NodeImporter &n) {
   for (int64_t i = 0; i < outs; ++i) {
     SmallVector<int64_t> starts(t.getRank(), 0), steps(t.getRank(), 1),
         counts(t.getShape());
-    starts[*ax] = off;
+    starts[*ax] = (*sizes)[i] ? off : 0; // an empty piece reads nothing
     counts[*ax] = (*sizes)[i];
     if ((*sizes)[i] < 0 || off + (*sizes)[i] > D)
       return n.fail("split sizes exceed the dim");

@@ -24,12 +24,14 @@ std::vector<PipelineStage> cpuPipelineStages() {
        "one-shot-bufferize{bufferize-function-boundaries=1 "
        "function-boundary-type-conversion=identity-layout-map},"
        "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1},canonicalize,"
-       "buffer-deallocation-pipeline,convert-bufferization-to-memref"},
+       "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+       "qf-memref-copy-to-linalg"},
       {"lower to loops",
        "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
        "canonicalize"},
       {"lower to LLVM dialect",
-       "expand-strided-metadata,lower-affine,convert-math-to-llvm,"
+       "expand-strided-metadata,lower-affine,convert-math-to-funcs,"
+       "convert-math-to-llvm,"
        "convert-math-to-libm,finalize-memref-to-llvm,convert-arith-to-llvm,"
        "convert-index-to-llvm,convert-cf-to-llvm,"
        "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"

@@ -12,7 +12,17 @@
 
 namespace qf {
 
+/// An input replaced by a constant at import (compile-time specialization).
+struct FrozenInput {
+  std::string dtype;           // "f32", "i64", "bool", ... as in the signature
+  std::vector<int64_t> shape;
+  std::string bytes;           // row-major little-endian, bool as one byte
+};
+
 struct ImportOptions {
+  /// Inputs to replace by constants: shape operands (Reshape targets, axes,
+  /// pads) must be known when compiling.
+  std::map<std::string, FrozenInput> frozenInputs;
   /// Fixes the shape of named inputs (replacing symbolic dims).
   std::map<std::string, std::vector<int64_t>> inputShapes;
   /// Name of the generated function.

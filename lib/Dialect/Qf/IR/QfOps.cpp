@@ -416,6 +416,8 @@ LogicalResult TransposeOp::verify() {
     if (perm[i] < 0 || perm[i] >= in.getRank() || seen[perm[i]])
       return emitOpError("perm is not a permutation");
     seen[perm[i]] = true;
+  }
+  for (size_t i = 0; i < perm.size(); ++i) {
     if (!dimsCompatible(out.getDimSize(i), in.getDimSize(perm[i])))
       return emitOpError("result dim ") << i << " must equal input dim "
                                         << perm[i];

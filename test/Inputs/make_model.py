@@ -1,0 +1,153 @@
+"""Builds the small ONNX models the lit tests use: make_model.py NAME OUTDIR.
+
+Every model is written to OUTDIR/NAME.onnx (plus side files for the
+external-data cases). Weights are seeded random numbers.
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+rng = np.random.default_rng(0)
+
+
+def f32(*shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def model(nodes, inputs, outputs, inits=(), opset=17):
+    g = helper.make_graph(nodes, "g", inputs, outputs, list(inits))
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def vi(name, shape, t=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, t, shape)
+
+
+def mlp():
+    return model(
+        [helper.make_node("MatMul", ["x", "W"], ["y"], name="mm"),
+         helper.make_node("Add", ["y", "B"], ["z"]),
+         helper.make_node("Relu", ["z"], ["r"]),
+         helper.make_node("Softmax", ["r"], ["out"], axis=-1)],
+        [vi("x", ["batch", 16])], [vi("out", ["batch", 8])],
+        [numpy_helper.from_array(f32(16, 8), "W"), numpy_helper.from_array(f32(8), "B")])
+
+
+def cnn():
+    c = 8
+    return model(
+        [helper.make_node("Conv", ["x", "cw", "cb"], ["c"], pads=[1, 1, 1, 1]),
+         helper.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], ["bn"]),
+         helper.make_node("Relu", ["bn"], ["r"]),
+         helper.make_node("MaxPool", ["r"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+         helper.make_node("Conv", ["p", "dw"], ["d"], group=c, kernel_shape=[3, 3],
+                          pads=[1, 1, 1, 1]),
+         helper.make_node("AveragePool", ["d"], ["a"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                          strides=[1, 1]),
+         helper.make_node("GlobalAveragePool", ["a"], ["g"]),
+         helper.make_node("Flatten", ["g"], ["f"]),
+         helper.make_node("Gemm", ["f", "fw", "fb"], ["out"], transB=1)],
+        [vi("x", [1, 3, 16, 16])], [vi("out", [1, 10])],
+        [numpy_helper.from_array(f32(c, 3, 3, 3), "cw"), numpy_helper.from_array(f32(c), "cb"),
+         numpy_helper.from_array(f32(c) + 2, "s"), numpy_helper.from_array(f32(c), "b"),
+         numpy_helper.from_array(f32(c), "m"),
+         numpy_helper.from_array(np.abs(f32(c)) + 0.5, "v"),
+         numpy_helper.from_array(f32(c, 1, 3, 3), "dw"),
+         numpy_helper.from_array(f32(10, c), "fw"), numpy_helper.from_array(f32(10), "fb")])
+
+
+def attention():
+    """One transformer block with the shape arithmetic exporters emit."""
+    d, h = 32, 4
+    n = []
+    n.append(helper.make_node("LayerNormalization", ["x", "g", "be"], ["ln"], axis=-1))
+    n.append(helper.make_node("Shape", ["ln"], ["shp"]))
+    n.append(helper.make_node("Gather", ["shp", "i1"], ["seq"], axis=0))
+    n.append(helper.make_node("Unsqueeze", ["seq", "ax0"], ["seq1"]))
+    n.append(helper.make_node("Concat", ["b1", "seq1", "nh", "hd"], ["qshape"], axis=0))
+    for t in "qkv":
+        n.append(helper.make_node("MatMul", ["ln", "w" + t], [t + "0"]))
+        n.append(helper.make_node("Reshape", [t + "0", "qshape"], [t + "1"]))
+        n.append(helper.make_node("Transpose", [t + "1"], [t + "2"], perm=[0, 2, 1, 3]))
+    n.append(helper.make_node("Transpose", ["k2"], ["kt"], perm=[0, 1, 3, 2]))
+    n.append(helper.make_node("MatMul", ["q2", "kt"], ["sc"]))
+    n.append(helper.make_node("Div", ["sc", "scale"], ["sc2"]))
+    n.append(helper.make_node("Softmax", ["sc2"], ["pr"], axis=-1))
+    n.append(helper.make_node("MatMul", ["pr", "v2"], ["ctx"]))
+    n.append(helper.make_node("Transpose", ["ctx"], ["ctx2"], perm=[0, 2, 1, 3]))
+    n.append(helper.make_node("Reshape", ["ctx2", "oshape"], ["ctx3"]))
+    n.append(helper.make_node("MatMul", ["ctx3", "wo"], ["o"]))
+    n.append(helper.make_node("Add", ["o", "x"], ["res"]))
+    n.append(helper.make_node("Mul", ["res", "c05"], ["h0"]))
+    n.append(helper.make_node("Div", ["res", "sqrt2"], ["h1"]))
+    n.append(helper.make_node("Erf", ["h1"], ["h2"]))
+    n.append(helper.make_node("Add", ["h2", "one"], ["h3"]))
+    n.append(helper.make_node("Mul", ["h0", "h3"], ["gelu"]))
+    n.append(helper.make_node("ReduceMean", ["gelu"], ["out"], axes=[1], keepdims=0))
+    c = lambda name, v: numpy_helper.from_array(np.array(v), name)
+    inits = [numpy_helper.from_array(f32(d), "g"), numpy_helper.from_array(f32(d), "be"),
+             c("i1", np.int64(1)), c("ax0", [np.int64(0)]), c("b1", [np.int64(1)]),
+             c("nh", [np.int64(h)]), c("hd", [np.int64(d // h)]),
+             c("oshape", np.array([1, -1, d], np.int64)),
+             c("scale", np.float32(np.sqrt(d // h))), c("c05", np.float32(0.5)),
+             c("sqrt2", np.float32(np.sqrt(2))), c("one", np.float32(1))]
+    for t in "qkvo":
+        inits.append(numpy_helper.from_array(f32(d, d) * 0.2, "w" + t))
+    return model(n, [vi("x", [1, "seq", d])], [vi("out", [1, d])], inits)
+
+
+def unsupported_op():
+    return model([helper.make_node("Einsum", ["x", "x"], ["y"], name="ein", equation="ij,ij->ij")],
+                 [vi("x", [2, 2])], [vi("y", [2, 2])])
+
+
+def missing_init():
+    return model([helper.make_node("MatMul", ["x", "W"], ["y"], name="mm")],
+                 [vi("x", [2, 2])], [vi("y", [2, 2])])
+
+
+def with_external(location, offset=0, length=None):
+    w = f32(32, 16)
+    t = numpy_helper.from_array(w, "W")
+    t.ClearField("raw_data")
+    t.data_location = TensorProto.EXTERNAL
+    for k, v in [("location", location), ("offset", str(offset)),
+                 ("length", str(length if length is not None else w.nbytes))]:
+        e = t.external_data.add()
+        e.key, e.value = k, v
+    return model([helper.make_node("MatMul", ["x", "W"], ["y"])],
+                 [vi("x", [2, 32])], [vi("y", [2, 16])], [t]), w
+
+
+def main():
+    name, out = sys.argv[1], sys.argv[2]
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, name + ".onnx")
+    builders = {"mlp": mlp, "cnn": cnn, "attention": attention,
+                "unsupported_op": unsupported_op, "missing_init": missing_init}
+    if name in builders:
+        onnx.save(builders[name](), path)
+    elif name == "truncated":
+        data = mlp().SerializeToString()
+        open(path, "wb").write(data[: len(data) // 2])
+    elif name == "not_onnx":
+        open(path, "w").write("this is not a model\n" * 8)
+    elif name == "external":
+        m, w = with_external("weights.bin")
+        open(os.path.join(out, "weights.bin"), "wb").write(w.tobytes())
+        onnx.save(m, path)
+    elif name == "external_escape":
+        onnx.save(with_external("../outside.bin")[0], path)
+    elif name == "external_range":
+        m, w = with_external("short.bin", offset=64)
+        open(os.path.join(out, "short.bin"), "wb").write(w.tobytes())
+        onnx.save(m, path)
+    else:
+        sys.exit("unknown model " + name)
+
+
+if __name__ == "__main__":
+    main()

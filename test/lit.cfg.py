@@ -1,0 +1,24 @@
+# -*- Python -*-
+import os
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "Quantforge"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.qf_obj_root, "test")
+
+llvm_config.with_system_environment(["HOME", "PATH", "PYTHONPATH", "TMPDIR"])
+llvm_config.use_default_substitutions()
+# lit's own %python is the interpreter running lit; tests need the one with
+# onnx, onnxruntime and numpy.
+config.substitutions = [s for s in config.substitutions if s[0] != "%python"]
+config.substitutions.insert(0, ("%python", '"' + config.python_executable + '"'))
+config.substitutions.append(("%qf_src", config.qf_src_root))
+config.substitutions.append(("%models", os.path.join(config.qf_src_root, "test", "Inputs", "make_model.py")))
+llvm_config.add_tool_substitutions(
+    ["quant-opt", "quant-import", "quant-compile", "quant-run"], [config.qf_tools_dir])
+config.environment["PATH"] = os.pathsep.join(
+    [config.qf_tools_dir, config.llvm_tools_dir, config.environment["PATH"]])
