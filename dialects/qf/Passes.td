@@ -38,4 +38,44 @@ def QfMemrefCopyToLinalg : Pass<"qf-memref-copy-to-linalg"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def QfCpuTileAndVectorize : Pass<"qf-cpu-tile-and-vectorize", "::mlir::func::FuncOp"> {
+  let summary = "Tile matmuls for threads and registers, and vectorize them";
+  let description = [{
+    Every static linalg.matmul / linalg.batch_matmul on tensors is tiled twice:
+    an scf.forall over [Mt, Nt] output blocks (the unit of multithreading, with
+    the producing fill fused in) and scf.for loops over [mr, nr, 1] register
+    tiles, which are vectorized into an mr x nr outer-product update per k. The
+    accumulator tile is hoisted out of the k loop so it stays in registers.
+    Tile sizes divide the shapes exactly (no partial tiles): mr from
+    {8, 4, 2, 1}, nr from {32, 16, 8, 4, 2, 1}.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
+                           "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::affine::AffineDialect"];
+}
+
+def QfFuseElementwise : Pass<"qf-fuse-elementwise"> {
+  let summary = "Fuse elementwise linalg ops without recomputation";
+  let description = [{
+    Upstream elementwise fusion with two guards: a producer is fused into a
+    consumer only when the consumer reads each produced element once (its
+    loops are exactly the operand's dims, so no reduction loop re-reads it);
+    and reshapes are propagated only through all-parallel generics, so named
+    contractions (linalg.matmul, linalg.batch_matmul) stay named for the
+    tiling and vectorization that follows.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
+}
+
+def QfApproximateMath : Pass<"qf-approximate-math"> {
+  let summary = "Replace transcendental math ops by inline polynomials";
+  let description = [{
+    exp, log, erf, tanh, sin, cos, ... on f32 become polynomial approximations
+    (MLIR's, accurate to a few ulp) made of arithmetic only, so loops that use
+    them vectorize instead of calling libm one element at a time.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect", "::mlir::x86vector::X86VectorDialect"];
+}
+
 #endif // QF_PASSES_TD

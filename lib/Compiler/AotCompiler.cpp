@@ -267,7 +267,12 @@ bool compileToSharedObject(ModuleOp module, const CompileOptions &opts,
   }
   llvm::sys::Process::SafelyCloseFileDescriptor(logFd);
   llvm::FileRemover logRemover(logPath);
-  std::vector<StringRef> argv = {*linker, "-shared", "-o", tmpOut, objPath, "-lm"};
+  // Threads come from the LLVM OpenMP runtime (libomp), found next to LLVM.
+  std::string ompDir = QF_OPENMP_LIB_DIR;
+  std::string rpath = "-Wl,-rpath," + ompDir;
+  std::string libdir = "-L" + ompDir;
+  std::vector<StringRef> argv = {*linker, "-shared", "-o", tmpOut, objPath,
+                                 libdir, "-lomp", rpath, "-lm"};
   std::optional<StringRef> redirects[] = {std::nullopt, StringRef(logPath),
                                           StringRef(logPath)};
   std::string execErr;

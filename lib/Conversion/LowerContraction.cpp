@@ -45,6 +45,23 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
       return success();
     }
 
+    // Same batch dims on both sides: collapse them into one and use
+    // linalg.batch_matmul.
+    if (aT.getShape().drop_back(2) == bT.getShape().drop_back(2)) {
+      int64_t batch = aT.getNumElements() / (M * K);
+      Value a3 = reshapeTo(rw, loc, op.getLhs(),
+                           RankedTensorType::get({batch, M, K}, elt));
+      Value b3 = reshapeTo(rw, loc, op.getRhs(),
+                           RankedTensorType::get({batch, K, N}, elt));
+      auto c3T = RankedTensorType::get({batch, M, N}, elt);
+      Value c3 = linalg::BatchMatmulOp::create(
+                     rw, loc, TypeRange{c3T}, ValueRange{a3, b3},
+                     ValueRange{emptyTensor(rw, loc, c3T, zero)})
+                     .getResult(0);
+      rw.replaceOp(op, reshapeTo(rw, loc, c3, cT));
+      return success();
+    }
+
     // General case: a generic over (batch..., m, n, k) with broadcast batches.
     int64_t nb = cT.getRank() - 2, nLoops = nb + 3;
     MLIRContext *ctx = rw.getContext();
@@ -68,7 +85,6 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
                                    AffineMap::get(nLoops, 0, ec, ctx)};
     SmallVector<IteratorType> iters(nb + 2, IteratorType::parallel);
     iters.push_back(IteratorType::reduction);
-    (void)M;
     auto g = linalg::GenericOp::create(
         rw, loc, TypeRange{cT}, ValueRange{op.getLhs(), op.getRhs()},
         ValueRange{emptyTensor(rw, loc, cT, zero)}, maps, iters,

@@ -19,23 +19,31 @@ std::vector<PipelineStage> cpuPipelineStages() {
       {"lower qf to linalg",
        "qf-prepare-entry,qf-convert-to-linalg,canonicalize,cse"},
       {"fuse elementwise ops",
-       "linalg-fuse-elementwise-ops,canonicalize,cse"},
+       "qf-fuse-elementwise,canonicalize,cse"},
+      {"tile and vectorize",
+       "func.func(qf-cpu-tile-and-vectorize),qf-approximate-math,canonicalize,cse"},
       {"bufferize",
        "one-shot-bufferize{bufferize-function-boundaries=1 "
        "function-boundary-type-conversion=identity-layout-map},"
-       "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1},canonicalize,"
-       "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+       "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1},"
+       "canonicalize,buffer-deallocation-pipeline,convert-bufferization-to-memref,"
        "qf-memref-copy-to-linalg"},
+      // Thread-level matmul tiles (scf.forall) and the parallel dims of every
+      // other linalg op become OpenMP worksharing loops.
       {"lower to loops",
-       "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
-       "canonicalize"},
+       "scf-forall-to-parallel,func.func(convert-linalg-to-parallel-loops),"
+       "convert-vector-to-scf{full-unroll=1},lower-affine,"
+       // canonicalize inlines the memref.alloca_scope that scf-to-openmp puts
+       // around each loop body (ours allocate nothing), before scf-to-cf
+       // would split it into blocks.
+       "convert-scf-to-openmp,canonicalize,convert-scf-to-cf,canonicalize"},
       {"lower to LLVM dialect",
        "expand-strided-metadata,lower-affine,convert-math-to-funcs,"
-       "convert-math-to-llvm,"
-       "convert-math-to-libm,finalize-memref-to-llvm,convert-arith-to-llvm,"
-       "convert-index-to-llvm,convert-cf-to-llvm,"
+       "convert-math-to-llvm,convert-math-to-libm,convert-vector-to-llvm,"
+       "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
+       "convert-cf-to-llvm,convert-ub-to-llvm,"
        "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
-       "reconcile-unrealized-casts"},
+       "convert-openmp-to-llvm,reconcile-unrealized-casts"},
   };
 }
 

@@ -331,21 +331,21 @@ LogicalResult PoolOp::verify() {
 }
 
 LogicalResult SoftmaxOp::verify() {
-  int64_t rank = rtt(getInput()).getRank();
-  if (getAxis() < 0 || getAxis() >= rank)
-    return emitOpError("axis ") << getAxis() << " out of range for rank "
-                                << rank;
+  int64_t rank = rtt(getInput()).getRank(), axis = getAxis();
+  if (axis < 0 || axis >= rank)
+    return emitOpError("axis ") << axis << " out of range for rank " << rank;
   return success();
 }
 
 LogicalResult LayerNormOp::verify() {
   auto in = rtt(getInput());
-  if (getAxis() < 0 || getAxis() >= in.getRank())
-    return emitOpError("axis ") << getAxis() << " out of range for rank "
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= in.getRank())
+    return emitOpError("axis ") << axis << " out of range for rank "
                                 << in.getRank();
   if (getType() != in)
     return emitOpError("result type must equal input type");
-  int64_t normRank = in.getRank() - getAxis();
+  int64_t normRank = in.getRank() - axis;
   for (Value p : {getScale(), getBias()}) {
     if (!p)
       continue;
@@ -373,7 +373,8 @@ LogicalResult ArgReduceOp::verify() {
   if (getKind() != "max" && getKind() != "min")
     return emitOpError("kind must be \"max\" or \"min\"");
   auto in = rtt(getInput());
-  if (getAxis() < 0 || getAxis() >= in.getRank())
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= in.getRank())
     return emitOpError("axis out of range");
   int64_t expect = getKeepdims() ? in.getRank() : in.getRank() - 1;
   if (cast<RankedTensorType>(getType()).getRank() != expect)

@@ -1,0 +1,248 @@
+//===- CpuTileAndVectorize.cpp - the qf-cpu-tile-and-vectorize pass -------===//
+//
+// Register-tiled, vectorized matmuls. For C[M,N] += A[M,K] B[K,N]:
+//
+//   scf.forall (i0, j0) over [M/Mt, N/Nt]          <- threads
+//     scf.for i1 step mr, scf.for j1 step nr       <- register tiles
+//       acc = C[i1:mr, j1:nr]                      (hoisted out of the k loop)
+//       scf.for k: acc += A[i1:mr, k] (x) B[k, j1:nr]   <- mr broadcast-FMAs of
+//                                                      nr/16 zmm vectors each
+//
+// The contraction is lowered to outer products, which LLVM turns into
+// broadcast + FMA on the target's widest vectors.
+//
+//===----------------------------------------------------------------------===//
+#include "qf/Dialect/Qf/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
+
+using namespace mlir;
+
+namespace qf {
+#define GEN_PASS_DEF_QFCPUTILEANDVECTORIZE
+#include "qf/Passes.h.inc"
+
+namespace {
+
+/// Largest candidate that divides `n`.
+int64_t pick(int64_t n, ArrayRef<int64_t> candidates) {
+  for (int64_t c : candidates)
+    if (n % c == 0)
+      return c;
+  return 1;
+}
+
+/// Largest multiple of `unit` that divides `n` and is at most `cap`.
+int64_t block(int64_t n, int64_t unit, int64_t cap) {
+  int64_t best = unit;
+  for (int64_t b = unit; b <= std::min(n, cap); b += unit)
+    if (n % b == 0)
+      best = b;
+  return best;
+}
+
+SmallVector<OpFoldResult> sizes(OpBuilder &b, ArrayRef<int64_t> v) {
+  SmallVector<OpFoldResult> r;
+  for (int64_t x : v)
+    r.push_back(b.getIndexAttr(x));
+  return r;
+}
+
+LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (llvm::any_of(ranges, ShapedType::isDynamic) || !op.hasPureTensorSemantics())
+    return failure();
+  bool batched = ranges.size() == 4;
+  int64_t M = ranges[batched + 0], N = ranges[batched + 1];
+  int64_t mr = pick(M, {8, 4, 2, 1}), nr = pick(N, {32, 16, 8, 4, 2, 1});
+  int64_t Mt = block(M, mr, 64), Nt = block(N, nr, 256);
+
+  // 1. Thread-level tiles with the fill of the accumulator fused in.
+  SmallVector<int64_t> outer = {Mt, Nt, 0}, inner = {mr, nr, 1};
+  if (batched) {
+    outer.insert(outer.begin(), 1);
+    inner.insert(inner.begin(), 1);
+  }
+  scf::SCFTilingOptions forallOpts;
+  forallOpts.setTileSizes(sizes(rw, outer));
+  forallOpts.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+  scf::SCFTileAndFuseOptions fuseOpts;
+  fuseOpts.setTilingOptions(forallOpts);
+  rw.setInsertionPoint(op);
+  auto fused = scf::tileConsumerAndFuseProducersUsingSCF(
+      rw, cast<TilingInterface>(op.getOperation()), fuseOpts);
+  if (failed(fused))
+    return failure();
+  for (auto [orig, repl] : fused->replacements)
+    rw.replaceAllUsesWith(orig, repl);
+  linalg::LinalgOp tiled;
+  for (Operation *t : fused->tiledAndFusedOps)
+    if (t->getName() == op->getName())
+      tiled = cast<linalg::LinalgOp>(t);
+  if (!tiled)
+    return failure();
+
+  // 2. Register tiles over (m, n), again with the now tile-sized fill fused
+  //    in, so the accumulator starts as a zero vector in registers.
+  SmallVector<int64_t> mn = inner, kOnly(inner.size(), 0);
+  mn.back() = 0;
+  kOnly.back() = 1;
+  scf::SCFTilingOptions mnOpts;
+  mnOpts.setTileSizes(sizes(rw, mn));
+  scf::SCFTileAndFuseOptions innerOpts;
+  innerOpts.setTilingOptions(mnOpts);
+  rw.setInsertionPoint(tiled);
+  auto regs = scf::tileConsumerAndFuseProducersUsingSCF(
+      rw, cast<TilingInterface>(tiled.getOperation()), innerOpts);
+  if (failed(regs))
+    return failure();
+  for (auto [orig, repl] : regs->replacements)
+    rw.replaceAllUsesWith(orig, repl);
+  linalg::LinalgOp tile, fill;
+  for (Operation *t : regs->tiledAndFusedOps) {
+    if (t->getName() == op->getName())
+      tile = cast<linalg::LinalgOp>(t);
+    else if (isa<linalg::FillOp>(t))
+      fill = cast<linalg::LinalgOp>(t);
+  }
+  if (!tile)
+    return failure();
+
+  // 3. The k loop, one rank-1 update per step.
+  scf::SCFTilingOptions kOpts;
+  kOpts.setTileSizes(sizes(rw, kOnly));
+  rw.setInsertionPoint(tile);
+  auto kTiled = scf::tileUsingSCF(rw, cast<TilingInterface>(tile.getOperation()),
+                                  kOpts);
+  if (failed(kTiled))
+    return failure();
+  rw.replaceOp(tile, kTiled->replacements);
+
+  // 4. Vectorize the mr x nr x 1 update and the mr x nr fill.
+  SmallVector<Operation *> toVectorize = {kTiled->tiledOps.back()};
+  if (fill)
+    toVectorize.push_back(fill);
+  for (Operation *micro : toVectorize) {
+    rw.setInsertionPoint(micro);
+    auto vec = linalg::vectorize(rw, micro, {}, {}, false, false, false,
+                                 /*createNamedContraction=*/true);
+    if (failed(vec))
+      return failure();
+    rw.replaceOp(micro, vec->replacements);
+  }
+  return success();
+}
+
+/// Every other static linalg op whose dims are all parallel except perhaps
+/// the innermost: an scf.forall over rows (unit tiles of the outer dims) and
+/// one vector op per row over the innermost dim. Ops that do not fit (a
+/// reduction on an outer dim, an inner dim over kMaxRow) stay as loops.
+constexpr int64_t kMaxRow = 4096;
+
+LogicalResult tileAndVectorizeRows(RewriterBase &rw, linalg::LinalgOp op) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (ranges.empty() || llvm::any_of(ranges, ShapedType::isDynamic) ||
+      !op.hasPureTensorSemantics() || ranges.back() > kMaxRow ||
+      llvm::is_contained(ranges, 0))
+    return failure();
+  // Bodies that index tensors themselves (gather, pad) stay scalar, as do
+  // ops reading through affine expressions (flips, strided windows).
+  bool extracts = false;
+  op->walk([&](tensor::ExtractOp) { extracts = true; });
+  if (extracts)
+    return failure();
+  for (AffineMap m : op.getIndexingMapsArray())
+    if (!m.isProjectedPermutation(/*allowZeroInResults=*/true))
+      return failure();
+  // i1 vectors are bit-packed in memory while i1 tensors hold a byte per
+  // element: boolean ops stay scalar.
+  for (Value v : op->getOperands())
+    if (getElementTypeOrSelf(v.getType()).isInteger(1))
+      return failure();
+  for (Type t : op->getResultTypes())
+    if (getElementTypeOrSelf(t).isInteger(1))
+      return failure();
+  auto iters = op.getIteratorTypesArray();
+  for (size_t d = 0; d + 1 < iters.size(); ++d)
+    if (iters[d] != utils::IteratorType::parallel)
+      return failure();
+  Operation *target = op.getOperation();
+  if (ranges.size() > 1) {
+    SmallVector<int64_t> tiles(ranges.size(), 1);
+    tiles.back() = 0;
+    scf::SCFTilingOptions opts;
+    opts.setTileSizes(sizes(rw, tiles));
+    opts.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+    rw.setInsertionPoint(op);
+    auto tiled = scf::tileUsingSCF(rw, cast<TilingInterface>(target), opts);
+    if (failed(tiled))
+      return failure();
+    rw.replaceOp(op, tiled->replacements);
+    target = tiled->tiledOps.back();
+  }
+  rw.setInsertionPoint(target);
+  auto vec = linalg::vectorize(rw, target);
+  if (failed(vec))
+    return success(); // parallel rows of scalar code are still a win
+  rw.replaceOp(target, vec->replacements);
+  return success();
+}
+
+struct QfCpuTileAndVectorizePass
+    : impl::QfCpuTileAndVectorizeBase<QfCpuTileAndVectorizePass> {
+  void runOnOperation() override {
+    func::FuncOp f = getOperation();
+    SmallVector<linalg::LinalgOp> targets;
+    f.walk([&](linalg::LinalgOp op) {
+      if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op.getOperation()))
+        targets.push_back(op);
+    });
+    IRRewriter rw(&getContext());
+    for (linalg::LinalgOp op : targets)
+      (void)tileAndVectorize(rw, op); // untouched ops fall back to loops
+
+    // The remaining top-level linalg ops (elementwise, row reductions,
+    // transposes, ...): parallel rows, vectorized along the innermost dim.
+    SmallVector<linalg::LinalgOp> rest;
+    for (Operation &o : f.getBody().front())
+      if (auto l = dyn_cast<linalg::LinalgOp>(&o))
+        rest.push_back(l);
+    for (linalg::LinalgOp op : rest)
+      (void)tileAndVectorizeRows(rw, op);
+
+    RewritePatternSet patterns(&getContext());
+    vector::populateVectorContractLoweringPatterns(
+        patterns, vector::VectorContractLowering::OuterProduct);
+    vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+    vector::populateVectorOuterProductLoweringPatterns(patterns);
+    vector::populateCastAwayVectorLeadingOneDimPatterns(patterns);
+    vector::populateVectorMultiReductionLoweringPatterns(
+        patterns, vector::VectorMultiReductionLowering::InnerReduction);
+    vector::populateVectorBroadcastLoweringPatterns(patterns);
+    vector::populateVectorShapeCastLoweringPatterns(patterns);
+    vector::populateVectorTransposeLoweringPatterns(
+        patterns, vector::VectorTransposeLowering::EltWise);
+    vector::populateVectorGatherLoweringPatterns(patterns);
+    if (failed(applyPatternsGreedily(f, std::move(patterns))))
+      return signalPassFailure();
+
+    // Keep accumulator tiles in registers across the k loops: the read and
+    // write of the loop-carried tile move out of the loop.
+    SmallVector<scf::ForOp> loops;
+    f.walk([&](scf::ForOp loop) { loops.push_back(loop); });
+    for (scf::ForOp loop : loops)
+      hoistLoopInvariantSubsets(rw, cast<LoopLikeOpInterface>(loop.getOperation()));
+  }
+};
+} // namespace
+} // namespace qf
