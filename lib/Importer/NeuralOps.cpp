@@ -6,11 +6,6 @@ using namespace mlir;
 namespace qf::importer {
 namespace {
 
-RankedTensorType withShape(Value v, ArrayRef<int64_t> shape) {
-  return RankedTensorType::get(shape,
-                               cast<RankedTensorType>(v.getType()).getElementType());
-}
-
 /// numpy matmul: rank-1 operands are promoted to matrices and the added dim
 /// removed from the result.
 Value matmul(NodeImporter &n, Value a, Value b) {
@@ -163,15 +158,23 @@ LogicalResult forwardSizes(NodeImporter &n, RankedTensorType in, Window &w,
   return success();
 }
 
-LogicalResult conv(NodeImporter &n) {
-  Value x = n.input(0), f = n.input(1), bias = n.input(2);
-  if (!x || !f)
+/// X and W of Conv/ConvTranspose, with the window attributes.
+LogicalResult readConvOperands(NodeImporter &n, RankedTensorType &in,
+                               RankedTensorType &ft, Window &w) {
+  if (!n.input(0) || !n.input(1))
     return n.fail("needs X and W");
-  auto in = n.inputType(0), ft = n.inputType(1);
+  in = n.inputType(0);
+  ft = n.inputType(1);
   if (ft.getRank() != in.getRank())
     return n.fail("W rank differs from X rank");
+  return readWindow(n, in, ft.getShape().drop_front(2), w);
+}
+
+LogicalResult conv(NodeImporter &n) {
+  Value x = n.input(0), f = n.input(1), bias = n.input(2);
+  RankedTensorType in, ft;
   Window w;
-  if (failed(readWindow(n, in, ft.getShape().drop_front(2), w)))
+  if (failed(readConvOperands(n, in, ft, w)))
     return failure();
   int64_t group = n.attrInt("group", 1);
   if (group < 1 || in.getDimSize(1) % group || ft.getDimSize(0) % group ||
@@ -191,13 +194,9 @@ LogicalResult conv(NodeImporter &n) {
 
 LogicalResult convTranspose(NodeImporter &n) {
   Value x = n.input(0), f = n.input(1), bias = n.input(2);
-  if (!x || !f)
-    return n.fail("needs X and W");
-  auto in = n.inputType(0), ft = n.inputType(1);
-  if (ft.getRank() != in.getRank())
-    return n.fail("W rank differs from X rank");
+  RankedTensorType in, ft;
   Window w;
-  if (failed(readWindow(n, in, ft.getShape().drop_front(2), w)))
+  if (failed(readConvOperands(n, in, ft, w)))
     return failure();
   int64_t group = n.attrInt("group", 1);
   if (group < 1 || in.getDimSize(1) != ft.getDimSize(0) || ft.getDimSize(0) % group)

@@ -91,6 +91,13 @@ private:
   std::map<std::string, TypedValue> &values;
 };
 
+/// `v`'s element type with another shape.
+inline mlir::RankedTensorType withShape(mlir::Value v,
+                                        llvm::ArrayRef<int64_t> shape) {
+  return mlir::RankedTensorType::get(
+      shape, mlir::cast<mlir::RankedTensorType>(v.getType()).getElementType());
+}
+
 using OpBuilderFn = std::function<mlir::LogicalResult(NodeImporter &)>;
 
 struct OpTable {

@@ -14,11 +14,6 @@ using namespace mlir;
 namespace qf::importer {
 namespace {
 
-RankedTensorType withShape(Value v, ArrayRef<int64_t> shape) {
-  return RankedTensorType::get(shape,
-                               cast<RankedTensorType>(v.getType()).getElementType());
-}
-
 constexpr const char *kDynamicHint =
     " (it depends on a dynamic dimension: fix input shapes with --input-shape)";
 

@@ -1,0 +1,202 @@
+"""Benchmarks Quantforge against its peers and a roofline measured in the same
+run, and writes one JSON file under bench/results/.
+
+bench.py BUILD_DIR [--threads N] [--runs N]
+
+Workloads:
+  minilm   paraphrase-MiniLM-L3-v2, 1x128 tokens (the bundled real model)
+  matmul   one 128x384 @ 384x1536 f32 MatMul as an ONNX model
+Peers: ONNX Runtime (CPU EP, same thread count); numpy for the matmul.
+Roofline: peak f32 FLOP/s measured with a large numpy sgemm (the best this
+machine's BLAS reaches) and memory bandwidth from a large numpy copy; the
+bound of a workload is max(flops / peak, weight bytes / bandwidth).
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.dirname(__file__))
+import minilm  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def machine():
+    info = {"hostname": socket.gethostname(), "machine": platform.machine(),
+            "cores": os.cpu_count()}
+    try:
+        txt = open("/proc/cpuinfo").read()
+        for line in txt.splitlines():
+            if line.startswith("model name") and "cpu" not in info:
+                info["cpu"] = line.split(":", 1)[1].strip()
+            if line.startswith("flags"):
+                flags = line.split(":", 1)[1].split()
+                info["simd_flags"] = sorted(f for f in flags if f.startswith(("avx", "amx", "fma", "sse4")))
+                break
+    except OSError:
+        pass
+    return info
+
+
+def median_ms(fn, runs):
+    for _ in range(3):
+        fn()
+    ts = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        ts.append((time.perf_counter() - t) * 1e3)
+    return float(np.median(ts))
+
+
+def roofline(threads):
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    n = 2048
+    a = np.random.rand(n, n).astype(np.float32)
+    b = np.random.rand(n, n).astype(np.float32)
+    ms = median_ms(lambda: a @ b, 5)
+    peak_flops = 2 * n ** 3 / (ms * 1e-3)
+    big = np.ones(64 * 1024 * 1024 // 4, np.float32)
+    out = np.empty_like(big)
+    ms = median_ms(lambda: np.copyto(out, big), 10)
+    bandwidth = 2 * big.nbytes / (ms * 1e-3)
+    return {"peak_gflops_f32": peak_flops / 1e9, "bandwidth_gbs": bandwidth / 1e9,
+            "method": "numpy sgemm 2048^3 and a 64 MiB copy"}
+
+
+def ort_session(path, threads):
+    o = ort.SessionOptions()
+    o.intra_op_num_threads = threads
+    o.inter_op_num_threads = 1
+    return ort.InferenceSession(path, o, providers=["CPUExecutionProvider"])
+
+
+def ours_ms(bindir, so, inputs, threads, runs):
+    args = []
+    for name, f in inputs.items():
+        args += ["-i", f"{name}={f}"]
+    out = subprocess.run([os.path.join(bindir, "quant-run"), so, *args, f"--bench={runs}",
+                          f"--threads={threads}"], check=True, capture_output=True, text=True).stdout
+    return float(out.split("median latency:")[1].split("ms")[0])
+
+
+def matmul_flops_and_bytes(model_path, shapes):
+    """FLOPs of every MatMul/Gemm (from ONNX shape inference) and weight bytes."""
+    m = onnx.load(model_path)
+    for inp in m.graph.input:
+        if inp.name in shapes:
+            dims = inp.type.tensor_type.shape.dim
+            for d, v in zip(dims, shapes[inp.name]):
+                d.ClearField("dim_param")
+                d.dim_value = v
+    m = onnx.shape_inference.infer_shapes(m, data_prop=True)
+    known = {}
+    for vi in list(m.graph.value_info) + list(m.graph.input) + list(m.graph.output):
+        dims = [d.dim_value for d in vi.type.tensor_type.shape.dim]
+        if dims and all(dims):
+            known[vi.name] = dims
+    for t in m.graph.initializer:
+        known[t.name] = list(t.dims)
+    flops = 0
+    for n in m.graph.node:
+        if n.op_type in ("MatMul", "Gemm") and n.output[0] in known and n.input[0] in known:
+            k = known[n.input[0]][-1]
+            flops += 2 * k * int(np.prod(known[n.output[0]]))
+    weights = sum(int(np.prod(t.dims)) * 4 for t in m.graph.initializer
+                  if t.data_type == TensorProto.FLOAT)
+    return flops, weights
+
+
+def bench_minilm(bindir, work, threads, runs, roof):
+    model = minilm.model_path()
+    so = os.path.join(work, "minilm.so")
+    shape = f"1x{minilm.SEQ_LEN}"
+    subprocess.run([os.path.join(bindir, "quant-compile"), "-q", model,
+                    f"--input-shape=input_ids={shape}", f"--input-shape=attention_mask={shape}",
+                    "-o", so], check=True)
+    ids, mask = minilm.tokenize(minilm.SENTENCES[0], minilm.load_vocab())
+    files = {"input_ids": os.path.join(work, "ids.npy"), "attention_mask": os.path.join(work, "mask.npy")}
+    np.save(files["input_ids"], ids)
+    np.save(files["attention_mask"], mask)
+    sess = ort_session(model, threads)
+    feeds = {"input_ids": ids, "attention_mask": mask}
+    flops, weights = matmul_flops_and_bytes(model, {"input_ids": [1, minilm.SEQ_LEN],
+                                                    "attention_mask": [1, minilm.SEQ_LEN]})
+    bound = max(flops / (roof["peak_gflops_f32"] * 1e9), weights / (roof["bandwidth_gbs"] * 1e9)) * 1e3
+    return {"ours_ms": ours_ms(bindir, so, files, threads, runs),
+            "onnxruntime_ms": median_ms(lambda: sess.run(None, feeds), runs),
+            "roofline_ms": bound, "matmul_gflop": flops / 1e9, "weight_mb": weights / 1e6}
+
+
+def bench_matmul(bindir, work, threads, runs, roof):
+    M, K, N = 128, 384, 1536
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((K, N)).astype(np.float32)
+    x = rng.standard_normal((M, K)).astype(np.float32)
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "mm",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [M, K])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [M, N])],
+                          [numpy_helper.from_array(w, "w")])
+    path = os.path.join(work, "matmul.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
+    so = os.path.join(work, "matmul.so")
+    subprocess.run([os.path.join(bindir, "quant-compile"), "-q", path, "-o", so], check=True)
+    xf = os.path.join(work, "x.npy")
+    np.save(xf, x)
+    sess = ort_session(path, threads)
+    flops = 2 * M * N * K
+    bound = max(flops / (roof["peak_gflops_f32"] * 1e9), w.nbytes / (roof["bandwidth_gbs"] * 1e9)) * 1e3
+    ours = ours_ms(bindir, so, {"x": xf}, threads, runs)
+    return {"ours_ms": ours, "onnxruntime_ms": median_ms(lambda: sess.run(None, {"x": x}), runs),
+            "numpy_ms": median_ms(lambda: x @ w, runs), "roofline_ms": bound,
+            "ours_gflops": flops / (ours * 1e-3) / 1e9}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("build")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=50)
+    a = ap.parse_args()
+    bindir = os.path.join(a.build, "bin")
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    roof = roofline(a.threads)
+    result = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "commit": commit, "threads": a.threads, "runs": a.runs, "machine": machine(),
+              "roofline": roof, "workloads": {}}
+    with tempfile.TemporaryDirectory(prefix="qf-bench-") as work:
+        result["workloads"]["minilm_l3_seq128_fp32"] = bench_minilm(bindir, work, a.threads, a.runs, roof)
+        result["workloads"]["matmul_128x384x1536_fp32"] = bench_matmul(bindir, work, a.threads, a.runs, roof)
+    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = os.path.join(ROOT, "bench", "results", f"{stamp}-{result['machine']['hostname']}.json")
+    with open(out, "w") as f:
+        json.dump(result, f, indent=2)
+    print(f"machine: {result['machine'].get('cpu', '?')}, {result['machine']['cores']} cores, "
+          f"{a.threads} threads; roofline: {roof['peak_gflops_f32']:.0f} GFLOP/s, "
+          f"{roof['bandwidth_gbs']:.1f} GB/s")
+    for name, w in result["workloads"].items():
+        line = f"{name}: ours {w['ours_ms']:.3f} ms, onnxruntime {w['onnxruntime_ms']:.3f} ms " \
+               f"(ours/ort {w['ours_ms'] / w['onnxruntime_ms']:.2f}x)"
+        if "numpy_ms" in w:
+            line += f", numpy {w['numpy_ms']:.3f} ms"
+        line += f", roofline {w['roofline_ms']:.3f} ms (ours/roofline {w['ours_ms'] / w['roofline_ms']:.2f}x)"
+        print(line)
+    print(f"wrote {os.path.relpath(out, ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
