@@ -57,9 +57,10 @@ def QfCpuTileAndVectorize : Pass<"qf-cpu-tile-and-vectorize", "::mlir::func::Fun
 def QfFuseElementwise : Pass<"qf-fuse-elementwise"> {
   let summary = "Fuse elementwise linalg ops without recomputation";
   let description = [{
-    Upstream elementwise fusion with two guards: a producer is fused into a
-    consumer only when the consumer reads each produced element once (its
-    loops are exactly the operand's dims, so no reduction loop re-reads it);
+    Upstream elementwise fusion with guards against recomputation: a producer
+    is fused only into its single user, and only when that user reads each
+    produced element once (its loops are exactly the operand's dims, so no
+    reduction loop re-reads it);
     and reshapes are propagated only through all-parallel generics, so named
     contractions (linalg.matmul, linalg.batch_matmul) stay named for the
     tiling and vectorization that follows.

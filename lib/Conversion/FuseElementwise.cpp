@@ -36,7 +36,9 @@ struct QfFuseElementwisePass
     linalg::populateElementwiseOpsFusionPatterns(
         patterns, [](OpOperand *operand) {
           Operation *producer = operand->get().getDefiningOp();
-          return allParallelGeneric(producer) && readOnce(operand);
+          // A producer with other users would be computed twice.
+          return allParallelGeneric(producer) && producer->hasOneUse() &&
+                 readOnce(operand);
         });
     linalg::populateFoldReshapeOpsByExpansionPatterns(
         patterns, [](OpOperand *operand) {
