@@ -58,12 +58,19 @@ SmallVector<OpFoldResult> sizes(OpBuilder &b, ArrayRef<int64_t> v) {
   return r;
 }
 
+LogicalResult tileAndVectorizeRows(RewriterBase &rw, linalg::LinalgOp op,
+                                   scf::SCFTilingOptions::LoopType loops);
+
+/// K above this is split into blocks of at most kKBlock, so that the A rows
+/// and B panel a register tile streams through stay in cache.
+constexpr int64_t kKBlock = 512;
+
 LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   if (llvm::any_of(ranges, ShapedType::isDynamic) || !op.hasPureTensorSemantics())
     return failure();
   bool batched = ranges.size() == 4;
-  int64_t M = ranges[batched + 0], N = ranges[batched + 1];
+  int64_t M = ranges[batched + 0], N = ranges[batched + 1], K = ranges.back();
   int64_t mr = pick(M, {8, 4, 2, 1}), nr = pick(N, {32, 16, 8, 4, 2, 1});
   int64_t Mt = block(M, mr, 64), Nt = block(N, nr, 256);
 
@@ -91,6 +98,30 @@ LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
       tiled = cast<linalg::LinalgOp>(t);
   if (!tiled)
     return failure();
+
+  // 1b. Long contractions: an scf.for over K blocks. The accumulator then
+  //     lives in the thread's C tile between blocks, so its fill stays at
+  //     tile level (vectorized by rows) instead of moving into registers.
+  if (K > kKBlock) {
+    linalg::LinalgOp tileFill;
+    for (Operation *t : fused->tiledAndFusedOps)
+      if (isa<linalg::FillOp>(t))
+        tileFill = cast<linalg::LinalgOp>(t);
+    SmallVector<int64_t> kBlock(outer.size(), 0);
+    kBlock.back() = block(K, 1, kKBlock);
+    scf::SCFTilingOptions kbOpts;
+    kbOpts.setTileSizes(sizes(rw, kBlock));
+    rw.setInsertionPoint(tiled);
+    auto kb = scf::tileUsingSCF(rw, cast<TilingInterface>(tiled.getOperation()),
+                                kbOpts);
+    if (failed(kb))
+      return failure();
+    rw.replaceOp(tiled, kb->replacements);
+    tiled = cast<linalg::LinalgOp>(kb->tiledOps.back());
+    if (tileFill)
+      (void)tileAndVectorizeRows(rw, tileFill,
+                                 scf::SCFTilingOptions::LoopType::ForOp);
+  }
 
   // 2. Register tiles over (m, n), again with the now tile-sized fill fused
   //    in, so the accumulator starts as a zero vector in registers.
@@ -149,7 +180,8 @@ LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
 /// reduction on an outer dim, an inner dim over kMaxRow) stay as loops.
 constexpr int64_t kMaxRow = 4096;
 
-LogicalResult tileAndVectorizeRows(RewriterBase &rw, linalg::LinalgOp op) {
+LogicalResult tileAndVectorizeRows(RewriterBase &rw, linalg::LinalgOp op,
+                                   scf::SCFTilingOptions::LoopType loops) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   if (ranges.empty() || llvm::any_of(ranges, ShapedType::isDynamic) ||
       !op.hasPureTensorSemantics() || ranges.back() > kMaxRow ||
@@ -182,7 +214,7 @@ LogicalResult tileAndVectorizeRows(RewriterBase &rw, linalg::LinalgOp op) {
     tiles.back() = 0;
     scf::SCFTilingOptions opts;
     opts.setTileSizes(sizes(rw, tiles));
-    opts.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+    opts.setLoopType(loops);
     rw.setInsertionPoint(op);
     auto tiled = scf::tileUsingSCF(rw, cast<TilingInterface>(target), opts);
     if (failed(tiled))
@@ -218,7 +250,7 @@ struct QfCpuTileAndVectorizePass
       if (auto l = dyn_cast<linalg::LinalgOp>(&o))
         rest.push_back(l);
     for (linalg::LinalgOp op : rest)
-      (void)tileAndVectorizeRows(rw, op);
+      (void)tileAndVectorizeRows(rw, op, scf::SCFTilingOptions::LoopType::ForallOp);
 
     RewritePatternSet patterns(&getContext());
     vector::populateVectorContractLoweringPatterns(

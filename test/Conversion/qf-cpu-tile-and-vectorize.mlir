@@ -1,0 +1,72 @@
+// RUN: quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-cpu-tile-and-vectorize),canonicalize)' | FileCheck %s
+
+// Thread blocks of 64x256, register tiles of 8x32 starting from zero, one
+// broadcast+FMA outer product per k.
+// CHECK-LABEL: func @matmul
+// CHECK: scf.forall ({{.*}}) = (0, 0) to (128, 1536) step (64, 256)
+// CHECK:   scf.for {{.*}} step %c8
+// CHECK:     scf.for {{.*}} step %c32
+// CHECK:       scf.for {{.*}} to %c384 step %c1 iter_args(%{{.*}} = %cst) -> (vector<8x32xf32>)
+// CHECK-COUNT-8: vector.fma {{.*}} : vector<32xf32>
+func.func @matmul(%a: tensor<128x384xf32>, %b: tensor<384x1536xf32>) -> tensor<128x1536xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<128x1536xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<128x1536xf32>) -> tensor<128x1536xf32>
+  %c = linalg.matmul ins(%a, %b : tensor<128x384xf32>, tensor<384x1536xf32>) outs(%init : tensor<128x1536xf32>) -> tensor<128x1536xf32>
+  return %c : tensor<128x1536xf32>
+}
+
+// -----
+
+// K above 512 is blocked; the accumulator tile is read from and written back
+// to the thread's C tile around each block.
+// CHECK-LABEL: func @long_k
+// CHECK: scf.forall
+// CHECK:   vector.transfer_write %{{.*}} : vector<192xf32>
+// CHECK:   scf.for {{.*}} to %c1536 step %c512
+// CHECK:     scf.for {{.*}} step %c8
+// CHECK:       vector.transfer_read {{.*}} : tensor<8x32xf32>, vector<8x32xf32>
+// CHECK:       scf.for {{.*}} to %c512 step %c1 iter_args({{.*}}) -> (vector<8x32xf32>)
+func.func @long_k(%a: tensor<128x1536xf32>, %b: tensor<1536x384xf32>) -> tensor<128x384xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<128x384xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<128x384xf32>) -> tensor<128x384xf32>
+  %c = linalg.matmul ins(%a, %b : tensor<128x1536xf32>, tensor<1536x384xf32>) outs(%init : tensor<128x384xf32>) -> tensor<128x384xf32>
+  return %c : tensor<128x384xf32>
+}
+
+// -----
+
+// Elementwise ops become parallel rows of vector ops.
+// CHECK-LABEL: func @rows
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (4, 16)
+// CHECK:   math.exp %{{.*}} : vector<384xf32>
+#id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+func.func @rows(%x: tensor<4x16x384xf32>) -> tensor<4x16x384xf32> {
+  %e = tensor.empty() : tensor<4x16x384xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x : tensor<4x16x384xf32>) outs(%e : tensor<4x16x384xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %v = math.exp %in : f32
+    linalg.yield %v : f32
+  } -> tensor<4x16x384xf32>
+  return %r : tensor<4x16x384xf32>
+}
+
+// -----
+
+// Booleans stay scalar: i1 vectors are bit-packed in memory.
+// CHECK-LABEL: func @bools
+// CHECK-NOT: vector.
+#m = affine_map<(d0) -> (d0)>
+func.func @bools(%x: tensor<64xi1>) -> tensor<64xi1> {
+  %e = tensor.empty() : tensor<64xi1>
+  %r = linalg.generic {indexing_maps = [#m, #m], iterator_types = ["parallel"]}
+      ins(%x : tensor<64xi1>) outs(%e : tensor<64xi1>) {
+  ^bb0(%in: i1, %out: i1):
+    %t = arith.constant true
+    %v = arith.xori %in, %t : i1
+    linalg.yield %v : i1
+  } -> tensor<64xi1>
+  return %r : tensor<64xi1>
+}
