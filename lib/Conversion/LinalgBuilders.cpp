@@ -182,4 +182,26 @@ Value mulS(OpBuilder &b, Location loc, Value x, Value y) {
   return arith::MulIOp::create(b, loc, x, y);
 }
 
+// i1 compares as unsigned (false < true).
+Value maxS(OpBuilder &b, Location loc, Value acc, Value x) {
+  if (isa<FloatType>(x.getType()))
+    return arith::MaximumFOp::create(b, loc, acc, x);
+  if (x.getType().isInteger(1))
+    return arith::MaxUIOp::create(b, loc, acc, x);
+  return arith::MaxSIOp::create(b, loc, acc, x);
+}
+Value minS(OpBuilder &b, Location loc, Value acc, Value x) {
+  if (isa<FloatType>(x.getType()))
+    return arith::MinimumFOp::create(b, loc, acc, x);
+  if (x.getType().isInteger(1))
+    return arith::MinUIOp::create(b, loc, acc, x);
+  return arith::MinSIOp::create(b, loc, acc, x);
+}
+
+Value divS(OpBuilder &b, Location loc, Value x, Value y) {
+  if (isa<FloatType>(x.getType()))
+    return arith::DivFOp::create(b, loc, x, y);
+  return arith::DivSIOp::create(b, loc, x, y);
+}
+
 } // namespace qf::lowering

@@ -60,6 +60,10 @@ Value padConstant(OpBuilder &b, Location loc, Value v,
 /// Binary arithmetic on scalars that picks the float or integer op.
 Value addS(OpBuilder &b, Location loc, Value x, Value y);
 Value mulS(OpBuilder &b, Location loc, Value x, Value y);
+Value divS(OpBuilder &b, Location loc, Value x, Value y);
+/// max/min as reduction combiners (`acc`, `x`); i1 orders false < true.
+Value maxS(OpBuilder &b, Location loc, Value acc, Value x);
+Value minS(OpBuilder &b, Location loc, Value acc, Value x);
 
 /// Adds every lowering of qf ops to linalg.
 void populateElementwiseLowering(mlir::RewritePatternSet &patterns);

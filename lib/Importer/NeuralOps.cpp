@@ -263,19 +263,25 @@ LogicalResult pool(NodeImporter &n, StringRef kind) {
   return success();
 }
 
+/// `shape` with the dims in `axes` removed, or kept as size 1.
+SmallVector<int64_t> reducedShape(ArrayRef<int64_t> shape, ArrayRef<int64_t> axes,
+                                  bool keepdims) {
+  SmallVector<int64_t> out;
+  for (int64_t d = 0; d < (int64_t)shape.size(); ++d) {
+    if (!llvm::is_contained(axes, d))
+      out.push_back(shape[d]);
+    else if (keepdims)
+      out.push_back(1);
+  }
+  return out;
+}
+
 Value reduce(NodeImporter &n, Value x, StringRef kind, ArrayRef<int64_t> axes,
              bool keepdims) {
   auto t = cast<RankedTensorType>(x.getType());
-  SmallVector<int64_t> shape;
-  for (int64_t d = 0; d < t.getRank(); ++d) {
-    bool r = llvm::is_contained(axes, d);
-    if (!r)
-      shape.push_back(t.getDimSize(d));
-    else if (keepdims)
-      shape.push_back(1);
-  }
-  return ReduceOp::create(n.b, n.loc, withShape(x, shape), x, n.b.getStringAttr(kind),
-                          n.b.getDenseI64ArrayAttr(axes), n.b.getBoolAttr(keepdims));
+  return ReduceOp::create(n.b, n.loc, withShape(x, reducedShape(t.getShape(), axes, keepdims)),
+                          x, n.b.getStringAttr(kind), n.b.getDenseI64ArrayAttr(axes),
+                          n.b.getBoolAttr(keepdims));
 }
 
 LogicalResult globalPool(NodeImporter &n, StringRef kind) {
@@ -352,9 +358,7 @@ LogicalResult reduceNode(NodeImporter &n, StringRef op, int64_t attrUntil) {
     Value s = reduce(n, e, "sum", norm, true);
     Value ls = n.create<AddOp>(s.getType(), n.create<LogOp>(s.getType(), s), m,
                                n.b.getBoolAttr(false));
-    r = keep ? ls : n.reshape(ls, cast<RankedTensorType>(
-                                      reduce(n, x, "sum", norm, false).getType())
-                                      .getShape());
+    r = keep ? ls : n.reshape(ls, reducedShape(t.getShape(), norm, false));
   }
   n.setOutput(0, r, u);
   return success();
@@ -369,13 +373,8 @@ LogicalResult argReduce(NodeImporter &n, StringRef kind) {
   if (!ax)
     return failure();
   bool keep = n.attrInt("keepdims", 1) != 0;
-  SmallVector<int64_t> shape;
-  for (int64_t d = 0; d < t.getRank(); ++d)
-    if (d != *ax)
-      shape.push_back(t.getDimSize(d));
-    else if (keep)
-      shape.push_back(1);
-  auto rt = RankedTensorType::get(shape, n.b.getI64Type());
+  auto rt = RankedTensorType::get(reducedShape(t.getShape(), {*ax}, keep),
+                                  n.b.getI64Type());
   n.setOutput(0, ArgReduceOp::create(n.b, n.loc, rt, x, n.b.getStringAttr(kind),
                                      n.b.getI64IntegerAttr(*ax),
                                      n.b.getBoolAttr(keep),
