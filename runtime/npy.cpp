@@ -139,11 +139,28 @@ bool readNpy(const std::string &path, NpyArray &out, std::string &error) {
       break;
     pos = comma + 1;
   }
-  size_t bytes = out.numElements() * qfrt_dtype_size(out.dtype);
+  // Size the data from the header only after checking it against the file,
+  // so a corrupt shape cannot ask for an absurd allocation.
+  std::streampos dataStart = f.tellg();
+  f.seekg(0, std::ios::end);
+  uint64_t available = (uint64_t)(f.tellg() - dataStart);
+  f.seekg(dataStart);
+  uint64_t bytes = qfrt_dtype_size(out.dtype);
+  for (int64_t d : out.shape) {
+    if (d != 0 && bytes > available / (uint64_t)d + 1) {
+      bytes = UINT64_MAX;
+      break;
+    }
+    bytes *= (uint64_t)d;
+  }
+  if (bytes > available) {
+    error = "'" + path + "': truncated data (the header's shape needs more bytes "
+            "than the file holds)";
+    return false;
+  }
   out.data.resize(bytes);
   if (bytes && !f.read(out.data.data(), (std::streamsize)bytes)) {
-    error = "'" + path + "': truncated data (expected " + std::to_string(bytes) +
-            " bytes)";
+    error = "'" + path + "': truncated data";
     return false;
   }
   return true;

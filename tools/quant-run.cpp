@@ -130,7 +130,14 @@ int main(int argc, char **argv) {
     outNames[i] = info.name;
     outs[i].dtype = info.dtype;
     outs[i].shape.assign(info.dims, info.dims + info.rank);
-    outs[i].data.resize(info.num_bytes);
+    try {
+      outs[i].data.resize(info.num_bytes);
+    } catch (const std::exception &) {
+      std::string msg = "cannot allocate " + std::to_string(info.num_bytes) +
+                        " bytes for output '" + info.name + "'";
+      qfrt_module_free(m);
+      return fail(msg);
+    }
     outT[i] = {info.dtype, info.rank, info.dims, outs[i].data.data()};
   }
 

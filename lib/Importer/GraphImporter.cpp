@@ -208,6 +208,9 @@ static std::string shapeString(ArrayRef<int64_t> s) {
 }
 
 namespace {
+/// The largest tensor a model may produce (2^32 elements, 16 GiB of f32).
+constexpr uint64_t kMaxElements = 1ull << 32;
+
 struct GraphImporter {
   MLIRContext &ctx;
   const ImportOptions &opts;
@@ -468,12 +471,29 @@ struct GraphImporter {
       error = where + ": " + (ni.error.empty() ? "import failed" : ni.error);
       return failure();
     }
-    for (int i = 0; i < node.output_size(); ++i)
-      if (!node.output(i).empty() && !values.count(node.output(i))) {
+    for (int i = 0; i < node.output_size(); ++i) {
+      if (node.output(i).empty())
+        continue;
+      auto it = values.find(node.output(i));
+      if (it == values.end()) {
         error = where + ": output " + std::to_string(i) + " ('" + node.output(i) +
                 "') is not supported";
         return failure();
       }
+      // Refuse shapes no buffer could hold, before anything allocates them.
+      auto t = cast<RankedTensorType>(it->second.value.getType());
+      uint64_t count = 1;
+      bool tooBig = false;
+      for (int64_t d : t.getShape())
+        if (!ShapedType::isDynamic(d) &&
+            (d != 0 && count > kMaxElements / (uint64_t)d ? (tooBig = true) : true))
+          count *= (uint64_t)d;
+      if (tooBig || count > kMaxElements) {
+        error = where + ": output '" + node.output(i) + "' would have more than " +
+                std::to_string(kMaxElements) + " elements";
+        return failure();
+      }
+    }
     return success();
   }
 };

@@ -265,6 +265,14 @@ LogicalResult gather(NodeImporter &n) {
   auto ax = n.axis(n.attrInt("axis", 0), dt.getRank());
   if (!ax)
     return failure();
+  // Constant indices are checked now; run-time ones are clamped by the
+  // lowering so a bad index can never read outside the data.
+  int64_t dim = dt.getDimSize(*ax);
+  if (auto idxs = n.constInts(1); idxs && !ShapedType::isDynamic(dim))
+    for (int64_t i : *idxs)
+      if (i < -dim || i >= dim)
+        return n.fail("index " + std::to_string(i) + " out of range for a dim of " +
+                      std::to_string(dim));
   SmallVector<int64_t> shape(dt.getShape().take_front(*ax));
   shape.append(it.getShape().begin(), it.getShape().end());
   shape.append(dt.getShape().begin() + *ax + 1, dt.getShape().end());
@@ -563,7 +571,13 @@ LogicalResult range(NodeImporter &n) {
   double s = (*start)[0], l = (*limit)[0], d = (*delta)[0];
   if (d == 0)
     return n.fail("delta must be non-zero");
-  int64_t count = std::max<int64_t>((int64_t)std::ceil((l - s) / d), 0);
+  double steps = std::ceil((l - s) / d);
+  // The output is materialized as a constant: keep it to a sane size.
+  constexpr int64_t kMaxRange = 1 << 24;
+  if (!(steps <= (double)kMaxRange))
+    return n.fail("output is too large to build at compile time (more than " +
+                  std::to_string(kMaxRange) + " elements)");
+  int64_t count = std::max<int64_t>((int64_t)steps, 0);
   Type elt = n.inputType(0).getElementType();
   auto t = RankedTensorType::get({count}, elt);
   Attribute attr;

@@ -109,6 +109,24 @@ def missing_init():
                  [vi("x", [2, 2])], [vi("y", [2, 2])])
 
 
+def gather_oob():
+    idx = numpy_helper.from_array(np.array([5, 1], np.int64), "i")
+    return model([helper.make_node("Gather", ["x", "i"], ["y"], name="g")],
+                 [vi("x", [2, 3])], [vi("y", [2, 3])], [idx])
+
+
+def range_huge():
+    c = lambda n, v: numpy_helper.from_array(np.array(v, np.int64), n)
+    return model([helper.make_node("Range", ["a", "b", "c"], ["y"], name="r")],
+                 [], [vi("y", None, TensorProto.INT64)], [c("a", 0), c("b", 2 ** 40), c("c", 1)])
+
+
+def huge_output():
+    s = numpy_helper.from_array(np.array([2 ** 31, 2 ** 31], np.int64), "s")
+    return model([helper.make_node("ConstantOfShape", ["s"], ["y"], name="cos")],
+                 [], [vi("y", None)], [s])
+
+
 def with_external(location, offset=0, length=None):
     w = f32(32, 16)
     t = numpy_helper.from_array(w, "W")
@@ -127,7 +145,9 @@ def main():
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, name + ".onnx")
     builders = {"mlp": mlp, "cnn": cnn, "attention": attention,
-                "unsupported_op": unsupported_op, "missing_init": missing_init}
+                "unsupported_op": unsupported_op, "missing_init": missing_init,
+                "gather_oob": gather_oob, "range_huge": range_huge,
+                "huge_output": huge_output}
     if name in builders:
         onnx.save(builders[name](), path)
     elif name == "truncated":
