@@ -51,6 +51,22 @@ int64_t block(int64_t n, int64_t unit, int64_t cap) {
   return best;
 }
 
+/// Tile-and-fuse pulls in only the fill that zeroes the accumulator: other
+/// producers (say the activation feeding A) would be recomputed once per
+/// tile, and as scalar code.
+scf::SCFTileAndFuseOptions fuseFillOnly(scf::SCFTilingOptions tiling) {
+  scf::SCFTileAndFuseOptions opts;
+  opts.setTilingOptions(tiling);
+  opts.setFusionControlFn(
+      [](tensor::ExtractSliceOp, OpResult producer,
+         bool) -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+        if (isa<linalg::FillOp>(producer.getOwner()))
+          return scf::SCFTileAndFuseOptions::ControlFnResult{};
+        return std::nullopt;
+      });
+  return opts;
+}
+
 SmallVector<OpFoldResult> sizes(OpBuilder &b, ArrayRef<int64_t> v) {
   SmallVector<OpFoldResult> r;
   for (int64_t x : v)
@@ -69,22 +85,33 @@ LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   if (llvm::any_of(ranges, ShapedType::isDynamic) || !op.hasPureTensorSemantics())
     return failure();
-  bool batched = ranges.size() == 4;
-  int64_t M = ranges[batched + 0], N = ranges[batched + 1], K = ranges.back();
+  // Roles of the loops: at most one batch dim, one m, one n and one k
+  // (innermost), as in linalg.matmul and linalg.batch_matmul.
+  auto dims = linalg::inferContractionDims(op);
+  if (failed(dims) || dims->batch.size() > 1 || dims->m.size() != 1 ||
+      dims->n.size() != 1 || dims->k.size() != 1 ||
+      dims->k[0] != ranges.size() - 1)
+    return failure();
+  unsigned mDim = dims->m[0], nDim = dims->n[0], kDim = dims->k[0];
+  int64_t M = ranges[mDim], N = ranges[nDim], K = ranges[kDim];
   int64_t mr = pick(M, {8, 4, 2, 1}), nr = pick(N, {32, 16, 8, 4, 2, 1});
   int64_t Mt = block(M, mr, 64), Nt = block(N, nr, 256);
 
+  // Tile sizes per loop (0 leaves a loop whole).
+  SmallVector<int64_t> outer(ranges.size(), 0), inner(ranges.size(), 0);
+  for (unsigned b : dims->batch)
+    outer[b] = inner[b] = 1;
+  outer[mDim] = Mt;
+  inner[mDim] = mr;
+  outer[nDim] = Nt;
+  inner[nDim] = nr;
+  inner[kDim] = 1;
+
   // 1. Thread-level tiles with the fill of the accumulator fused in.
-  SmallVector<int64_t> outer = {Mt, Nt, 0}, inner = {mr, nr, 1};
-  if (batched) {
-    outer.insert(outer.begin(), 1);
-    inner.insert(inner.begin(), 1);
-  }
   scf::SCFTilingOptions forallOpts;
   forallOpts.setTileSizes(sizes(rw, outer));
   forallOpts.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
-  scf::SCFTileAndFuseOptions fuseOpts;
-  fuseOpts.setTilingOptions(forallOpts);
+  scf::SCFTileAndFuseOptions fuseOpts = fuseFillOnly(forallOpts);
   rw.setInsertionPoint(op);
   auto fused = scf::tileConsumerAndFuseProducersUsingSCF(
       rw, cast<TilingInterface>(op.getOperation()), fuseOpts);
@@ -108,7 +135,7 @@ LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
       if (isa<linalg::FillOp>(t))
         tileFill = cast<linalg::LinalgOp>(t);
     SmallVector<int64_t> kBlock(outer.size(), 0);
-    kBlock.back() = block(K, 1, kKBlock);
+    kBlock[kDim] = block(K, 1, kKBlock);
     scf::SCFTilingOptions kbOpts;
     kbOpts.setTileSizes(sizes(rw, kBlock));
     rw.setInsertionPoint(tiled);
@@ -126,12 +153,11 @@ LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
   // 2. Register tiles over (m, n), again with the now tile-sized fill fused
   //    in, so the accumulator starts as a zero vector in registers.
   SmallVector<int64_t> mn = inner, kOnly(inner.size(), 0);
-  mn.back() = 0;
-  kOnly.back() = 1;
+  mn[kDim] = 0;
+  kOnly[kDim] = 1;
   scf::SCFTilingOptions mnOpts;
   mnOpts.setTileSizes(sizes(rw, mn));
-  scf::SCFTileAndFuseOptions innerOpts;
-  innerOpts.setTilingOptions(mnOpts);
+  scf::SCFTileAndFuseOptions innerOpts = fuseFillOnly(mnOpts);
   rw.setInsertionPoint(tiled);
   auto regs = scf::tileConsumerAndFuseProducersUsingSCF(
       rw, cast<TilingInterface>(tiled.getOperation()), innerOpts);
