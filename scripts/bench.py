@@ -17,6 +17,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import socket
 import subprocess
 import sys
@@ -100,35 +101,31 @@ def ours_ms(bindir, so, inputs, threads, runs):
     return float(out.split("median latency:")[1].split("ms")[0])
 
 
-def matmul_flops_and_bytes(model_path, shapes):
-    """FLOPs of every MatMul/Gemm (from ONNX shape inference) and the bytes of
-    weights a run must read."""
-    m = onnx.load(model_path)
-    for inp in m.graph.input:
-        if inp.name in shapes:
-            dims = inp.type.tensor_type.shape.dim
-            for d, v in zip(dims, shapes[inp.name]):
-                d.ClearField("dim_param")
-                d.dim_value = v
-    m = onnx.shape_inference.infer_shapes(m, data_prop=True)
-    known = {}
-    for vi in list(m.graph.value_info) + list(m.graph.input) + list(m.graph.output):
-        dims = [d.dim_value for d in vi.type.tensor_type.shape.dim]
-        if dims and all(dims):
-            known[vi.name] = dims
-    for t in m.graph.initializer:
-        known[t.name] = list(t.dims)
+def matmul_flops(bindir, model_path, shapes, work):
+    """FLOPs of every matmul, read off the qf IR our importer produces with the
+    shapes fixed: 2 * K * (elements of the result) per qf.matmul."""
+    out = os.path.join(work, "flops.mlir")
+    cmd = [os.path.join(bindir, "quant-import"), model_path, "-o", out]
+    for name, dims in shapes.items():
+        cmd += ["--input-shape", f"{name}={'x'.join(map(str, dims))}"]
+    subprocess.run(cmd, check=True)
     flops = 0
-    for n in m.graph.node:
-        if n.op_type in ("MatMul", "Gemm") and n.output[0] in known and n.input[0] in known:
-            k = known[n.input[0]][-1]
-            flops += 2 * k * int(np.prod(known[n.output[0]]))
-    # Every weight is read once per run, except lookup tables (Gather data),
-    # of which only the gathered rows are touched.
+    pat = re.compile(r"qf\.matmul .*: \(tensor<([0-9x]+)x[a-z0-9]+>, tensor<[^>]*>\) -> tensor<([0-9x]+)x[a-z0-9]+>")
+    for line in open(out):
+        m = pat.search(line)
+        if m:
+            k = int(m.group(1).split("x")[-1])
+            flops += 2 * k * int(np.prod([int(d) for d in m.group(2).split("x")]))
+    return flops
+
+
+def weight_bytes(model_path):
+    """Bytes of f32 weights a run reads: all of them except lookup tables
+    (Gather data), of which only the gathered rows are touched."""
+    m = onnx.load(model_path)
     tables = {n.input[0] for n in m.graph.node if n.op_type == "Gather"}
-    weights = sum(int(np.prod(t.dims)) * 4 for t in m.graph.initializer
-                  if t.data_type == TensorProto.FLOAT and t.name not in tables)
-    return flops, weights
+    return sum(int(np.prod(t.dims)) * 4 for t in m.graph.initializer
+               if t.data_type == TensorProto.FLOAT and t.name not in tables)
 
 
 def bench_minilm(bindir, work, threads, runs, roof):
@@ -149,8 +146,9 @@ def bench_minilm(bindir, work, threads, runs, roof):
     feeds = {"input_ids": ids, "attention_mask": mask}
     theirs = median_ms(lambda: sess.run(None, feeds), runs)
     del sess
-    flops, weights = matmul_flops_and_bytes(model, {"input_ids": [1, minilm.SEQ_LEN],
-                                                    "attention_mask": [1, minilm.SEQ_LEN]})
+    flops = matmul_flops(bindir, model, {"input_ids": [1, minilm.SEQ_LEN],
+                                         "attention_mask": [1, minilm.SEQ_LEN]}, work)
+    weights = weight_bytes(model)
     bound = max(flops / (roof["peak_gflops_f32"] * 1e9), weights / (roof["bandwidth_gbs"] * 1e9)) * 1e3
     return {"ours_ms": ours, "onnxruntime_ms": theirs,
             "roofline_ms": bound, "matmul_gflop": flops / 1e9, "weight_mb": weights / 1e6}
