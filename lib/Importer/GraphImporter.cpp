@@ -273,11 +273,15 @@ struct GraphImporter {
     return RankedTensorType::get(shape, elt);
   }
 
-  /// Builds the constant for a frozen input, checked against the declared
-  /// element type and shape. The op is created detached and moved into the
-  /// function once it exists.
+  /// A frozen input: its value, checked against the declared element type
+  /// and shape; it becomes a constant once the function exists.
+  struct Frozen {
+    std::string name;
+    DenseElementsAttr value;
+    bool isUnsigned;
+  };
   bool freezeInput(const onnx::ValueInfoProto &vi, const FrozenInput &fz,
-                   SmallVector<std::pair<std::string, TypedValue>> &out) {
+                   SmallVector<Frozen> &out) {
     SmallVector<Attribute> unused;
     RankedTensorType declared = inputType(vi, unused);
     if (!declared)
@@ -319,9 +323,7 @@ struct GraphImporter {
       attr = DenseElementsAttr::getFromRawBuffer(
           type, ArrayRef<char>(fz.bytes.data(), fz.bytes.size()));
     }
-    OpBuilder b(&ctx);
-    Value v = arith::ConstantOp::create(b, NameLoc::get(b.getStringAttr(vi.name())), attr);
-    out.push_back({vi.name(), {v, isUnsignedType(et)}});
+    out.push_back({vi.name(), attr, isUnsignedType(et)});
     return true;
   }
 
@@ -349,7 +351,7 @@ struct GraphImporter {
     SmallVector<DictionaryAttr> argAttrs;
     SmallVector<std::string> argNames;
     SmallVector<bool> argUnsigned;
-    SmallVector<std::pair<std::string, TypedValue>> frozen;
+    SmallVector<Frozen> frozen;
     for (const auto &vi : g.input()) {
       if (inits.count(vi.name()))
         continue;
@@ -384,12 +386,10 @@ struct GraphImporter {
       func.setArgAttrs(i, argAttrs[i]);
       values[argNames[i]] = {entry->getArgument(i), argUnsigned[i]};
     }
-    for (auto &[name, fv] : frozen) {
-      auto attr = cast<TypedAttr>(fv.value.getDefiningOp()->getAttr("value"));
-      fv.value.getDefiningOp()->erase();
-      values[name] = {arith::ConstantOp::create(b, NameLoc::get(b.getStringAttr(name)), attr),
-                      fv.isUnsigned};
-    }
+    for (const Frozen &f : frozen)
+      values[f.name] = {arith::ConstantOp::create(
+                            b, NameLoc::get(b.getStringAttr(f.name)), f.value),
+                        f.isUnsigned};
     for (const auto &[name, t] : inits) {
       std::string err;
       ElementsAttr attr = tensorToAttr(&ctx, *t, modelDir, err);

@@ -127,6 +127,12 @@ def huge_output():
                  [], [vi("y", None)], [s])
 
 
+def reshape_input():
+    """Reshape whose target shape is a graph input (as ONNX tests pass it)."""
+    return model([helper.make_node("Reshape", ["x", "shape"], ["y"], name="rs")],
+                 [vi("x", [2, 6]), vi("shape", [2], TensorProto.INT64)], [vi("y", None)])
+
+
 def with_external(location, offset=0, length=None):
     w = f32(32, 16)
     t = numpy_helper.from_array(w, "W")
@@ -147,7 +153,7 @@ def main():
     builders = {"mlp": mlp, "cnn": cnn, "attention": attention,
                 "unsupported_op": unsupported_op, "missing_init": missing_init,
                 "gather_oob": gather_oob, "range_huge": range_huge,
-                "huge_output": huge_output}
+                "huge_output": huge_output, "reshape_input": reshape_input}
     if name in builders:
         onnx.save(builders[name](), path)
     elif name == "truncated":
