@@ -1,0 +1,108 @@
+//===- Numerics.h - quantization arithmetic on plain arrays ----*- C++ -*-===//
+//
+// The numbers behind every quantization pass, as plain functions on arrays so
+// each can be tested alone against hand-worked values. Conventions:
+//  - real = scale * (q - zeroPoint); q = clamp(roundHalfEven(real / scale) +
+//    zeroPoint, lo, hi).
+//  - Matrices are row-major [rows, cols]; a group is `group` consecutive
+//    elements of one row (group == cols: per-channel, i.e. per row).
+//
+//===----------------------------------------------------------------------===//
+#ifndef QF_QUANT_NUMERICS_H
+#define QF_QUANT_NUMERICS_H
+
+#include "llvm/ADT/ArrayRef.h"
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace qf::quant {
+
+/// The integers a b-bit type holds: [-2^(b-1), 2^(b-1)-1] or [0, 2^b-1].
+struct IntRange {
+  int32_t lo, hi;
+};
+IntRange intRange(unsigned bits, bool isSigned);
+
+struct QParams {
+  float scale = 1.0f;
+  int32_t zeroPoint = 0;
+};
+
+/// Round half to even (banker's rounding), as ONNX QuantizeLinear does.
+float roundHalfEven(float x);
+
+/// Symmetric (absmax): zero point 0, scale = max|x| / (2^(b-1) - 1), so the
+/// largest magnitude maps to +-qmax. An all-zero input gets scale 1.
+QParams absmaxParams(llvm::ArrayRef<float> x, unsigned bits);
+
+/// Affine: the range [min(lo, 0), max(hi, 0)] (zero stays exact) spread over
+/// the whole integer range, with the zero point rounded and clamped into it.
+QParams affineParams(float lo, float hi, IntRange range);
+QParams affineParams(llvm::ArrayRef<float> x, unsigned bits, bool isSigned);
+
+int32_t quantize(float x, QParams p, IntRange range);
+float dequantize(int32_t q, QParams p);
+
+/// A [rows, cols] matrix quantized group-wise (RTN: round to nearest).
+struct GroupQuantized {
+  int64_t rows = 0, cols = 0, group = 0;
+  unsigned bits = 8;
+  bool symmetric = true;
+  std::vector<int32_t> q;      // rows * cols values
+  std::vector<QParams> params; // rows * (cols / group), row-major
+  QParams paramsAt(int64_t r, int64_t c) const {
+    return params[r * (cols / group) + c / group];
+  }
+};
+
+/// Round-to-nearest quantization with one (scale, zero point) per group of
+/// `group` elements of a row. `group` must divide `cols`; group == cols is
+/// per-channel. Symmetric uses absmax; otherwise affine min/max (unsigned).
+GroupQuantized quantizeGroups(llvm::ArrayRef<float> w, int64_t rows, int64_t cols,
+                              int64_t group, unsigned bits, bool symmetric);
+std::vector<float> dequantizeGroups(const GroupQuantized &g);
+
+/// Double quantization of group scales, as QLoRA does: scales are split in
+/// blocks of `block` (256), each block's mean is subtracted and the residuals
+/// are quantized to int8 with one absmax scale per block.
+struct DoubleQuantizedScales {
+  int64_t block = 256;
+  std::vector<int8_t> q;
+  std::vector<float> blockScale, blockMean;
+};
+DoubleQuantizedScales doubleQuantizeScales(llvm::ArrayRef<float> scales,
+                                           int64_t block = 256);
+std::vector<float> dequantizeScales(const DoubleQuantizedScales &d);
+
+/// NF4: the 16 levels of the 4-bit NormalFloat code (QLoRA), in increasing
+/// order in [-1, 1] with an exact zero, computed from normal quantiles.
+std::array<float, 16> nf4Levels();
+/// Index of the level nearest to x (x already divided by the block absmax).
+uint8_t nf4Encode(float x);
+
+/// fp8 with saturation: finite values beyond the largest finite are clamped to
+/// it, NaN stays NaN, rounding to nearest even. E4M3FN has no infinities
+/// (max 448); E5M2 is IEEE-like (max finite 57344).
+uint8_t toE4M3FN(float x);
+float fromE4M3FN(uint8_t bits);
+uint8_t toE5M2(float x);
+float fromE5M2(uint8_t bits);
+
+/// Integer-only requantization, bit-exact with gemmlowp/TFLite: a real
+/// multiplier in (0, 1) as a Q31 fixed-point `multiplier` and a right
+/// `shift`. requantize(acc) approximates acc * real with integer arithmetic
+/// only: a rounding doubling high multiply (ties toward +inf), then a rounding
+/// right shift (ties away from zero); the error is below 0.5 + 2^-(shift+1).
+struct FixedPointMultiplier {
+  int32_t multiplier = 0; // in [2^30, 2^31)
+  int32_t shift = 0;      // right shift, >= 0
+};
+FixedPointMultiplier quantizeMultiplier(double real);
+int32_t requantize(int32_t acc, FixedPointMultiplier m, int32_t zeroPoint,
+                   IntRange range);
+
+} // namespace qf::quant
+
+#endif

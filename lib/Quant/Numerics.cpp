@@ -1,0 +1,266 @@
+//===- Numerics.cpp - quantization arithmetic on plain arrays -------------===//
+#include "qf/Quant/Numerics.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace qf::quant {
+
+IntRange intRange(unsigned bits, bool isSigned) {
+  assert(bits >= 2 && bits <= 16 && "integer width out of range");
+  if (isSigned)
+    return {-(1 << (bits - 1)), (1 << (bits - 1)) - 1};
+  return {0, (1 << bits) - 1};
+}
+
+float roundHalfEven(float x) {
+  // nearbyint rounds with the current mode, which C and C++ start at
+  // round-to-nearest-even; spelled out here so the intent survives.
+  float r = std::round(x);
+  if (std::fabs(x - std::trunc(x)) == 0.5f)
+    r = 2.0f * std::round(x / 2.0f);
+  return r;
+}
+
+QParams absmaxParams(llvm::ArrayRef<float> x, unsigned bits) {
+  float m = 0.0f;
+  for (float v : x)
+    m = std::max(m, std::fabs(v));
+  float qmax = (float)((1 << (bits - 1)) - 1);
+  return {m > 0.0f ? m / qmax : 1.0f, 0};
+}
+
+QParams affineParams(float lo, float hi, IntRange range) {
+  lo = std::min(lo, 0.0f);
+  hi = std::max(hi, 0.0f);
+  if (hi == lo)
+    return {1.0f, std::clamp(0, range.lo, range.hi)};
+  float scale = (hi - lo) / (float)(range.hi - range.lo);
+  float zp = roundHalfEven((float)range.lo - lo / scale);
+  return {scale, (int32_t)std::clamp(zp, (float)range.lo, (float)range.hi)};
+}
+
+QParams affineParams(llvm::ArrayRef<float> x, unsigned bits, bool isSigned) {
+  float lo = 0.0f, hi = 0.0f;
+  for (float v : x) {
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  return affineParams(lo, hi, intRange(bits, isSigned));
+}
+
+int32_t quantize(float x, QParams p, IntRange range) {
+  float q = roundHalfEven(x / p.scale) + (float)p.zeroPoint;
+  return (int32_t)std::clamp(q, (float)range.lo, (float)range.hi);
+}
+
+float dequantize(int32_t q, QParams p) {
+  return p.scale * (float)(q - p.zeroPoint);
+}
+
+GroupQuantized quantizeGroups(llvm::ArrayRef<float> w, int64_t rows, int64_t cols,
+                              int64_t group, unsigned bits, bool symmetric) {
+  assert(group > 0 && cols % group == 0 && (int64_t)w.size() == rows * cols);
+  GroupQuantized g;
+  g.rows = rows;
+  g.cols = cols;
+  g.group = group;
+  g.bits = bits;
+  g.symmetric = symmetric;
+  g.q.resize(rows * cols);
+  IntRange range = intRange(bits, symmetric);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c0 = 0; c0 < cols; c0 += group) {
+      llvm::ArrayRef<float> slice = w.slice(r * cols + c0, group);
+      QParams p = symmetric ? absmaxParams(slice, bits)
+                            : affineParams(slice, bits, /*isSigned=*/false);
+      g.params.push_back(p);
+      for (int64_t i = 0; i < group; ++i)
+        g.q[r * cols + c0 + i] = quantize(slice[i], p, range);
+    }
+  return g;
+}
+
+std::vector<float> dequantizeGroups(const GroupQuantized &g) {
+  std::vector<float> out(g.q.size());
+  for (int64_t r = 0; r < g.rows; ++r)
+    for (int64_t c = 0; c < g.cols; ++c)
+      out[r * g.cols + c] = dequantize(g.q[r * g.cols + c], g.paramsAt(r, c));
+  return out;
+}
+
+DoubleQuantizedScales doubleQuantizeScales(llvm::ArrayRef<float> scales,
+                                           int64_t block) {
+  DoubleQuantizedScales d;
+  d.block = block;
+  IntRange i8 = intRange(8, true);
+  for (size_t b0 = 0; b0 < scales.size(); b0 += block) {
+    llvm::ArrayRef<float> s = scales.slice(b0, std::min<size_t>(block, scales.size() - b0));
+    double sum = 0;
+    for (float v : s)
+      sum += v;
+    float mean = (float)(sum / s.size());
+    std::vector<float> centered;
+    for (float v : s)
+      centered.push_back(v - mean);
+    QParams p = absmaxParams(centered, 8);
+    d.blockMean.push_back(mean);
+    d.blockScale.push_back(p.scale);
+    for (float v : centered)
+      d.q.push_back((int8_t)quantize(v, p, i8));
+  }
+  return d;
+}
+
+std::vector<float> dequantizeScales(const DoubleQuantizedScales &d) {
+  std::vector<float> out;
+  for (size_t i = 0; i < d.q.size(); ++i) {
+    size_t b = i / d.block;
+    out.push_back(d.blockMean[b] + d.blockScale[b] * (float)d.q[i]);
+  }
+  return out;
+}
+
+// ---- NF4 --------------------------------------------------------------------
+
+/// Inverse of the standard normal CDF by Newton iteration on erfc, accurate
+/// to double precision for the probabilities NF4 uses (0.5 .. 0.97).
+static double normalQuantile(double p) {
+  double x = 0.0;
+  for (int i = 0; i < 60; ++i) {
+    double cdf = 0.5 * std::erfc(-x / std::sqrt(2.0));
+    double pdf = std::exp(-0.5 * x * x) / std::sqrt(2.0 * M_PI);
+    double step = (cdf - p) / pdf;
+    x -= step;
+    if (std::fabs(step) < 1e-15)
+      break;
+  }
+  return x;
+}
+
+std::array<float, 16> nf4Levels() {
+  // QLoRA: 8 positive quantiles of N(0,1) at probabilities evenly spaced in
+  // [offset, 0.5) and 7 negative ones in the same way with one step fewer,
+  // plus an exact 0; offset = 1 - (1/30 + 1/32) / 2 keeps the end points
+  // finite. Normalized so the extremes are +-1.
+  const double offset = 1.0 - 0.5 * (1.0 / 30.0 + 1.0 / 32.0);
+  std::vector<double> v;
+  for (int i = 0; i < 8; ++i) // linspace(offset, 0.5, 9)[:-1]
+    v.push_back(normalQuantile(offset + (0.5 - offset) * i / 8.0));
+  for (int i = 0; i < 7; ++i) // linspace(offset, 0.5, 8)[:-1], negated
+    v.push_back(-normalQuantile(offset + (0.5 - offset) * i / 7.0));
+  v.push_back(0.0);
+  std::sort(v.begin(), v.end());
+  double top = v.back();
+  std::array<float, 16> levels;
+  for (int i = 0; i < 16; ++i)
+    levels[i] = (float)(v[i] / top);
+  return levels;
+}
+
+uint8_t nf4Encode(float x) {
+  static const std::array<float, 16> levels = nf4Levels();
+  uint8_t best = 0;
+  for (uint8_t i = 1; i < 16; ++i)
+    if (std::fabs(levels[i] - x) < std::fabs(levels[best] - x))
+      best = i;
+  return best;
+}
+
+// ---- fp8 --------------------------------------------------------------------
+
+namespace {
+struct Fp8Format {
+  int expBits, manBits, bias;
+  float maxFinite;
+  uint8_t nan; // canonical NaN code (sign bit clear)
+};
+constexpr Fp8Format kE4M3FN = {4, 3, 7, 448.0f, 0x7F};
+constexpr Fp8Format kE5M2 = {5, 2, 15, 57344.0f, 0x7F};
+
+uint8_t encodeFp8(float x, const Fp8Format &f) {
+  if (std::isnan(x))
+    return f.nan;
+  uint8_t sign = std::signbit(x) ? 0x80 : 0;
+  float a = std::min(std::fabs(x), f.maxFinite); // saturate (inf included)
+  if (a == 0.0f)
+    return sign;
+  int minExp = 1 - f.bias; // exponent of the smallest normal
+  int e;
+  std::frexp(a, &e);
+  e -= 1; // a = m * 2^e with m in [1, 2)
+  int exp = std::max(e, minExp);
+  // Units of the last place at this exponent; subnormals share minExp's ulp.
+  float ulp = std::ldexp(1.0f, exp - f.manBits);
+  float units = roundHalfEven(a / ulp); // significand in ulps, incl. implicit 1
+  if (units >= (float)(2 << f.manBits)) { // rounded up into the next binade
+    ++exp;
+    units /= 2;
+  }
+  uint32_t mant = (uint32_t)units;
+  uint32_t biased = 0;
+  if (mant >= (1u << f.manBits)) { // normal: drop the implicit bit
+    biased = exp + f.bias;
+    mant -= 1u << f.manBits;
+  }
+  // a <= maxFinite, which is representable, so rounding cannot pass it.
+  return sign | (uint8_t)((biased << f.manBits) | mant);
+}
+
+float decodeFp8(uint8_t bits, const Fp8Format &f, bool hasInf) {
+  float sign = (bits & 0x80) ? -1.0f : 1.0f;
+  uint32_t biased = (bits >> f.manBits) & ((1u << f.expBits) - 1);
+  uint32_t mant = bits & ((1u << f.manBits) - 1);
+  uint32_t maxBiased = (1u << f.expBits) - 1;
+  if (hasInf && biased == maxBiased)
+    return mant ? std::numeric_limits<float>::quiet_NaN()
+                : sign * std::numeric_limits<float>::infinity();
+  if (!hasInf && biased == maxBiased && mant == (1u << f.manBits) - 1)
+    return std::numeric_limits<float>::quiet_NaN();
+  if (biased == 0)
+    return sign * std::ldexp((float)mant, 1 - f.bias - f.manBits);
+  return sign * std::ldexp(1.0f + (float)mant / (1 << f.manBits), (int)biased - f.bias);
+}
+} // namespace
+
+uint8_t toE4M3FN(float x) { return encodeFp8(x, kE4M3FN); }
+float fromE4M3FN(uint8_t b) { return decodeFp8(b, kE4M3FN, /*hasInf=*/false); }
+uint8_t toE5M2(float x) { return encodeFp8(x, kE5M2); }
+float fromE5M2(uint8_t b) { return decodeFp8(b, kE5M2, /*hasInf=*/true); }
+
+// ---- integer requantization ------------------------------------------------
+
+FixedPointMultiplier quantizeMultiplier(double real) {
+  assert(real > 0.0 && real < 1.0 && "multiplier must be in (0, 1)");
+  int exp;
+  double q = std::frexp(real, &exp); // real = q * 2^exp, q in [0.5, 1)
+  int64_t m = (int64_t)std::llround(q * (double)(1ll << 31));
+  if (m == (1ll << 31)) {
+    m /= 2;
+    ++exp;
+  }
+  return {(int32_t)m, -exp};
+}
+
+int32_t requantize(int32_t acc, FixedPointMultiplier m, int32_t zeroPoint,
+                   IntRange range) {
+  // Rounding doubling high multiply: round(acc * multiplier / 2^31).
+  int64_t prod = (int64_t)acc * (int64_t)m.multiplier;
+  int64_t nudge = prod >= 0 ? (1ll << 30) : (1 - (1ll << 30));
+  int64_t high = (prod + nudge) / (1ll << 31);
+  // Rounding arithmetic right shift, ties away from zero.
+  int64_t result = high;
+  if (m.shift > 0) {
+    int64_t mask = (1ll << m.shift) - 1;
+    int64_t rem = high & mask;
+    int64_t threshold = (mask >> 1) + (high < 0 ? 1 : 0);
+    result = (high >> m.shift) + (rem > threshold ? 1 : 0);
+  }
+  result += zeroPoint;
+  return (int32_t)std::clamp<int64_t>(result, range.lo, range.hi);
+}
+
+} // namespace qf::quant
