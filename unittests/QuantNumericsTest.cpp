@@ -149,8 +149,9 @@ TEST(Numerics, Fp8E4M3FN) {
   EXPECT_TRUE(std::isnan(fromE4M3FN(0x7F)));
   for (int b = 0; b < 256; ++b) { // every finite code round-trips
     float v = fromE4M3FN((uint8_t)b);
-    if (!std::isnan(v) && b != 0x80)
+    if (!std::isnan(v) && b != 0x80) {
       EXPECT_EQ(toE4M3FN(v), b) << b;
+    }
   }
 }
 
@@ -163,8 +164,9 @@ TEST(Numerics, Fp8E5M2) {
   EXPECT_TRUE(std::isnan(fromE5M2(0x7D)));
   for (int b = 0; b < 256; ++b) {
     float v = fromE5M2((uint8_t)b);
-    if (std::isfinite(v) && b != 0x80)
+    if (std::isfinite(v) && b != 0x80) {
       EXPECT_EQ(toE5M2(v), b) << b;
+    }
   }
 }
 
@@ -183,7 +185,7 @@ TEST(Numerics, IntegerRequantization) {
   // 0.5 + 0.5 / 2^shift.
   std::mt19937 rng(3);
   std::uniform_real_distribution<double> mult(1e-4, 0.999);
-  std::uniform_int_distribution<int32_t> accs(-1 << 20, 1 << 20);
+  std::uniform_int_distribution<int32_t> accs(-(1 << 20), 1 << 20);
   for (int i = 0; i < 2000; ++i) {
     double real = mult(rng);
     int32_t acc = accs(rng);

@@ -88,7 +88,7 @@ std::vector<float> dequantizeGroups(const GroupQuantized &g) {
   std::vector<float> out(g.q.size());
   for (int64_t r = 0; r < g.rows; ++r)
     for (int64_t c = 0; c < g.cols; ++c)
-      out[r * g.cols + c] = dequantize(g.q[r * g.cols + c], g.paramsAt(r, c));
+      out[r * g.cols + c] = g.dequantizeAt(r, c);
   return out;
 }
 

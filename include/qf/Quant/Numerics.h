@@ -52,8 +52,16 @@ struct GroupQuantized {
   bool symmetric = true;
   std::vector<int32_t> q;      // rows * cols values
   std::vector<QParams> params; // rows * (cols / group), row-major
+  /// Per-group zero points kept in float (HQQ fits them continuously);
+  /// when non-empty they replace params[i].zeroPoint.
+  std::vector<float> floatZeros;
   QParams paramsAt(int64_t r, int64_t c) const {
     return params[r * (cols / group) + c / group];
+  }
+  float dequantizeAt(int64_t r, int64_t c) const {
+    int64_t i = r * (cols / group) + c / group;
+    float zero = floatZeros.empty() ? (float)params[i].zeroPoint : floatZeros[i];
+    return params[i].scale * ((float)q[r * cols + c] - zero);
   }
 };
 

@@ -1,0 +1,66 @@
+//===- Solvers.h - data-aware and data-free weight quantizers --*- C++ -*-===//
+//
+// Weight matrices are row-major [rows = output channels, cols = input
+// features]; groups run along a row (over input features), as in
+// quantizeGroups.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QF_QUANT_SOLVERS_H
+#define QF_QUANT_SOLVERS_H
+
+#include "qf/Quant/Numerics.h"
+
+namespace qf::quant {
+
+struct GptqOptions {
+  unsigned bits = 4;
+  int64_t group = 128;    // must divide cols; cols = one group per row
+  bool symmetric = false;
+  double damp = 0.01;     // fraction of mean(diag(H)) added to the diagonal
+  int64_t blockSize = 128; // columns per lazy batch update
+  bool actOrder = false;  // quantize columns by decreasing diag(H)
+};
+
+/// Accumulates the Hessian H = 2 X^T X of a layer's inputs over calibration
+/// batches (X is [n, cols], row-major), in double.
+class GptqHessian {
+public:
+  explicit GptqHessian(int64_t cols) : cols(cols), h(cols * cols, 0.0) {}
+  void addBatch(llvm::ArrayRef<float> x, int64_t n);
+  int64_t columns() const { return cols; }
+  int64_t samples() const { return count; }
+  const std::vector<double> &matrix() const { return h; }
+
+private:
+  int64_t cols, count = 0;
+  std::vector<double> h;
+};
+
+/// GPTQ (Frantar et al., 2022): quantizes W column by column, pushing each
+/// column's rounding error onto the columns not yet quantized through the
+/// inverse Hessian (Cholesky form), in lazy blocks. Group parameters are
+/// fitted on the error-updated weights when a group starts (with act-order,
+/// on the original weights, so groups stay in natural order). Returns false
+/// with `error` set if H cannot be factored even after dampening.
+bool quantizeGptq(llvm::ArrayRef<float> w, int64_t rows, int64_t cols,
+                  const GptqHessian &hessian, const GptqOptions &opts,
+                  GroupQuantized &out, std::string &error);
+
+struct HqqOptions {
+  unsigned bits = 4;
+  int64_t group = 64;
+  float p = 0.7f;      // the lp "norm" of the error being minimized (< 1)
+  float beta = 10.0f;  // half-quadratic penalty, grown by kappa each step
+  float kappa = 1.01f;
+  int iterations = 20;
+};
+
+/// HQQ (Badri & Shaji, 2023), data-free: starting from min/max affine
+/// parameters, alternates (a) the shrinkage of the error under an lp prior
+/// and (b) the closed-form zero point, keeping the best iterate.
+GroupQuantized quantizeHqq(llvm::ArrayRef<float> w, int64_t rows, int64_t cols,
+                           const HqqOptions &opts);
+
+} // namespace qf::quant
+
+#endif
