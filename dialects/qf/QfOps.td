@@ -160,13 +160,14 @@ def Qf_ConvOp : Qf_Op<"conv", [Pure]> {
   let summary = "N-d grouped convolution, NC[spatial] layout";
   let description = [{
     `input` is [N, C, D1..Dk], `filter` [F, C/group, K1..Kk], optional `bias` [F].
-    `pads` holds k begin values then k end values.
+    `pads` holds k begin values then k end values. Integer operands (i32,
+    after zero-point subtraction) accumulate in their own type.
   }];
-  let arguments = (ins Qf_FloatTensor:$input, Qf_FloatTensor:$filter,
-                       Optional<Qf_FloatTensor>:$bias,
+  let arguments = (ins Qf_Tensor:$input, Qf_Tensor:$filter,
+                       Optional<Qf_Tensor>:$bias,
                        DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
                        DenseI64ArrayAttr:$dilations, I64Attr:$group);
-  let results = (outs Qf_FloatTensor:$output);
+  let results = (outs Qf_Tensor:$output);
   let assemblyFormat = [{
     $input `,` $filter (`,` $bias^)? attr-dict `:` functional-type(operands, results)
   }];

@@ -20,23 +20,6 @@ LogicalResult unary(NodeImporter &n) {
   return success();
 }
 
-/// Emits a broadcasting binary op; `toBool` makes the result i1.
-template <typename OpTy>
-Value binary(NodeImporter &n, Value a, Value b, bool toBool, bool isUnsigned) {
-  auto ta = cast<RankedTensorType>(a.getType());
-  auto tb = cast<RankedTensorType>(b.getType());
-  auto shape = n.broadcast(ta.getShape(), tb.getShape());
-  if (!shape)
-    return {};
-  if (ta.getElementType() != tb.getElementType()) {
-    (void)n.fail("operand element types differ");
-    return {};
-  }
-  Type elt = toBool ? n.b.getI1Type() : ta.getElementType();
-  auto t = RankedTensorType::get(*shape, elt);
-  return n.b.createOrFold<OpTy>(n.loc, t, a, b,
-                                n.b.getBoolAttr(isUnsigned));
-}
 
 template <typename OpTy, bool ToBool = false>
 LogicalResult binaryNode(NodeImporter &n) {
@@ -44,7 +27,7 @@ LogicalResult binaryNode(NodeImporter &n) {
   if (!a || !b)
     return n.fail("needs two inputs");
   bool u = n.inputUnsigned(0);
-  Value r = binary<OpTy>(n, a, b, ToBool, u);
+  Value r = n.binary<OpTy>(a, b, ToBool, u);
   if (!r)
     return failure();
   n.setOutput(0, r, ToBool ? false : u);
@@ -59,7 +42,7 @@ LogicalResult variadic(NodeImporter &n) {
     return n.fail("needs at least one input");
   bool u = n.inputUnsigned(0);
   for (size_t i = 1; i < n.numInputs(); ++i) {
-    acc = binary<OpTy>(n, acc, n.input(i), false, u);
+    acc = n.binary<OpTy>(acc, n.input(i), false, u);
     if (!acc)
       return failure();
   }
@@ -72,12 +55,12 @@ LogicalResult mean(NodeImporter &n) {
   if (!sum)
     return n.fail("needs at least one input");
   for (size_t i = 1; i < n.numInputs() && sum; ++i)
-    sum = binary<AddOp>(n, sum, n.input(i), false, false);
+    sum = n.binary<AddOp>(sum, n.input(i), false, false);
   if (!sum)
     return failure();
   auto t = cast<RankedTensorType>(sum.getType());
   Value cnt = n.constScalar(t.getElementType(), (double)n.numInputs());
-  n.setOutput(0, binary<DivOp>(n, sum, cnt, false, false));
+  n.setOutput(0, n.binary<DivOp>(sum, cnt, false, false));
   return success();
 }
 
@@ -102,7 +85,7 @@ LogicalResult pow(NodeImporter &n) {
     e = n.create<CastOp>(RankedTensorType::get(te.getShape(), ta.getElementType()),
                          e, n.b.getBoolAttr(n.inputUnsigned(1)),
                          n.b.getBoolAttr(false));
-  Value r = binary<PowOp>(n, a, e, false, false);
+  Value r = n.binary<PowOp>(a, e, false, false);
   if (!r)
     return failure();
   n.setOutput(0, r);
@@ -160,9 +143,9 @@ LogicalResult clip(NodeImporter &n) {
     hi = n.input(2);
   }
   if (lo)
-    x = binary<MaxOp>(n, x, lo, false, u);
+    x = n.binary<MaxOp>(x, lo, false, u);
   if (x && hi)
-    x = binary<MinOp>(n, x, hi, false, u);
+    x = n.binary<MinOp>(x, hi, false, u);
   if (!x)
     return failure();
   n.setOutput(0, x, u);
@@ -193,8 +176,8 @@ LogicalResult prelu(NodeImporter &n) {
     return n.fail("needs two inputs");
   Type elt = cast<RankedTensorType>(x.getType()).getElementType();
   Value zero = n.constScalar(elt, 0);
-  Value neg = binary<LessOp>(n, x, zero, true, false);
-  Value scaled = binary<MulOp>(n, x, slope, false, false);
+  Value neg = n.binary<LessOp>(x, zero, true, false);
+  Value scaled = n.binary<MulOp>(x, slope, false, false);
   if (!neg || !scaled)
     return failure();
   n.setOutput(0, n.create<WhereOp>(scaled.getType(), neg, scaled, x));
@@ -207,9 +190,9 @@ LogicalResult softsign(NodeImporter &n) {
   if (!x)
     return n.fail("missing input");
   Type elt = cast<RankedTensorType>(x.getType()).getElementType();
-  Value den = binary<AddOp>(n, n.create<AbsOp>(x.getType(), x),
+  Value den = n.binary<AddOp>(n.create<AbsOp>(x.getType(), x),
                             n.constScalar(elt, 1.0), false, false);
-  n.setOutput(0, binary<DivOp>(n, x, den, false, false));
+  n.setOutput(0, n.binary<DivOp>(x, den, false, false));
   return success();
 }
 

@@ -192,6 +192,7 @@ static const OpTable &opTable() {
     addElementwiseOps(t);
     addNeuralOps(t);
     addShapeOps(t);
+    addQuantOps(t);
     return t;
   }();
   return table;

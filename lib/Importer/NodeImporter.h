@@ -81,6 +81,24 @@ public:
   /// A constant from a TensorProto (Constant nodes); null after fail().
   mlir::Value constTensor(const onnx::TensorProto &t);
   mlir::Value reshape(mlir::Value v, llvm::ArrayRef<int64_t> shape);
+  /// A broadcasting binary qf op (folded when constant); `toBool` makes the
+  /// result i1. Null after fail() when the shapes or element types clash.
+  template <typename OpTy>
+  mlir::Value binary(mlir::Value lhs, mlir::Value rhs, bool toBool = false,
+                     bool isUnsigned = false) {
+    auto ta = mlir::cast<mlir::RankedTensorType>(lhs.getType());
+    auto tb = mlir::cast<mlir::RankedTensorType>(rhs.getType());
+    auto shape = broadcast(ta.getShape(), tb.getShape());
+    if (!shape)
+      return {};
+    if (ta.getElementType() != tb.getElementType()) {
+      (void)fail("operand element types differ");
+      return {};
+    }
+    mlir::Type elt = toBool ? b.getI1Type() : ta.getElementType();
+    return b.createOrFold<OpTy>(loc, mlir::RankedTensorType::get(*shape, elt), lhs,
+                                rhs, b.getBoolAttr(isUnsigned));
+  }
   /// Numpy broadcast of two shapes; fails the node when they do not broadcast.
   std::optional<llvm::SmallVector<int64_t>> broadcast(llvm::ArrayRef<int64_t> a,
                                                       llvm::ArrayRef<int64_t> b);
@@ -113,6 +131,7 @@ struct OpTable {
 void addElementwiseOps(OpTable &t);
 void addNeuralOps(OpTable &t);
 void addShapeOps(OpTable &t);
+void addQuantOps(OpTable &t);
 
 /// Converts ONNX element type codes to MLIR types; null when unsupported.
 mlir::Type elementType(mlir::MLIRContext *ctx, int32_t onnxType);

@@ -1,0 +1,384 @@
+//===- QuantOps.cpp - ONNX quantized ops ----------------------------------===//
+//
+// QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear and the integer
+// contractions (MatMulInteger, ConvInteger, QLinearMatMul, QLinearConv),
+// expressed with qf arithmetic: integer operands are widened to i32 with
+// their zero points subtracted, contractions accumulate in i32, and
+// requantization scales in f32, rounds half to even and saturates.
+//
+//===----------------------------------------------------------------------===//
+#include "NodeImporter.h"
+
+using namespace mlir;
+
+namespace qf::importer {
+namespace {
+
+RankedTensorType tensorType(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+Value castTo(NodeImporter &n, Value v, Type elt, bool srcUnsigned,
+             bool dstUnsigned = false) {
+  return n.create<CastOp>(withShape(v, tensorType(v).getShape()).clone(elt), v,
+                          n.b.getBoolAttr(srcUnsigned), n.b.getBoolAttr(dstUnsigned));
+}
+
+/// A scale or zero point shaped to broadcast against `x` of rank `rank`:
+/// scalars as they are, per-axis [C] as [1..C..1], blocked params (same rank
+/// as x, `block` entries each along `axis`) repeated to x's extent.
+Value alignParam(NodeImporter &n, Value p, RankedTensorType x, int64_t axis,
+                 int64_t block) {
+  auto pt = tensorType(p);
+  if (pt.getRank() == 0 || pt.getNumElements() == 1)
+    return n.reshape(p, {});
+  if (block <= 0) {
+    if (pt.getRank() != 1 || pt.getDimSize(0) != x.getDimSize(axis)) {
+      (void)n.fail("per-axis parameter must have x's dim " + std::to_string(axis) +
+                   " (" + std::to_string(x.getDimSize(axis)) + ") entries");
+      return {};
+    }
+    SmallVector<int64_t> shape(x.getRank(), 1);
+    shape[axis] = pt.getDimSize(0);
+    return n.reshape(p, shape);
+  }
+  // Blocked: [.., B, ..] -> [.., B, 1, ..] -> expand [.., B, block, ..] ->
+  // [.., B*block, ..] -> slice to x's extent.
+  if (pt.getRank() != x.getRank()) {
+    (void)n.fail("blocked parameter must have x's rank");
+    return {};
+  }
+  SmallVector<int64_t> withOne(pt.getShape()), expanded(pt.getShape()),
+      merged(pt.getShape());
+  withOne.insert(withOne.begin() + axis + 1, 1);
+  expanded.insert(expanded.begin() + axis + 1, block);
+  merged[axis] *= block;
+  Value e = n.create<ExpandOp>(withShape(p, expanded), n.reshape(p, withOne));
+  Value m = n.reshape(e, merged);
+  if (merged[axis] == x.getDimSize(axis))
+    return m;
+  SmallVector<int64_t> starts(x.getRank(), 0), steps(x.getRank(), 1),
+      counts(merged);
+  counts[axis] = x.getDimSize(axis);
+  return n.create<SliceOp>(withShape(m, counts), m, n.b.getDenseI64ArrayAttr(starts),
+                           n.b.getDenseI64ArrayAttr(steps));
+}
+
+/// The `axis` attribute, checked only when the scale is not a scalar (the
+/// default axis 1 means nothing for a rank-1 x with one scale).
+std::optional<int64_t> paramAxis(NodeImporter &n, RankedTensorType x, Value scale) {
+  if (tensorType(scale).getNumElements() == 1)
+    return 0;
+  return n.axis(n.attrInt("axis", 1), x.getRank());
+}
+
+/// round_half_even(v) + zp, saturated to the integer type `elt`, as `elt`.
+Value saturate(NodeImporter &n, Value v, Value zpF, Type elt, bool isUnsigned) {
+  Type f32 = n.b.getF32Type();
+  v = n.create<RoundOp>(v.getType(), v);
+  if (zpF)
+    v = n.binary<AddOp>(v, zpF);
+  unsigned w = elt.getIntOrFloatBitWidth();
+  double lo = isUnsigned ? 0 : -std::ldexp(1.0, w - 1);
+  double hi = isUnsigned ? std::ldexp(1.0, w) - 1 : std::ldexp(1.0, w - 1) - 1;
+  v = n.binary<MaxOp>(v, n.constScalar(f32, lo));
+  v = n.binary<MinOp>(v, n.constScalar(f32, hi));
+  return castTo(n, v, elt, false, isUnsigned);
+}
+
+struct QuantTarget {
+  Type elt;
+  bool isUnsigned;
+};
+
+/// The integer type QuantizeLinear produces: the zero point's, else
+/// output_dtype, else uint8.
+std::optional<QuantTarget> quantTarget(NodeImporter &n) {
+  if (Value zp = n.input(2))
+    return QuantTarget{tensorType(zp).getElementType(), n.inputUnsigned(2)};
+  int64_t dt = n.attrInt("output_dtype", onnx::TensorProto::UINT8);
+  if (dt == 0)
+    dt = onnx::TensorProto::UINT8;
+  Type t = elementType(n.b.getContext(), (int32_t)dt);
+  if (!t || !isa<IntegerType>(t) || t.isInteger(4) || t.isInteger(1)) {
+    (void)n.fail(std::string("output type ") + onnxTypeName((int32_t)dt) +
+                 " is not supported");
+    return std::nullopt;
+  }
+  return QuantTarget{t, isUnsignedType((int32_t)dt)};
+}
+
+LogicalResult quantizeLinear(NodeImporter &n) {
+  Value x = n.input(0), scale = n.input(1);
+  if (!x || !scale)
+    return n.fail("needs x and y_scale");
+  auto target = quantTarget(n);
+  if (!target)
+    return failure();
+  if (!isa<IntegerType>(target->elt) || target->elt.isInteger(4))
+    return n.fail("only 8- and 16-bit integer outputs are supported");
+  auto xt = tensorType(x);
+  auto ax = paramAxis(n, xt, scale);
+  if (!ax)
+    return failure();
+  int64_t block = n.attrInt("block_size", 0);
+  Type f32 = n.b.getF32Type();
+  Value xf = castTo(n, x, f32, false);
+  Value s = alignParam(n, castTo(n, scale, f32, false), xt, *ax, block);
+  Value zp;
+  if (Value z = n.input(2))
+    zp = alignParam(n, castTo(n, z, f32, n.inputUnsigned(2)), xt, *ax, block);
+  if (!s || (n.input(2) && !zp))
+    return failure();
+  Value q = n.binary<DivOp>(xf, s);
+  if (!q)
+    return failure();
+  n.setOutput(0, saturate(n, q, zp, target->elt, target->isUnsigned),
+              target->isUnsigned);
+  return success();
+}
+
+LogicalResult dequantizeLinear(NodeImporter &n) {
+  Value x = n.input(0), scale = n.input(1);
+  if (!x || !scale)
+    return n.fail("needs x and x_scale");
+  auto xt = tensorType(x);
+  if (!isa<IntegerType>(xt.getElementType()) || xt.getElementType().isInteger(4))
+    return n.fail("only 8- to 32-bit integer inputs are supported");
+  auto ax = paramAxis(n, xt, scale);
+  if (!ax)
+    return failure();
+  int64_t block = n.attrInt("block_size", 0);
+  Type f32 = n.b.getF32Type();
+  Value v = castTo(n, x, f32, n.inputUnsigned(0));
+  if (Value z = n.input(2)) {
+    Value zp = alignParam(n, castTo(n, z, f32, n.inputUnsigned(2)), xt, *ax, block);
+    if (!zp)
+      return failure();
+    v = n.binary<SubOp>(v, zp);
+  }
+  Value s = alignParam(n, castTo(n, scale, f32, false), xt, *ax, block);
+  if (!s)
+    return failure();
+  v = n.binary<MulOp>(v, s);
+  Type out = tensorType(scale).getElementType();
+  n.setOutput(0, out == f32 ? v : castTo(n, v, out, false));
+  return success();
+}
+
+/// y = saturate(round(x / s) + zp) with s, zp from the range of x (and 0).
+LogicalResult dynamicQuantizeLinear(NodeImporter &n) {
+  Value x = n.input(0);
+  if (!x)
+    return n.fail("missing input");
+  auto xt = tensorType(x);
+  SmallVector<int64_t> all;
+  for (int64_t d = 0; d < xt.getRank(); ++d)
+    all.push_back(d);
+  auto scalarT = RankedTensorType::get({}, xt.getElementType());
+  auto reduce = [&](StringRef kind) -> Value {
+    if (all.empty())
+      return x;
+    return ReduceOp::create(n.b, n.loc, scalarT, x, n.b.getStringAttr(kind),
+                            n.b.getDenseI64ArrayAttr(all), n.b.getBoolAttr(false));
+  };
+  Type f32 = n.b.getF32Type();
+  Value zero = n.constScalar(f32, 0.0);
+  Value lo = n.binary<MinOp>(reduce("min"), zero);
+  Value hi = n.binary<MaxOp>(reduce("max"), zero);
+  Value scale = n.binary<DivOp>(n.binary<SubOp>(hi, lo), n.constScalar(f32, 255.0));
+  Type u8 = n.b.getI8Type();
+  Value zpF = n.binary<SubOp>(zero, n.binary<DivOp>(lo, scale));
+  Value zp = saturate(n, zpF, Value(), u8, /*isUnsigned=*/true);
+  Value zpBack = castTo(n, zp, f32, /*srcUnsigned=*/true);
+  Value y = saturate(n, n.binary<DivOp>(x, scale), zpBack, u8, true);
+  n.setOutput(0, y, true);
+  n.setOutput(1, scale);
+  n.setOutput(2, zp, true);
+  return success();
+}
+
+/// v as i32 minus its zero point (input `zpIdx`), the zero point shaped by
+/// `zpShape` when it is a vector (per-row for A, per-column for B).
+Value widen(NodeImporter &n, size_t vIdx, size_t zpIdx,
+            std::optional<SmallVector<int64_t>> zpShape = std::nullopt) {
+  Type i32 = n.b.getI32Type();
+  Value v = castTo(n, n.input(vIdx), i32, n.inputUnsigned(vIdx));
+  Value z = n.input(zpIdx);
+  if (!z)
+    return v;
+  Value zi = castTo(n, z, i32, n.inputUnsigned(zpIdx));
+  if (tensorType(zi).getNumElements() == 1)
+    zi = n.reshape(zi, {});
+  else if (zpShape)
+    zi = n.reshape(zi, *zpShape);
+  return n.binary<SubOp>(v, zi);
+}
+
+Value matmulI32(NodeImporter &n, Value a, Value b) {
+  auto ta = tensorType(a), tb = tensorType(b);
+  if (ta.getRank() < 2 || tb.getRank() < 2) {
+    (void)n.fail("operands must have rank >= 2");
+    return {};
+  }
+  auto batch = n.broadcast(ta.getShape().drop_back(2), tb.getShape().drop_back(2));
+  if (!batch)
+    return {};
+  SmallVector<int64_t> shape = *batch;
+  shape.push_back(ta.getDimSize(ta.getRank() - 2));
+  shape.push_back(tb.getDimSize(tb.getRank() - 1));
+  return MatMulOp::create(n.b, n.loc, withShape(a, shape), a, b);
+}
+
+/// The zero point of A is per row: [M] broadcasts as [M, 1].
+SmallVector<int64_t> rowShape(NodeImporter &n, size_t aIdx) {
+  auto t = n.inputType(aIdx);
+  return {t.getDimSize(t.getRank() - 2), 1};
+}
+
+LogicalResult matMulInteger(NodeImporter &n) {
+  if (!n.input(0) || !n.input(1))
+    return n.fail("needs A and B");
+  Value a = widen(n, 0, 2, rowShape(n, 0)), b = widen(n, 1, 3);
+  Value y = a && b ? matmulI32(n, a, b) : Value();
+  if (!y)
+    return failure();
+  n.setOutput(0, y);
+  return success();
+}
+
+/// requantize(acc) = saturate(round(acc * sa * sb / sy) + zy), in f32.
+LogicalResult requantizeTo(NodeImporter &n, Value acc, Value sa, Value sb,
+                           size_t syIdx, size_t zyIdx) {
+  Type f32 = n.b.getF32Type();
+  Value v = castTo(n, acc, f32, false);
+  v = n.binary<MulOp>(v, n.binary<MulOp>(sa, sb));
+  v = n.binary<DivOp>(v, n.reshape(castTo(n, n.input(syIdx), f32, false), {}));
+  if (!v)
+    return failure();
+  Value zy = n.input(zyIdx);
+  Type elt = zy ? tensorType(zy).getElementType() : n.b.getI8Type();
+  bool u = zy ? n.inputUnsigned(zyIdx) : true;
+  Value zyF = zy ? n.reshape(castTo(n, zy, f32, u), {}) : Value();
+  n.setOutput(0, saturate(n, v, zyF, elt, u), u);
+  return success();
+}
+
+LogicalResult qlinearMatMul(NodeImporter &n) {
+  for (size_t i = 0; i < 8; ++i)
+    if (!n.input(i))
+      return n.fail("needs all eight inputs");
+  Value a = widen(n, 0, 2, rowShape(n, 0)), b = widen(n, 3, 5);
+  Value acc = a && b ? matmulI32(n, a, b) : Value();
+  if (!acc)
+    return failure();
+  Type f32 = n.b.getF32Type();
+  Value sa = castTo(n, n.input(1), f32, false), sb = castTo(n, n.input(4), f32, false);
+  sa = tensorType(sa).getNumElements() == 1 ? n.reshape(sa, {})
+                                            : n.reshape(sa, rowShape(n, 0));
+  if (tensorType(sb).getNumElements() == 1)
+    sb = n.reshape(sb, {});
+  return requantizeTo(n, acc, sa, sb, 6, 7);
+}
+
+/// Integer convolution on zero-point-corrected i32 operands; `attrsFrom` is
+/// the node whose Conv attributes apply.
+Value convI32(NodeImporter &n, Value x, Value w, Value bias) {
+  auto in = tensorType(x), ft = tensorType(w);
+  int64_t k = in.getRank() - 2;
+  if (k < 1 || ft.getRank() != in.getRank()) {
+    (void)n.fail("x must be [N, C, spatial...] and w of the same rank");
+    return {};
+  }
+  if (!in.hasStaticShape() || !ft.hasStaticShape()) {
+    (void)n.fail("needs static shapes");
+    return {};
+  }
+  SmallVector<int64_t> kernel(ft.getShape().drop_front(2));
+  auto strides = n.attrInts("strides").value_or(SmallVector<int64_t>(k, 1));
+  auto dil = n.attrInts("dilations").value_or(SmallVector<int64_t>(k, 1));
+  auto pads = n.attrInts("pads").value_or(SmallVector<int64_t>(2 * k, 0));
+  std::string autoPad = n.attrString("auto_pad", "NOTSET");
+  int64_t group = n.attrInt("group", 1);
+  if ((int64_t)strides.size() != k || (int64_t)dil.size() != k ||
+      (int64_t)pads.size() != 2 * k || group < 1 ||
+      in.getDimSize(1) != ft.getDimSize(1) * group) {
+    (void)n.fail("bad strides, dilations, pads or group");
+    return {};
+  }
+  SmallVector<int64_t> out = {in.getDimSize(0), ft.getDimSize(0)};
+  for (int64_t i = 0; i < k; ++i) {
+    int64_t D = in.getDimSize(2 + i), ext = (kernel[i] - 1) * dil[i] + 1;
+    if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      int64_t o = (D + strides[i] - 1) / strides[i];
+      int64_t total = std::max<int64_t>((o - 1) * strides[i] + ext - D, 0);
+      pads[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      pads[k + i] = total - pads[i];
+    } else if (autoPad == "VALID") {
+      pads[i] = pads[k + i] = 0;
+    }
+    int64_t span = D + pads[i] + pads[k + i] - ext;
+    if (strides[i] < 1 || span < 0) {
+      (void)n.fail("window larger than the padded input");
+      return {};
+    }
+    out.push_back(span / strides[i] + 1);
+  }
+  return ConvOp::create(n.b, n.loc, withShape(x, out), x, w, bias,
+                        n.b.getDenseI64ArrayAttr(strides), n.b.getDenseI64ArrayAttr(pads),
+                        n.b.getDenseI64ArrayAttr(dil), n.b.getI64IntegerAttr(group));
+}
+
+/// The filter's zero point is per output channel: [F] as [F, 1, ...].
+SmallVector<int64_t> channelShape(NodeImporter &n, size_t wIdx) {
+  auto t = n.inputType(wIdx);
+  SmallVector<int64_t> s(t.getRank(), 1);
+  s[0] = t.getDimSize(0);
+  return s;
+}
+
+LogicalResult convInteger(NodeImporter &n) {
+  if (!n.input(0) || !n.input(1))
+    return n.fail("needs x and w");
+  Value x = widen(n, 0, 2), w = widen(n, 1, 3, channelShape(n, 1));
+  Value y = x && w ? convI32(n, x, w, Value()) : Value();
+  if (!y)
+    return failure();
+  n.setOutput(0, y);
+  return success();
+}
+
+LogicalResult qlinearConv(NodeImporter &n) {
+  for (size_t i = 0; i < 8; ++i)
+    if (!n.input(i))
+      return n.fail("needs x, w, their scales and zero points, y_scale and y_zero_point");
+  Value x = widen(n, 0, 2), w = widen(n, 3, 5, channelShape(n, 3));
+  Value bias = n.input(8);
+  Value acc = x && w ? convI32(n, x, w, bias) : Value();
+  if (!acc)
+    return failure();
+  Type f32 = n.b.getF32Type();
+  Value sx = n.reshape(castTo(n, n.input(1), f32, false), {});
+  Value sw = castTo(n, n.input(4), f32, false);
+  int64_t rank = tensorType(acc).getRank();
+  if (tensorType(sw).getNumElements() == 1) {
+    sw = n.reshape(sw, {});
+  } else {
+    SmallVector<int64_t> s(rank - 1, 1); // [F, 1, ...] against [N, F, ...]
+    s[0] = tensorType(sw).getNumElements();
+    sw = n.reshape(sw, s);
+  }
+  return requantizeTo(n, acc, sx, sw, 6, 7);
+}
+
+} // namespace
+
+void addQuantOps(OpTable &t) {
+  t.add("QuantizeLinear", 10, quantizeLinear);
+  t.add("DequantizeLinear", 10, dequantizeLinear);
+  t.add("DynamicQuantizeLinear", 11, dynamicQuantizeLinear);
+  t.add("MatMulInteger", 10, matMulInteger);
+  t.add("QLinearMatMul", 10, qlinearMatMul);
+  t.add("ConvInteger", 10, convInteger);
+  t.add("QLinearConv", 10, qlinearConv);
+}
+
+} // namespace qf::importer
