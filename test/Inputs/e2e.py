@@ -13,7 +13,8 @@ import numpy as np
 import onnxruntime as ort
 
 DTYPES = {"tensor(float)": np.float32, "tensor(int64)": np.int64,
-          "tensor(int32)": np.int32, "tensor(bool)": np.bool_}
+          "tensor(int32)": np.int32, "tensor(bool)": np.bool_,
+          "tensor(uint8)": np.uint8, "tensor(int8)": np.int8}
 
 
 def main():
@@ -31,7 +32,8 @@ def main():
     for i in sess.get_inputs():
         shape = fixed.get(i.name) or i.shape
         dt = DTYPES[i.type]
-        v = (rng.standard_normal(shape) if dt == np.float32 else rng.integers(0, 4, shape))
+        v = (rng.standard_normal(shape) if dt == np.float32 else
+             rng.integers(0, 255, shape) if dt == np.uint8 else rng.integers(0, 4, shape))
         feeds[i.name] = np.asarray(v).astype(dt)
         f = os.path.join(a.workdir, i.name + ".npy")
         np.save(f, feeds[i.name])

@@ -133,6 +133,18 @@ def reshape_input():
                  [vi("x", [2, 6]), vi("shape", [2], TensorProto.INT64)], [vi("y", None)])
 
 
+def qlinear_matmul():
+    """u8 x u8 -> u8 QLinearMatMul with per-tensor parameters."""
+    c = lambda n, v, t: numpy_helper.from_array(np.array(v, dtype=t), n)
+    b = rng.integers(0, 255, (8, 4)).astype(np.uint8)
+    return model([helper.make_node("QLinearMatMul", ["a", "sa", "za", "b", "sb", "zb", "sy", "zy"],
+                                   ["y"], name="qmm")],
+                 [vi("a", [2, 8], TensorProto.UINT8)], [vi("y", [2, 4], TensorProto.UINT8)],
+                 [c("sa", 0.02, np.float32), c("za", 128, np.uint8), numpy_helper.from_array(b, "b"),
+                  c("sb", 0.01, np.float32), c("zb", 120, np.uint8), c("sy", 0.05, np.float32),
+                  c("zy", 100, np.uint8)])
+
+
 def with_external(location, offset=0, length=None):
     w = f32(32, 16)
     t = numpy_helper.from_array(w, "W")
@@ -153,7 +165,8 @@ def main():
     builders = {"mlp": mlp, "cnn": cnn, "attention": attention,
                 "unsupported_op": unsupported_op, "missing_init": missing_init,
                 "gather_oob": gather_oob, "range_huge": range_huge,
-                "huge_output": huge_output, "reshape_input": reshape_input}
+                "huge_output": huge_output, "reshape_input": reshape_input,
+                "qlinear_matmul": qlinear_matmul}
     if name in builders:
         onnx.save(builders[name](), path)
     elif name == "truncated":
