@@ -47,7 +47,6 @@ struct qfrt_module {
   void (*setOmpThreads)(int) = nullptr;
   std::vector<IoSpec> inputs, outputs;
   int threads = 1;
-  std::vector<void *> buffers;
 };
 
 extern "C" {
@@ -151,7 +150,6 @@ qfrt_status qfrt_module_load(const char *path, qfrt_module **out) {
   }
   unsigned hc = std::thread::hardware_concurrency();
   m->threads = hc ? (int)hc : 1;
-  m->buffers.resize(m->inputs.size() + m->outputs.size());
   *out = m;
   return QFRT_OK;
 }
@@ -242,20 +240,22 @@ qfrt_status qfrt_module_run(qfrt_module *m, const qfrt_tensor *inputs,
                     std::to_string(numInputs) + " and " + std::to_string(numOutputs));
   if ((numInputs && !inputs) || (numOutputs && !outputs))
     return fail(QFRT_ERROR_INVALID_ARG, "null tensor array");
+  // Per call, so concurrent runs of one module do not share argument slots.
   static char empty[8];
+  std::vector<void *> buffers(numInputs + numOutputs);
   for (size_t i = 0; i < numInputs; ++i) {
     if (qfrt_status s = check(m->inputs[i], inputs[i], "input"))
       return s;
-    m->buffers[i] = inputs[i].data ? inputs[i].data : empty;
+    buffers[i] = inputs[i].data ? inputs[i].data : empty;
   }
   for (size_t i = 0; i < numOutputs; ++i) {
     if (qfrt_status s = check(m->outputs[i], outputs[i], "output"))
       return s;
-    m->buffers[numInputs + i] = outputs[i].data ? outputs[i].data : empty;
+    buffers[numInputs + i] = outputs[i].data ? outputs[i].data : empty;
   }
   if (m->setOmpThreads)
     m->setOmpThreads(m->threads);
-  m->entry(m->buffers.data());
+  m->entry(buffers.data());
   return QFRT_OK;
 }
 
