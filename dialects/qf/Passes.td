@@ -79,4 +79,19 @@ def QfApproximateMath : Pass<"qf-approximate-math"> {
                            "::mlir::vector::VectorDialect", "::mlir::x86vector::X86VectorDialect"];
 }
 
+def QfPackMatmulWeights : Pass<"qf-pack-matmul-weights", "::mlir::func::FuncOp"> {
+  let summary = "Repack constant matmul weights into 32-column panels";
+  let description = [{
+    `linalg.matmul(A, W)` with a constant f32 W [K, N] (N a multiple of 32)
+    becomes a contraction over W' [N/32, K, 32], W'[j, k, l] = W[k, 32j + l],
+    repacked at compile time, with its accumulator viewed as [M, N/32, 32].
+    A register tile then streams one contiguous 128-byte row of its panel per
+    k step instead of striding N floats, which keeps the hardware prefetchers
+    and the TLB on its side. The multiply-add carries fastmath `contract` so
+    it becomes an FMA.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect", "::mlir::math::MathDialect"];
+}
+
 #endif // QF_PASSES_TD

@@ -85,26 +85,31 @@ LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   if (llvm::any_of(ranges, ShapedType::isDynamic) || !op.hasPureTensorSemantics())
     return failure();
-  // Roles of the loops: at most one batch dim, one m, one n and one k
-  // (innermost), as in linalg.matmul and linalg.batch_matmul.
+  // Roles of the loops: at most one batch dim, one m, one k (innermost), and
+  // one n dim, or two for weights packed as [N/32][K][32] (panel, lane; see
+  // qf-pack-matmul-weights).
   auto dims = linalg::inferContractionDims(op);
   if (failed(dims) || dims->batch.size() > 1 || dims->m.size() != 1 ||
-      dims->n.size() != 1 || dims->k.size() != 1 ||
-      dims->k[0] != ranges.size() - 1)
+      dims->k.size() != 1 || dims->k[0] != ranges.size() - 1 ||
+      dims->n.empty() || dims->n.size() > 2)
     return failure();
   unsigned mDim = dims->m[0], nDim = dims->n[0], kDim = dims->k[0];
-  int64_t M = ranges[mDim], N = ranges[nDim], K = ranges[kDim];
-  int64_t mr = pick(M, {8, 4, 2, 1}), nr = pick(N, {32, 16, 8, 4, 2, 1});
+  bool panels = dims->n.size() == 2;
+  int64_t M = ranges[mDim], K = ranges[kDim];
+  int64_t nr = panels ? ranges[dims->n[1]] : pick(ranges[nDim], {32, 16, 8, 4, 2, 1});
+  int64_t N = panels ? ranges[nDim] * nr : ranges[nDim];
+  int64_t mr = pick(M, {8, 4, 2, 1});
   int64_t Mt = block(M, mr, 64), Nt = block(N, nr, 256);
 
-  // Tile sizes per loop (0 leaves a loop whole).
+  // Tile sizes per loop (0 leaves a loop whole: the panel lane, and k until
+  // it is tiled by 1).
   SmallVector<int64_t> outer(ranges.size(), 0), inner(ranges.size(), 0);
   for (unsigned b : dims->batch)
     outer[b] = inner[b] = 1;
   outer[mDim] = Mt;
   inner[mDim] = mr;
-  outer[nDim] = Nt;
-  inner[nDim] = nr;
+  outer[nDim] = panels ? Nt / nr : Nt;
+  inner[nDim] = panels ? 1 : nr;
   inner[kDim] = 1;
 
   // 1. Thread-level tiles with the fill of the accumulator fused in.
@@ -185,14 +190,28 @@ LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
     return failure();
   rw.replaceOp(tile, kTiled->replacements);
 
-  // 4. Vectorize the mr x nr x 1 update and the mr x nr fill.
-  SmallVector<Operation *> toVectorize = {kTiled->tiledOps.back()};
+  // 4. Vectorize the mr x nr x 1 update and the mr x nr fill. A packed
+  //    update carries unit panel and k loops: dropping them leaves an
+  //    elementwise fma over [mr, nr] with A broadcast along the lane.
+  Operation *update = kTiled->tiledOps.back();
+  if (panels) {
+    linalg::ControlDropUnitDims drop;
+    drop.rankReductionStrategy =
+        linalg::ControlDropUnitDims::RankReductionStrategy::ExtractInsertSlice;
+    rw.setInsertionPoint(update);
+    auto dropped = linalg::dropUnitDims(rw, cast<linalg::GenericOp>(update), drop);
+    if (failed(dropped))
+      return failure();
+    rw.replaceOp(update, dropped->replacements);
+    update = dropped->resultOp.getOperation();
+  }
+  SmallVector<Operation *> toVectorize = {update};
   if (fill)
     toVectorize.push_back(fill);
   for (Operation *micro : toVectorize) {
     rw.setInsertionPoint(micro);
     auto vec = linalg::vectorize(rw, micro, {}, {}, false, false, false,
-                                 /*createNamedContraction=*/true);
+                                 /*createNamedContraction=*/!panels);
     if (failed(vec))
       return failure();
     rw.replaceOp(micro, vec->replacements);
@@ -262,7 +281,8 @@ struct QfCpuTileAndVectorizePass
     func::FuncOp f = getOperation();
     SmallVector<linalg::LinalgOp> targets;
     f.walk([&](linalg::LinalgOp op) {
-      if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op.getOperation()))
+      if (linalg::isaContractionOpInterface(op) ||
+          isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op.getOperation()))
         targets.push_back(op);
     });
     IRRewriter rw(&getContext());

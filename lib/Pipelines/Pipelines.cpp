@@ -21,7 +21,8 @@ std::vector<PipelineStage> cpuPipelineStages() {
       {"fuse elementwise ops",
        "qf-fuse-elementwise,canonicalize,cse"},
       {"tile and vectorize",
-       "func.func(qf-cpu-tile-and-vectorize),qf-approximate-math,canonicalize,cse"},
+       "func.func(qf-pack-matmul-weights,qf-cpu-tile-and-vectorize),"
+       "qf-approximate-math,canonicalize,cse"},
       {"bufferize",
        "one-shot-bufferize{bufferize-function-boundaries=1 "
        "function-boundary-type-conversion=identity-layout-map},"
