@@ -16,7 +16,7 @@ def Qf_Dialect : Dialect {
     shape arithmetic.
   }];
   let hasConstantMaterializer = 1;
-  let dependentDialects = ["::mlir::arith::ArithDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::quant::QuantDialect"];
 }
 
 class Qf_Op<string mnemonic, list<Trait> traits = []>

@@ -348,4 +348,6 @@ def Qf_TileOp : Qf_Op<"tile", [Pure, SameOperandsAndResultElementType]> {
   let hasVerifier = 1;
 }
 
+include "QfQuantOps.td"
+
 #endif // QF_OPS_TD

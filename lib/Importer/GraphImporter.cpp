@@ -502,7 +502,8 @@ struct GraphImporter {
 } // namespace importer
 
 void registerImporterDialects(DialectRegistry &registry) {
-  registry.insert<QfDialect, func::FuncDialect, arith::ArithDialect>();
+  registry.insert<QfDialect, func::FuncDialect, arith::ArithDialect,
+                  quant::QuantDialect>();
 }
 
 OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &ctx, const std::string &path,

@@ -269,3 +269,187 @@ func.func @tile_multiple(%x: tensor<3xf32>) -> tensor<7xf32> {
   %0 = qf.tile %x : tensor<3xf32> -> tensor<7xf32>
   return %0 : tensor<7xf32>
 }
+
+// -----
+
+func.func @quantize_expressed(%x: tensor<4xf16>) -> tensor<4x!quant.uniform<i8:f32, 0.1>> {
+  // expected-error @+1 {{input element type must be the quantized type's expressed type}}
+  %0 = qf.quantize %x : tensor<4xf16> -> tensor<4x!quant.uniform<i8:f32, 0.1>>
+  return %0 : tensor<4x!quant.uniform<i8:f32, 0.1>>
+}
+
+// -----
+
+func.func @quantize_axis_scales(%x: tensor<2x3xf32>) -> tensor<2x3x!quant.uniform<i8:f32:1, {0.1, 0.2}>> {
+  // expected-error @+1 {{per-axis type has 2 scales for a dim of size 3}}
+  %0 = qf.quantize %x : tensor<2x3xf32> -> tensor<2x3x!quant.uniform<i8:f32:1, {0.1, 0.2}>>
+  return %0 : tensor<2x3x!quant.uniform<i8:f32:1, {0.1, 0.2}>>
+}
+
+// -----
+
+func.func @quantize_axis_range(%x: tensor<2x3xf32>) -> tensor<2x3x!quant.uniform<i8:f32:2, {0.1, 0.2}>> {
+  // expected-error @+1 {{quantized dimension 2 out of range for rank 2}}
+  %0 = qf.quantize %x : tensor<2x3xf32> -> tensor<2x3x!quant.uniform<i8:f32:2, {0.1, 0.2}>>
+  return %0 : tensor<2x3x!quant.uniform<i8:f32:2, {0.1, 0.2}>>
+}
+
+// -----
+
+func.func @dequantize_expressed(%q: tensor<4x!quant.uniform<i8:f32, 0.1>>) -> tensor<4xf16> {
+  // expected-error @+1 {{result element type must be the quantized type's expressed type}}
+  %0 = qf.dequantize %q : tensor<4x!quant.uniform<i8:f32, 0.1>> -> tensor<4xf16>
+  return %0 : tensor<4xf16>
+}
+
+// -----
+
+func.func @dynamic_quantize_scale(%x: tensor<2x4xf32>) -> tensor<2x4xi8> {
+  // expected-error @+1 {{scale must have the input's shape and type with the last dim 1}}
+  %c, %s = qf.dynamic_quantize %x : tensor<2x4xf32> -> tensor<2x4xi8>, tensor<2x4xf32>
+  return %c : tensor<2x4xi8>
+}
+
+// -----
+
+func.func @qmatmul_width(%a: tensor<2x4xi16>, %b: tensor<4x3xi8>) -> tensor<2x3xi32> {
+  // expected-error @+1 {{operands must hold 8-bit integers}}
+  %0 = qf.quantized_matmul %a, %b : (tensor<2x4xi16>, tensor<4x3xi8>) -> tensor<2x3xi32>
+  return %0 : tensor<2x3xi32>
+}
+
+// -----
+
+func.func @qmatmul_lhs_axis(%a: tensor<2x4x!quant.uniform<i8:f32:0, {0.1, 0.2}>>, %b: tensor<4x3xi8>) -> tensor<2x3xi32> {
+  // expected-error @+1 {{lhs must be quantized per tensor}}
+  %0 = qf.quantized_matmul %a, %b : (tensor<2x4x!quant.uniform<i8:f32:0, {0.1, 0.2}>>, tensor<4x3xi8>) -> tensor<2x3xi32>
+  return %0 : tensor<2x3xi32>
+}
+
+// -----
+
+func.func @qmatmul_rhs_axis(%a: tensor<2x4xi8>, %b: tensor<4x3x!quant.uniform<i8:f32:0, {0.1, 0.2, 0.3, 0.4}>>) -> tensor<2x3xi32> {
+  // expected-error @+1 {{rhs may be quantized per axis 1 (output channel) only}}
+  %0 = qf.quantized_matmul %a, %b : (tensor<2x4xi8>, tensor<4x3x!quant.uniform<i8:f32:0, {0.1, 0.2, 0.3, 0.4}>>) -> tensor<2x3xi32>
+  return %0 : tensor<2x3xi32>
+}
+
+// -----
+
+func.func @qmatmul_k(%a: tensor<2x5xi8>, %b: tensor<4x3xi8>) -> tensor<2x3xi32> {
+  // expected-error @+1 {{contraction dims differ: 5 vs 4}}
+  %0 = qf.quantized_matmul %a, %b : (tensor<2x5xi8>, tensor<4x3xi8>) -> tensor<2x3xi32>
+  return %0 : tensor<2x3xi32>
+}
+
+// -----
+
+func.func @qmatmul_result(%a: tensor<2x4xi8>, %b: tensor<4x3xi8>) -> tensor<2x4xi32> {
+  // expected-error @+1 {{result must be [..., M, N]}}
+  %0 = qf.quantized_matmul %a, %b : (tensor<2x4xi8>, tensor<4x3xi8>) -> tensor<2x4xi32>
+  return %0 : tensor<2x4xi32>
+}
+
+// -----
+
+func.func @requant_len(%a: tensor<2x3xi32>) -> tensor<2x3x!quant.uniform<i8:f32, 0.5>> {
+  // expected-error @+1 {{needs one multiplier or one per index of the last dim}}
+  %0 = qf.requantize %a {multiplier = array<i32: 1073741824, 1073741824>, shift = array<i32: 1, 1>} : tensor<2x3xi32> -> tensor<2x3x!quant.uniform<i8:f32, 0.5>>
+  return %0 : tensor<2x3x!quant.uniform<i8:f32, 0.5>>
+}
+
+// -----
+
+func.func @requant_pair(%a: tensor<2x3xi32>) -> tensor<2x3x!quant.uniform<i8:f32, 0.5>> {
+  // expected-error @+1 {{multiplier and shift must have the same length}}
+  %0 = qf.requantize %a {multiplier = array<i32: 1073741824>, shift = array<i32: 1, 1>} : tensor<2x3xi32> -> tensor<2x3x!quant.uniform<i8:f32, 0.5>>
+  return %0 : tensor<2x3x!quant.uniform<i8:f32, 0.5>>
+}
+
+// -----
+
+func.func @requant_norm(%a: tensor<2x3xi32>) -> tensor<2x3x!quant.uniform<i8:f32, 0.5>> {
+  // expected-error @+1 {{multiplier 1000 is not a normalized Q31 value in [2^30, 2^31)}}
+  %0 = qf.requantize %a {multiplier = array<i32: 1000>, shift = array<i32: 1>} : tensor<2x3xi32> -> tensor<2x3x!quant.uniform<i8:f32, 0.5>>
+  return %0 : tensor<2x3x!quant.uniform<i8:f32, 0.5>>
+}
+
+// -----
+
+func.func @requant_shift(%a: tensor<2x3xi32>) -> tensor<2x3x!quant.uniform<i8:f32, 0.5>> {
+  // expected-error @+1 {{shift 63 out of range [0, 62]}}
+  %0 = qf.requantize %a {multiplier = array<i32: 1073741824>, shift = array<i32: 63>} : tensor<2x3xi32> -> tensor<2x3x!quant.uniform<i8:f32, 0.5>>
+  return %0 : tensor<2x3x!quant.uniform<i8:f32, 0.5>>
+}
+
+// -----
+
+func.func @requant_16(%a: tensor<2x3xi32>) -> tensor<2x3x!quant.uniform<i16:f32, 0.5>> {
+  // expected-error @+1 {{result must be 8-bit and quantized per tensor}}
+  %0 = qf.requantize %a {multiplier = array<i32: 1073741824>, shift = array<i32: 1>} : tensor<2x3xi32> -> tensor<2x3x!quant.uniform<i16:f32, 0.5>>
+  return %0 : tensor<2x3x!quant.uniform<i16:f32, 0.5>>
+}
+
+// -----
+
+func.func @wo_bits(%x: tensor<2x8xf32>, %w: tensor<4x3xi8>, %s: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{bits must be 4 or 8, got 2}}
+  %0 = qf.weight_only_matmul %x, %w, %s {bits = 2 : i64, group_size = 4 : i64} : (tensor<2x8xf32>, tensor<4x3xi8>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @wo_k(%x: tensor<2x6xf32>, %w: tensor<4x3xi8>, %s: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{input has 6 features, the weight 8}}
+  %0 = qf.weight_only_matmul %x, %w, %s {bits = 4 : i64, group_size = 4 : i64} : (tensor<2x6xf32>, tensor<4x3xi8>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @wo_group(%x: tensor<2x8xf32>, %w: tensor<4x3xi8>, %s: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{group_size 3 must divide K = 8 and be even}}
+  %0 = qf.weight_only_matmul %x, %w, %s {bits = 4 : i64, group_size = 3 : i64} : (tensor<2x8xf32>, tensor<4x3xi8>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @wo_scales(%x: tensor<2x8xf32>, %w: tensor<4x3xi8>, %s: tensor<3x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{scales must be [K / group_size, N] = [2, 3]}}
+  %0 = qf.weight_only_matmul %x, %w, %s {bits = 4 : i64, group_size = 4 : i64} : (tensor<2x8xf32>, tensor<4x3xi8>, tensor<3x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @wo_zeros(%x: tensor<2x8xf32>, %w: tensor<4x3xi8>, %s: tensor<2x3xf32>, %z: tensor<2x1xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{zeros must have the scales' shape}}
+  %0 = qf.weight_only_matmul %x, %w, %s, %z {bits = 4 : i64, group_size = 4 : i64} : (tensor<2x8xf32>, tensor<4x3xi8>, tensor<2x3xf32>, tensor<2x1xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @wo_codebook_zeros(%x: tensor<2x8xf32>, %w: tensor<4x3xi8>, %s: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{a codebook has no zero points}}
+  %0 = qf.weight_only_matmul %x, %w, %s, %s {bits = 4 : i64, group_size = 4 : i64, codebook = array<f32: 0.0>} : (tensor<2x8xf32>, tensor<4x3xi8>, tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @wo_codebook_size(%x: tensor<2x8xf32>, %w: tensor<4x3xi8>, %s: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{codebook needs 16 entries, has 2}}
+  %0 = qf.weight_only_matmul %x, %w, %s {bits = 4 : i64, group_size = 4 : i64, codebook = array<f32: 0.0, 1.0>} : (tensor<2x8xf32>, tensor<4x3xi8>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @wo_result(%x: tensor<2x8xf32>, %w: tensor<4x3xi8>, %s: tensor<2x3xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{result must be [..., N] of the input's type}}
+  %0 = qf.weight_only_matmul %x, %w, %s {bits = 4 : i64, group_size = 4 : i64} : (tensor<2x8xf32>, tensor<4x3xi8>, tensor<2x3xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}

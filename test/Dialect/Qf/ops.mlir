@@ -60,3 +60,31 @@ func.func @movement(%a: tensor<2x3x4xf32>, %i: tensor<5xi64>) -> tensor<5x3x4xf3
   %7 = qf.tile %a : tensor<2x3x4xf32> -> tensor<4x3x8xf32>
   return %4 : tensor<5x3x4xf32>
 }
+
+// CHECK-LABEL: func @quantized
+func.func @quantized(%x: tensor<2x4xf32>, %w: tensor<4x3xi8>, %wq: tensor<4x3x!quant.uniform<i8:f32:1, {0.1, 0.2, 0.3}>>) -> (tensor<2x4xf32>, tensor<2x3xi32>, tensor<2x3x!quant.uniform<u8:f32, 0.5:128>>) {
+  // CHECK: qf.quantize %{{.*}} : tensor<2x4xf32> -> tensor<2x4x!quant.uniform<u8:f32, 2.500000e-02:128>>
+  %q = qf.quantize %x : tensor<2x4xf32> -> tensor<2x4x!quant.uniform<u8:f32, 0.025:128>>
+  // CHECK: qf.dequantize %{{.*}} : tensor<2x4x!quant.uniform<u8:f32, 2.500000e-02:128>> -> tensor<2x4xf32>
+  %d = qf.dequantize %q : tensor<2x4x!quant.uniform<u8:f32, 0.025:128>> -> tensor<2x4xf32>
+  // CHECK: qf.dynamic_quantize %{{.*}} : tensor<2x4xf32> -> tensor<2x4xi8>, tensor<2x1xf32>
+  %c, %s = qf.dynamic_quantize %x : tensor<2x4xf32> -> tensor<2x4xi8>, tensor<2x1xf32>
+  // CHECK: qf.quantized_matmul %{{.*}}, %{{.*}} : (tensor<2x4xi8>, tensor<4x3xi8>) -> tensor<2x3xi32>
+  %acc = qf.quantized_matmul %c, %w : (tensor<2x4xi8>, tensor<4x3xi8>) -> tensor<2x3xi32>
+  // CHECK: qf.quantized_matmul {{.*}} -> tensor<2x3xi32>
+  %acc2 = qf.quantized_matmul %q, %wq : (tensor<2x4x!quant.uniform<u8:f32, 0.025:128>>, tensor<4x3x!quant.uniform<i8:f32:1, {0.1, 0.2, 0.3}>>) -> tensor<2x3xi32>
+  // CHECK: qf.requantize %{{.*}} {multiplier = array<i32: 1073741824, 1610612736, 2147483647>, shift = array<i32: 3, 4, 5>}
+  %r = qf.requantize %acc2 {multiplier = array<i32: 1073741824, 1610612736, 2147483647>, shift = array<i32: 3, 4, 5>} : tensor<2x3xi32> -> tensor<2x3x!quant.uniform<u8:f32, 0.5:128>>
+  return %d, %acc, %r : tensor<2x4xf32>, tensor<2x3xi32>, tensor<2x3x!quant.uniform<u8:f32, 0.5:128>>
+}
+
+// CHECK-LABEL: func @weight_only
+func.func @weight_only(%x: tensor<1x5x8xf32>, %w4: tensor<4x3xi8>, %w8: tensor<8x3xi8>, %s: tensor<2x3xf32>, %z: tensor<2x3xf32>) -> (tensor<1x5x3xf32>, tensor<1x5x3xf32>, tensor<1x5x3xf32>) {
+  // CHECK: qf.weight_only_matmul %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {bits = 4 : i64, group_size = 4 : i64}
+  %0 = qf.weight_only_matmul %x, %w4, %s, %z {bits = 4 : i64, group_size = 4 : i64} : (tensor<1x5x8xf32>, tensor<4x3xi8>, tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<1x5x3xf32>
+  // CHECK: qf.weight_only_matmul {{.*}} {bits = 8 : i64, group_size = 4 : i64}
+  %1 = qf.weight_only_matmul %x, %w8, %s {bits = 8 : i64, group_size = 4 : i64} : (tensor<1x5x8xf32>, tensor<8x3xi8>, tensor<2x3xf32>) -> tensor<1x5x3xf32>
+  // CHECK: codebook = array<f32: -1.000000e+00
+  %2 = qf.weight_only_matmul %x, %w4, %s {bits = 4 : i64, group_size = 4 : i64, codebook = array<f32: -1.0, -0.75, -0.5, -0.375, -0.25, -0.125, -0.0625, 0.0, 0.0625, 0.125, 0.25, 0.375, 0.5, 0.75, 0.875, 1.0>} : (tensor<1x5x8xf32>, tensor<4x3xi8>, tensor<2x3xf32>) -> tensor<1x5x3xf32>
+  return %0, %1, %2 : tensor<1x5x3xf32>, tensor<1x5x3xf32>, tensor<1x5x3xf32>
+}
