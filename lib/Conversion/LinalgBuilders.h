@@ -70,6 +70,7 @@ void populateElementwiseLowering(mlir::RewritePatternSet &patterns);
 void populateContractionLowering(mlir::RewritePatternSet &patterns);
 void populateReductionLowering(mlir::RewritePatternSet &patterns);
 void populateDataMovementLowering(mlir::RewritePatternSet &patterns);
+void populateQuantizedLowering(mlir::RewritePatternSet &patterns);
 
 } // namespace qf::lowering
 

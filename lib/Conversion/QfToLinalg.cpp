@@ -22,12 +22,13 @@ struct ConvertQfToLinalgPass
     lowering::populateContractionLowering(patterns);
     lowering::populateReductionLowering(patterns);
     lowering::populateDataMovementLowering(patterns);
+    lowering::populateQuantizedLowering(patterns);
 
     ConversionTarget target(*ctx);
     target.addIllegalDialect<QfDialect>();
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
                            arith::ArithDialect, math::MathDialect,
-                           func::FuncDialect>();
+                           func::FuncDialect, quant::QuantDialect>();
     target.addLegalOp<ModuleOp>();
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       signalPassFailure();

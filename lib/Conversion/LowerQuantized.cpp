@@ -1,0 +1,431 @@
+//===- LowerQuantized.cpp - quantized qf ops to integer linalg ------------===//
+//
+// Quantized tensors lower to their storage integers. A value of quant type is
+// read through `quant.scast` to its storage type and a lowered result is cast
+// back the same way; the pairs fold away once every quantized op is lowered,
+// so no quant type reaches bufferization.
+//
+//===----------------------------------------------------------------------===//
+#include "LinalgBuilders.h"
+#include "qf/Dialect/Qf/IR/QfDialect.h"
+
+#include "mlir/IR/AffineMap.h"
+
+using namespace mlir;
+
+namespace qf::lowering {
+namespace {
+
+using utils::IteratorType;
+
+RankedTensorType rtt(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+/// Scales and zero points of a uniform quantized type, one entry per index
+/// of its quantized dim (`axis`), or one entry with axis -1.
+struct QuantParams {
+  SmallVector<double> scales;
+  SmallVector<int64_t> zeros;
+  int64_t axis = -1;
+  quant::QuantizedType type;
+  bool uniformZero() const {
+    return llvm::all_of(zeros, [&](int64_t z) { return z == zeros[0]; });
+  }
+};
+
+QuantParams paramsOf(Type elt) {
+  QuantParams p;
+  p.type = cast<quant::QuantizedType>(elt);
+  if (auto pa = dyn_cast<quant::UniformQuantizedPerAxisType>(elt)) {
+    p.scales.assign(pa.getScales().begin(), pa.getScales().end());
+    p.zeros.assign(pa.getZeroPoints().begin(), pa.getZeroPoints().end());
+    p.axis = pa.getQuantizedDimension();
+  } else {
+    auto u = cast<quant::UniformQuantizedType>(elt);
+    p.scales = {u.getScale()};
+    p.zeros = {u.getZeroPoint()};
+  }
+  return p;
+}
+
+/// The storage integers behind a quantized (or plain integer) tensor.
+Value storageOf(OpBuilder &b, Location loc, Value v) {
+  auto t = rtt(v);
+  auto q = dyn_cast<quant::QuantizedType>(t.getElementType());
+  if (!q)
+    return v;
+  return quant::StorageCastOp::create(b, loc, t.clone(q.getStorageType()), v);
+}
+
+/// A storage tensor viewed as `quantType` again.
+Value asQuantized(OpBuilder &b, Location loc, Value storage, RankedTensorType quantType) {
+  return quant::StorageCastOp::create(b, loc, quantType, storage);
+}
+
+/// A 1-D f32 or i32 constant of a parameter list, shaped to broadcast along
+/// `axis` of a rank-`rank` tensor (a scalar shape when it has one entry).
+Value paramTensor(OpBuilder &b, Location loc, ArrayRef<double> values, Type elt,
+                  int64_t axis, int64_t rank) {
+  SmallVector<int64_t> shape;
+  if (values.size() > 1) {
+    shape.assign(rank, 1);
+    shape[axis] = values.size();
+  }
+  auto t = RankedTensorType::get(shape, elt);
+  if (isa<FloatType>(elt)) {
+    SmallVector<float> f(values.begin(), values.end());
+    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(t, ArrayRef<float>(f)));
+  }
+  SmallVector<int32_t> i;
+  for (double v : values)
+    i.push_back((int32_t)v);
+  return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(t, ArrayRef<int32_t>(i)));
+}
+
+/// Integer storage widened to i32, by sign or zero extension.
+Value widen(OpBuilder &b, Location loc, Value x, bool isSigned) {
+  Type i32 = b.getI32Type();
+  if (x.getType() == i32)
+    return x;
+  return isSigned ? Value(arith::ExtSIOp::create(b, loc, i32, x))
+                  : Value(arith::ExtUIOp::create(b, loc, i32, x));
+}
+
+/// clamp(v, lo, hi) on f32 scalars, then to the integer type `storage`.
+Value saturateToInt(OpBuilder &b, Location loc, Value v, double lo, double hi,
+                    Type storage) {
+  Type f32 = b.getF32Type();
+  v = arith::MaximumFOp::create(b, loc, v, scalarConst(b, loc, f32, lo));
+  v = arith::MinimumFOp::create(b, loc, v, scalarConst(b, loc, f32, hi));
+  Value i = arith::FPToSIOp::create(b, loc, b.getI32Type(), v);
+  if (storage.getIntOrFloatBitWidth() == 32)
+    return i;
+  return arith::TruncIOp::create(b, loc, storage, i);
+}
+
+struct QuantizeLowering : OpRewritePattern<QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(QuantizeOp op, PatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    auto outT = rtt(op.getOutput());
+    if (!outT.hasStaticShape() || !rtt(op.getInput()).getElementType().isF32())
+      return rw.notifyMatchFailure(op, "needs a static f32 input");
+    QuantParams p = paramsOf(outT.getElementType());
+    Type f32 = rw.getF32Type(), storage = p.type.getStorageType();
+    SmallVector<double> zeros(p.zeros.begin(), p.zeros.end());
+    Value s = paramTensor(rw, loc, p.scales, f32, p.axis, outT.getRank());
+    Value z = paramTensor(rw, loc, zeros, f32, p.axis, outT.getRank());
+    double lo = p.type.getStorageTypeMin(), hi = p.type.getStorageTypeMax();
+    Value q = elementwise(
+        rw, loc, outT.clone(storage), ValueRange{op.getInput(), s, z},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value v = math::RoundEvenOp::create(b, l, arith::DivFOp::create(b, l, a[0], a[1]));
+          return saturateToInt(b, l, arith::AddFOp::create(b, l, v, a[2]), lo, hi, storage);
+        });
+    rw.replaceOp(op, asQuantized(rw, loc, q, outT));
+    return success();
+  }
+};
+
+struct DequantizeLowering : OpRewritePattern<DequantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DequantizeOp op, PatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    auto inT = rtt(op.getInput()), outT = rtt(op.getOutput());
+    if (!inT.hasStaticShape() || !outT.getElementType().isF32())
+      return rw.notifyMatchFailure(op, "needs a static input and an f32 result");
+    QuantParams p = paramsOf(inT.getElementType());
+    Type f32 = rw.getF32Type();
+    SmallVector<double> zeros(p.zeros.begin(), p.zeros.end());
+    Value s = paramTensor(rw, loc, p.scales, f32, p.axis, inT.getRank());
+    Value z = paramTensor(rw, loc, zeros, f32, p.axis, inT.getRank());
+    bool isSigned = p.type.isSigned();
+    Value r = elementwise(
+        rw, loc, outT, ValueRange{storageOf(rw, loc, op.getInput()), s, z},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value v = arith::SIToFPOp::create(b, l, b.getF32Type(), widen(b, l, a[0], isSigned));
+          return arith::MulFOp::create(b, l, arith::SubFOp::create(b, l, v, a[2]), a[1]);
+        });
+    rw.replaceOp(op, r);
+    return success();
+  }
+};
+
+struct DynamicQuantizeLowering : OpRewritePattern<DynamicQuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DynamicQuantizeOp op, PatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    auto inT = rtt(op.getInput());
+    if (!inT.hasStaticShape() || !inT.getElementType().isF32())
+      return rw.notifyMatchFailure(op, "needs a static f32 input");
+    Type f32 = rw.getF32Type();
+    SmallVector<bool> reduced(inT.getRank(), false);
+    reduced.back() = true;
+    Value amax = reduceKeepDims(rw, loc, op.getInput(), reduced, scalarConst(rw, loc, f32, 0),
+                                [](OpBuilder &b, Location l, Value acc, Value x) {
+                                  return Value(arith::MaximumFOp::create(
+                                      b, l, acc, math::AbsFOp::create(b, l, x)));
+                                });
+    // scale = amax / 127, and 1 for an all-zero row so codes stay 0.
+    Value scale = elementwise(rw, loc, rtt(op.getScale()), ValueRange{amax},
+                              [&](OpBuilder &b, Location l, ValueRange a) {
+                                Value zero = scalarConst(b, l, f32, 0);
+                                Value isZero = arith::CmpFOp::create(
+                                    b, l, arith::CmpFPredicate::OEQ, a[0], zero);
+                                Value s = arith::DivFOp::create(
+                                    b, l, a[0], scalarConst(b, l, f32, 127));
+                                return Value(arith::SelectOp::create(
+                                    b, l, isZero, scalarConst(b, l, f32, 1), s));
+                              });
+    Value codes = elementwise(rw, loc, rtt(op.getOutput()), ValueRange{op.getInput(), scale},
+                              [&](OpBuilder &b, Location l, ValueRange a) {
+                                Value v = math::RoundEvenOp::create(
+                                    b, l, arith::DivFOp::create(b, l, a[0], a[1]));
+                                return saturateToInt(b, l, v, -127, 127, b.getI8Type());
+                              });
+    rw.replaceOp(op, ValueRange{codes, scale});
+    return success();
+  }
+};
+
+/// sum over k of x[r, k] as i32 [R, 1] (lhs rows) or of x[k, n] as [1, N]
+/// (rhs columns).
+Value integerSums(OpBuilder &b, Location loc, Value x, int64_t reducedDim,
+                  bool isSigned) {
+  auto t = rtt(x);
+  Type i32 = b.getI32Type();
+  Value wide = elementwise(b, loc, t.clone(i32), ValueRange{x},
+                           [&](OpBuilder &nb, Location l, ValueRange a) {
+                             return widen(nb, l, a[0], isSigned);
+                           });
+  SmallVector<bool> reduced(2, false);
+  reduced[reducedDim] = true;
+  return reduceKeepDims(b, loc, wide, reduced, scalarConst(b, loc, i32, 0),
+                        [](OpBuilder &nb, Location l, Value acc, Value v) {
+                          return Value(arith::AddIOp::create(nb, l, acc, v));
+                        });
+}
+
+struct QuantizedMatMulLowering : OpRewritePattern<QuantizedMatMulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(QuantizedMatMulOp op, PatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    auto aT = rtt(op.getLhs()), bT = rtt(op.getRhs()), cT = rtt(op.getOutput());
+    if (!aT.hasStaticShape() || !bT.hasStaticShape())
+      return rw.notifyMatchFailure(op, "needs static shapes");
+    auto qa = dyn_cast<quant::QuantizedType>(aT.getElementType());
+    auto qb = dyn_cast<quant::QuantizedType>(bT.getElementType());
+    bool aSigned = !qa || qa.isSigned(), bSigned = !qb || qb.isSigned();
+    int64_t za = qa ? paramsOf(qa).zeros[0] : 0;
+    SmallVector<double> zb = {0};
+    if (qb) {
+      QuantParams p = paramsOf(qb);
+      zb.assign(p.zeros.begin(), p.zeros.end());
+    }
+    bool bHasZero = llvm::any_of(zb, [](double z) { return z != 0; });
+
+    int64_t K = aT.getDimSize(aT.getRank() - 1), N = bT.getDimSize(1);
+    int64_t R = aT.getNumElements() / K;
+    Type i32 = rw.getI32Type();
+    Value a = reshapeTo(rw, loc, storageOf(rw, loc, op.getLhs()),
+                        RankedTensorType::get({R, K}, qa ? qa.getStorageType()
+                                                         : aT.getElementType()));
+    Value b = storageOf(rw, loc, op.getRhs());
+
+    // The raw i8 x i8 -> i32 product: the part the vector units run.
+    MLIRContext *ctx = rw.getContext();
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {d(0), d(2)}, ctx),
+                                   AffineMap::get(3, 0, {d(2), d(1)}, ctx),
+                                   AffineMap::get(3, 0, {d(0), d(1)}, ctx)};
+    auto accT = RankedTensorType::get({R, N}, i32);
+    Value acc = linalg::GenericOp::create(
+                    rw, loc, TypeRange{accT}, ValueRange{a, b},
+                    ValueRange{emptyTensor(rw, loc, accT, scalarConst(rw, loc, i32, 0))},
+                    maps,
+                    SmallVector<IteratorType>{IteratorType::parallel, IteratorType::parallel,
+                                              IteratorType::reduction},
+                    [&](OpBuilder &nb, Location l, ValueRange args) {
+                      Value p = arith::MulIOp::create(nb, l, widen(nb, l, args[0], aSigned),
+                                                      widen(nb, l, args[1], bSigned));
+                      linalg::YieldOp::create(nb, l,
+                                              Value(arith::AddIOp::create(nb, l, args[2], p)));
+                    })
+                    .getResult(0);
+
+    // sum (a - za)(b - zb) = sum ab - zb sum_k a - za sum_k b + K za zb.
+    if (za != 0 || bHasZero) {
+      SmallVector<Value> ins = {acc};
+      if (bHasZero) {
+        ins.push_back(integerSums(rw, loc, a, 1, aSigned));
+        ins.push_back(paramTensor(rw, loc, zb, i32, 1, 2));
+      }
+      if (za != 0)
+        ins.push_back(integerSums(rw, loc, b, 0, bSigned));
+      acc = elementwise(rw, loc, accT, ins, [&](OpBuilder &nb, Location l, ValueRange v) {
+        Value r = v[0];
+        size_t i = 1;
+        Value zbv;
+        if (bHasZero) {
+          zbv = v[2];
+          r = arith::SubIOp::create(nb, l, r, arith::MulIOp::create(nb, l, zbv, v[1]));
+          i = 3;
+        }
+        if (za != 0) {
+          Value zaC = scalarConst(nb, l, i32, (double)za);
+          r = arith::SubIOp::create(nb, l, r, arith::MulIOp::create(nb, l, zaC, v[i]));
+          if (bHasZero)
+            r = arith::AddIOp::create(
+                nb, l, r,
+                arith::MulIOp::create(nb, l, scalarConst(nb, l, i32, (double)(K * za)), zbv));
+        }
+        return r;
+      });
+    }
+    rw.replaceOp(op, reshapeTo(rw, loc, acc, cT));
+    return success();
+  }
+};
+
+struct RequantizeLowering : OpRewritePattern<RequantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RequantizeOp op, PatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    auto inT = rtt(op.getInput()), outT = rtt(op.getOutput());
+    if (!inT.hasStaticShape())
+      return rw.notifyMatchFailure(op, "needs a static shape");
+    QuantParams p = paramsOf(outT.getElementType());
+    Type i32 = rw.getI32Type(), i64 = rw.getI64Type(), storage = p.type.getStorageType();
+    SmallVector<double> mult(op.getMultiplier().begin(), op.getMultiplier().end()),
+        shift(op.getShift().begin(), op.getShift().end());
+    int64_t rank = inT.getRank();
+    Value m = paramTensor(rw, loc, mult, i32, rank - 1, rank);
+    Value s = paramTensor(rw, loc, shift, i32, rank - 1, rank);
+    int64_t zp = p.zeros[0], lo = p.type.getStorageTypeMin(), hi = p.type.getStorageTypeMax();
+    // The same steps as qf::quant::requantize, bit for bit.
+    Value r = elementwise(
+        rw, loc, outT.clone(storage), ValueRange{op.getInput(), m, s},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          auto c64 = [&](int64_t v) { return scalarConst(b, l, i64, (double)v); };
+          Value prod = arith::MulIOp::create(b, l, arith::ExtSIOp::create(b, l, i64, a[0]),
+                                             arith::ExtSIOp::create(b, l, i64, a[1]));
+          Value nonNeg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, prod, c64(0));
+          Value nudge = arith::SelectOp::create(b, l, nonNeg, c64(1ll << 30), c64(1 - (1ll << 30)));
+          Value high = arith::DivSIOp::create(b, l, arith::AddIOp::create(b, l, prod, nudge),
+                                              c64(1ll << 31));
+          Value sh = arith::ExtSIOp::create(b, l, i64, a[2]);
+          Value mask = arith::SubIOp::create(b, l, arith::ShLIOp::create(b, l, c64(1), sh), c64(1));
+          Value rem = arith::AndIOp::create(b, l, high, mask);
+          Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, high, c64(0));
+          Value threshold = arith::AddIOp::create(
+              b, l, arith::ShRSIOp::create(b, l, mask, c64(1)),
+              arith::ExtUIOp::create(b, l, i64, neg));
+          Value up = arith::CmpIOp::create(b, l, arith::CmpIPredicate::sgt, rem, threshold);
+          Value res = arith::AddIOp::create(b, l, arith::ShRSIOp::create(b, l, high, sh),
+                                            arith::ExtUIOp::create(b, l, i64, up));
+          res = arith::AddIOp::create(b, l, res, c64(zp));
+          res = arith::MaxSIOp::create(b, l, res, c64(lo));
+          res = arith::MinSIOp::create(b, l, res, c64(hi));
+          return Value(arith::TruncIOp::create(b, l, storage, res));
+        });
+    rw.replaceOp(op, asQuantized(rw, loc, r, outT));
+    return success();
+  }
+};
+
+/// x [..., K] times W [K, N] with W decoded from its codes inside the loop:
+/// loops (r, n, kb, kk[, h]) over rows, outputs, groups, the bytes of a group
+/// and, for 4-bit codes, the nibble of a byte, so every operand is read
+/// through a plain projection and the whole thing stays one vectorizable
+/// linalg.generic.
+struct WeightOnlyMatMulLowering : OpRewritePattern<WeightOnlyMatMulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(WeightOnlyMatMulOp op, PatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    auto xT = rtt(op.getInput()), yT = rtt(op.getOutput());
+    if (!xT.hasStaticShape() || !xT.getElementType().isF32())
+      return rw.notifyMatchFailure(op, "needs a static f32 input");
+    int64_t K = op.getK(), N = op.getN(), g = op.getGroupSize(), R = xT.getNumElements() / K;
+    bool nibbles = op.getBits() == 4;
+    int64_t P = nibbles ? 2 : 1, G = K / g;
+    Type f32 = rw.getF32Type(), i8 = rw.getI8Type(), i32 = rw.getI32Type();
+
+    SmallVector<int64_t> xShape = {R, G, g / P};
+    if (nibbles)
+      xShape.push_back(P);
+    Value x = reshapeTo(rw, loc, op.getInput(), RankedTensorType::get(xShape, f32));
+    Value w = reshapeTo(rw, loc, op.getWeight(), RankedTensorType::get({G, g / P, N}, i8));
+    SmallVector<Value> ins = {x, w, op.getScales()};
+    if (op.getZeros())
+      ins.push_back(op.getZeros());
+
+    MLIRContext *ctx = rw.getContext();
+    unsigned nLoops = nibbles ? 5 : 4;
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    SmallVector<AffineExpr> xe = {d(0), d(2), d(3)};
+    if (nibbles)
+      xe.push_back(d(4));
+    SmallVector<AffineMap> maps = {AffineMap::get(nLoops, 0, xe, ctx),
+                                   AffineMap::get(nLoops, 0, {d(2), d(3), d(1)}, ctx),
+                                   AffineMap::get(nLoops, 0, {d(2), d(1)}, ctx)};
+    if (op.getZeros())
+      maps.push_back(AffineMap::get(nLoops, 0, {d(2), d(1)}, ctx));
+    maps.push_back(AffineMap::get(nLoops, 0, {d(0), d(1)}, ctx));
+    SmallVector<IteratorType> iters = {IteratorType::parallel, IteratorType::parallel};
+    iters.append(nLoops - 2, IteratorType::reduction);
+
+    Value codebook;
+    if (auto cb = op.getCodebook())
+      codebook = arith::ConstantOp::create(
+          rw, loc, DenseElementsAttr::get(RankedTensorType::get({(int64_t)cb->size()}, f32),
+                                          *cb));
+    bool hasZeros = (bool)op.getZeros();
+    double implicitZero = nibbles ? 8 : 0;
+    auto yT2 = RankedTensorType::get({R, N}, f32);
+    Value y = linalg::GenericOp::create(
+                  rw, loc, TypeRange{yT2}, ins,
+                  ValueRange{emptyTensor(rw, loc, yT2, scalarConst(rw, loc, f32, 0))}, maps,
+                  iters,
+                  [&](OpBuilder &b, Location l, ValueRange a) {
+                    Value code;
+                    if (nibbles) {
+                      // Nibble h of the byte: (byte >> 4h) & 15, as i32.
+                      Value h = arith::IndexCastOp::create(b, l, i32,
+                                                           linalg::IndexOp::create(b, l, 4));
+                      Value byte = arith::ExtUIOp::create(b, l, i32, a[1]);
+                      Value sh = arith::MulIOp::create(b, l, h, scalarConst(b, l, i32, 4));
+                      code = arith::AndIOp::create(b, l, arith::ShRUIOp::create(b, l, byte, sh),
+                                                   scalarConst(b, l, i32, 15));
+                    } else {
+                      code = arith::ExtSIOp::create(b, l, i32, a[1]);
+                    }
+                    Value wv;
+                    if (codebook) {
+                      Value idx = arith::IndexCastOp::create(b, l, b.getIndexType(), code);
+                      wv = tensor::ExtractOp::create(b, l, codebook, ValueRange{idx});
+                    } else {
+                      Value zero = hasZeros ? a[3] : scalarConst(b, l, f32, implicitZero);
+                      wv = arith::SubFOp::create(b, l, arith::SIToFPOp::create(b, l, f32, code),
+                                                 zero);
+                    }
+                    wv = arith::MulFOp::create(b, l, wv, a[2]);
+                    auto fm = arith::FastMathFlagsAttr::get(b.getContext(),
+                                                            arith::FastMathFlags::contract);
+                    Value p = arith::MulFOp::create(b, l, a[0], wv, fm);
+                    linalg::YieldOp::create(
+                        b, l, Value(arith::AddFOp::create(b, l, a.back(), p, fm)));
+                  })
+                  .getResult(0);
+    rw.replaceOp(op, reshapeTo(rw, loc, y, yT));
+    return success();
+  }
+};
+
+} // namespace
+
+void populateQuantizedLowering(RewritePatternSet &patterns) {
+  patterns.add<QuantizeLowering, DequantizeLowering, DynamicQuantizeLowering,
+               QuantizedMatMulLowering, RequantizeLowering, WeightOnlyMatMulLowering>(
+      patterns.getContext());
+}
+
+} // namespace qf::lowering

@@ -1,0 +1,52 @@
+// RUN: quant-opt %s -qf-convert-to-linalg -canonicalize | FileCheck %s
+
+// The raw u8 x i8 product accumulates in i32 (zero extension for the
+// unsigned side); the lhs zero point comes off as 3 * column sums of rhs.
+// CHECK-LABEL: func @qmm
+// CHECK: %[[A:.*]] = quant.scast %arg0 {{.*}} to tensor<2x4xi8>
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[A]], %arg1 : tensor<2x4xi8>, tensor<4x3xi8>) outs({{.*}} : tensor<2x3xi32>)
+// CHECK-DAG: arith.extui {{.*}} : i8 to i32
+// CHECK-DAG: arith.extsi {{.*}} : i8 to i32
+// CHECK: arith.muli
+// CHECK: arith.addi
+// CHECK: iterator_types = ["reduction", "parallel"]
+// CHECK: arith.muli %{{.*}}, %c3_i32
+// CHECK-NEXT: arith.subi
+func.func @qmm(%a: tensor<2x4x!quant.uniform<u8:f32, 0.5:3>>, %b: tensor<4x3xi8>) -> tensor<2x3xi32> {
+  %0 = qf.quantized_matmul %a, %b : (tensor<2x4x!quant.uniform<u8:f32, 0.5:3>>, tensor<4x3xi8>) -> tensor<2x3xi32>
+  return %0 : tensor<2x3xi32>
+}
+
+// 4-bit codes: one generic over (row, n, group, byte, nibble) decodes
+// (byte >> 4h) & 15, subtracts the implicit zero point 8 and scales.
+// CHECK-LABEL: func @wo
+// CHECK: tensor.expand_shape %arg0 {{.*}} into tensor<2x2x2x2xf32>
+// CHECK: tensor.expand_shape %arg1 {{.*}} into tensor<2x2x3xi8>
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction", "reduction"]
+// CHECK: linalg.index 4
+// CHECK: arith.shrui
+// CHECK: arith.andi %{{.*}}, %c15_i32
+// CHECK: arith.subf %{{.*}}, %cst
+// CHECK: arith.mulf
+// CHECK: arith.mulf {{.*}} fastmath<contract>
+// CHECK: arith.addf {{.*}} fastmath<contract>
+func.func @wo(%x: tensor<2x8xf32>, %w: tensor<4x3xi8>, %s: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  %0 = qf.weight_only_matmul %x, %w, %s {bits = 4 : i64, group_size = 4 : i64} : (tensor<2x8xf32>, tensor<4x3xi8>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// quantize rounds half to even and saturates to the storage range; no quant
+// type is left once both ends are lowered.
+// CHECK-LABEL: func @roundtrip
+// CHECK-NOT: quant.scast
+// CHECK: math.roundeven
+// CHECK: arith.maximumf %{{.*}}, %cst_0
+// CHECK: arith.minimumf %{{.*}}, %cst
+// CHECK: arith.trunci {{.*}} : i32 to i8
+// CHECK: arith.extsi {{.*}} : i8 to i32
+// CHECK-NOT: quant.scast
+func.func @roundtrip(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  %q = qf.quantize %x : tensor<2x8xf32> -> tensor<2x8x!quant.uniform<i8:f32, 0.1>>
+  %d = qf.dequantize %q : tensor<2x8x!quant.uniform<i8:f32, 0.1>> -> tensor<2x8xf32>
+  return %d : tensor<2x8xf32>
+}
