@@ -24,8 +24,13 @@ static cl::opt<std::string> outputFile("o", cl::desc("Output shared object"),
                                        cl::value_desc("file.so"), cl::Required);
 static cl::opt<std::string> target("target", cl::desc("Target: cpu"),
                                    cl::init("cpu"));
-static cl::opt<std::string> quant("quant", cl::desc("Quantization scheme: none"),
-                                  cl::init("none"));
+static cl::opt<std::string>
+    quant("quant",
+          cl::desc("Quantization scheme: none, w8a16, w4a16-g<N>, nf4-g<N>, w8a8-dynamic"),
+          cl::init("none"));
+static cl::opt<std::string> weightMethod("weight-method",
+                                         cl::desc("Weight quantizer: rtn, hqq"),
+                                         cl::init("rtn"));
 static cl::list<std::string>
     inputShapes("input-shape", cl::desc("Fix an input's shape: NAME=1x128"),
                 cl::value_desc("NAME=DIMS"));
@@ -46,8 +51,10 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv, "Quantforge ahead-of-time compiler\n");
   if (target != "cpu")
     return fail("unknown --target '" + target + "' (valid: cpu)");
-  if (quant != "none")
-    return fail("unknown --quant '" + quant + "' (valid: none)");
+  qf::CompileOptions copts;
+  std::string err;
+  if (!qf::quantizationStages({quant, weightMethod}, copts.preStages, err))
+    return fail(err);
 
   mlir::DialectRegistry registry;
   qf::registerAllQfDialects(registry);
@@ -107,18 +114,15 @@ int main(int argc, char **argv) {
       opts.frozenInputs[spec.substr(0, eq)] = std::move(fz);
     }
     log("import " + inputFile);
-    std::string err;
     module = qf::importOnnxModel(ctx, inputFile, opts, err);
     if (!module)
       return fail(err);
   }
 
-  qf::CompileOptions copts;
   copts.outputPath = outputFile;
   copts.progress = [&](int i, int n, const std::string &name) {
     log("[" + std::to_string(i) + "/" + std::to_string(n) + "] " + name);
   };
-  std::string err;
   if (!qf::compileToSharedObject(*module, copts, err))
     return fail(err);
   log("wrote " + outputFile);

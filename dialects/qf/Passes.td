@@ -94,4 +94,54 @@ def QfPackMatmulWeights : Pass<"qf-pack-matmul-weights", "::mlir::func::FuncOp">
                            "::mlir::arith::ArithDialect", "::mlir::math::MathDialect"];
 }
 
+
+def QfQuantizeWeights : Pass<"qf-quantize-weights", "::mlir::func::FuncOp"> {
+  let summary = "Quantize constant matmul weights to low-bit codes (weight-only)";
+  let description = [{
+    Every `qf.matmul` whose right operand is a constant f32 [K, N] weight with
+    at least `min-elements` entries becomes a `qf.weight_only_matmul`: the
+    codes, group scales and zero points are computed here, at compile time,
+    and stored as dense_resource blobs; the float weight is dropped.
+    Groups run along K (`group-size` inputs per scale; 0 means one scale per
+    output channel). `method=rtn` rounds to nearest with absmax (symmetric)
+    or min/max (affine) ranges; `method=hqq` fits scale and a float zero
+    point per group by half-quadratic optimization (data-free, always
+    affine). `format=nf4` stores 4-bit NormalFloat codes against the group
+    absmax. A group size that does not divide a layer's K is an error.
+  }];
+  let options = [
+    Option<"method", "method", "std::string", "\"rtn\"", "rtn | hqq">,
+    Option<"bits", "bits", "int64_t", "4", "4 or 8">,
+    Option<"groupSize", "group-size", "int64_t", "128",
+           "K elements per scale; 0 = per output channel">,
+    Option<"symmetric", "symmetric", "bool", "true",
+           "absmax ranges (zero point 0) instead of min/max (rtn only)">,
+    Option<"format", "format", "std::string", "\"int\"", "int | nf4">,
+    Option<"minElements", "min-elements", "int64_t", "4096",
+           "weights with fewer elements stay float">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+
+def QfQuantizeActivations : Pass<"qf-quantize-activations", "::mlir::func::FuncOp"> {
+  let summary = "Run matmuls with constant weights as int8 x int8 integer products";
+  let description = [{
+    Every `qf.matmul` whose right operand is a constant f32 [K, N] weight with
+    at least `min-elements` entries becomes
+      codes, s_x = qf.dynamic_quantize(x)        (per row, at run time)
+      acc = qf.quantized_matmul(codes, W_q)      (i8 x i8 -> i32, exact)
+      y = f32(acc) * s_x * s_w                   (s_w per output channel)
+    with W_q the per-output-channel absmax int8 weight, computed here.
+    `mode=dynamic` is the only mode so far; static activation scales come from
+    calibration statistics.
+  }];
+  let options = [
+    Option<"mode", "mode", "std::string", "\"dynamic\"", "dynamic">,
+    Option<"minElements", "min-elements", "int64_t", "4096",
+           "weights with fewer elements stay float">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 #endif // QF_PASSES_TD

@@ -178,7 +178,9 @@ bool compileToSharedObject(ModuleOp module, const CompileOptions &opts,
     return false;
   // One buffer per signature line after the version line.
   size_t numBuffers = llvm::count(sig, '\n') - 1;
-  auto stages = cpuPipelineStages();
+  std::vector<PipelineStage> stages = opts.preStages;
+  for (PipelineStage &s : cpuPipelineStages())
+    stages.push_back(std::move(s));
   int total = (int)stages.size() + 3;
   int step = 0;
   auto progress = [&](const std::string &name) {

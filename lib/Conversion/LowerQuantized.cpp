@@ -187,16 +187,10 @@ struct DynamicQuantizeLowering : OpRewritePattern<DynamicQuantizeOp> {
   }
 };
 
-/// sum over k of x[r, k] as i32 [R, 1] (lhs rows) or of x[k, n] as [1, N]
+/// sum over k of an i32 x[r, k] as [R, 1] (lhs rows) or of x[k, n] as [1, N]
 /// (rhs columns).
-Value integerSums(OpBuilder &b, Location loc, Value x, int64_t reducedDim,
-                  bool isSigned) {
-  auto t = rtt(x);
+Value integerSums(OpBuilder &b, Location loc, Value wide, int64_t reducedDim) {
   Type i32 = b.getI32Type();
-  Value wide = elementwise(b, loc, t.clone(i32), ValueRange{x},
-                           [&](OpBuilder &nb, Location l, ValueRange a) {
-                             return widen(nb, l, a[0], isSigned);
-                           });
   SmallVector<bool> reduced(2, false);
   reduced[reducedDim] = true;
   return reduceKeepDims(b, loc, wide, reduced, scalarConst(b, loc, i32, 0),
@@ -231,36 +225,31 @@ struct QuantizedMatMulLowering : OpRewritePattern<QuantizedMatMulOp> {
                                                          : aT.getElementType()));
     Value b = storageOf(rw, loc, op.getRhs());
 
-    // The raw i8 x i8 -> i32 product: the part the vector units run.
-    MLIRContext *ctx = rw.getContext();
-    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-    SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {d(0), d(2)}, ctx),
-                                   AffineMap::get(3, 0, {d(2), d(1)}, ctx),
-                                   AffineMap::get(3, 0, {d(0), d(1)}, ctx)};
+    // The raw integer product. Until the VNNI layout exists (qf-pack-layout),
+    // both sides are widened to i32 first: an i32 multiply-add vectorizes
+    // like the f32 path, while mixed i8 -> i32 contractions scalarize.
+    auto wide = [&](Value v, bool isSigned) {
+      return elementwise(rw, loc, rtt(v).clone(i32), ValueRange{v},
+                         [&](OpBuilder &nb, Location l, ValueRange x) {
+                           return widen(nb, l, x[0], isSigned);
+                         });
+    };
     auto accT = RankedTensorType::get({R, N}, i32);
-    Value acc = linalg::GenericOp::create(
-                    rw, loc, TypeRange{accT}, ValueRange{a, b},
-                    ValueRange{emptyTensor(rw, loc, accT, scalarConst(rw, loc, i32, 0))},
-                    maps,
-                    SmallVector<IteratorType>{IteratorType::parallel, IteratorType::parallel,
-                                              IteratorType::reduction},
-                    [&](OpBuilder &nb, Location l, ValueRange args) {
-                      Value p = arith::MulIOp::create(nb, l, widen(nb, l, args[0], aSigned),
-                                                      widen(nb, l, args[1], bSigned));
-                      linalg::YieldOp::create(nb, l,
-                                              Value(arith::AddIOp::create(nb, l, args[2], p)));
-                    })
+    Value aWide = wide(a, aSigned), bWide = wide(b, bSigned);
+    Value acc = linalg::MatmulOp::create(
+                    rw, loc, TypeRange{accT}, ValueRange{aWide, bWide},
+                    ValueRange{emptyTensor(rw, loc, accT, scalarConst(rw, loc, i32, 0))})
                     .getResult(0);
 
     // sum (a - za)(b - zb) = sum ab - zb sum_k a - za sum_k b + K za zb.
     if (za != 0 || bHasZero) {
       SmallVector<Value> ins = {acc};
       if (bHasZero) {
-        ins.push_back(integerSums(rw, loc, a, 1, aSigned));
+        ins.push_back(integerSums(rw, loc, aWide, 1));
         ins.push_back(paramTensor(rw, loc, zb, i32, 1, 2));
       }
       if (za != 0)
-        ins.push_back(integerSums(rw, loc, b, 0, bSigned));
+        ins.push_back(integerSums(rw, loc, bWide, 0));
       acc = elementwise(rw, loc, accT, ins, [&](OpBuilder &nb, Location l, ValueRange v) {
         Value r = v[0];
         size_t i = 1;
@@ -332,11 +321,49 @@ struct RequantizeLowering : OpRewritePattern<RequantizeOp> {
   }
 };
 
-/// x [..., K] times W [K, N] with W decoded from its codes inside the loop:
-/// loops (r, n, kb, kk[, h]) over rows, outputs, groups, the bytes of a group
-/// and, for 4-bit codes, the nibble of a byte, so every operand is read
-/// through a plain projection and the whole thing stays one vectorizable
-/// linalg.generic.
+/// How a weight-only matmul's codes become float weights: shared by the two
+/// lowerings below.
+struct WeightDecoder {
+  bool nibbles = false;     // 4-bit codes, two per byte along K
+  bool hasZeros = false;    // a zeros operand (else the implicit zero)
+  Value codebook;           // 1-D f32 constant, or null
+  /// The weight at (byte, nibble index h) with its group's scale and zero.
+  Value decode(OpBuilder &b, Location l, Value byte, Value h, Value scale,
+               Value zero) const {
+    Type i32 = b.getI32Type(), f32 = b.getF32Type();
+    Value code;
+    if (nibbles) {
+      // (byte >> 4h) & 15 as i32.
+      Value sh = arith::MulIOp::create(b, l, arith::IndexCastOp::create(b, l, i32, h),
+                                       scalarConst(b, l, i32, 4));
+      code = arith::AndIOp::create(
+          b, l, arith::ShRUIOp::create(b, l, arith::ExtUIOp::create(b, l, i32, byte), sh),
+          scalarConst(b, l, i32, 15));
+    } else {
+      code = arith::ExtSIOp::create(b, l, i32, byte);
+    }
+    Value w;
+    if (codebook) {
+      Value idx = arith::IndexCastOp::create(b, l, b.getIndexType(), code);
+      w = tensor::ExtractOp::create(b, l, codebook, ValueRange{idx});
+    } else {
+      Value z = hasZeros ? zero : scalarConst(b, l, f32, nibbles ? 8 : 0);
+      w = arith::SubFOp::create(b, l, arith::SIToFPOp::create(b, l, f32, code), z);
+    }
+    return arith::MulFOp::create(b, l, w, scale);
+  }
+};
+
+/// Below this many rows the weight is decoded inside the product (each code
+/// read once per row: right for memory-bound GEMV); from it on, decoded once
+/// into a float [K, N] temporary that the tiled f32 matmul consumes, so the
+/// decode is amortized over the rows.
+constexpr int64_t kDecodeOnceRows = 16;
+
+/// x [..., K] times W [K, N] with W decoded from its codes. The loops run
+/// over (r, n, kb, kk[, h]): rows, outputs, groups, the bytes of a group and,
+/// for 4-bit codes, the nibble of a byte, so every operand is read through a
+/// plain projection and each step stays one linalg.generic.
 struct WeightOnlyMatMulLowering : OpRewritePattern<WeightOnlyMatMulOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(WeightOnlyMatMulOp op, PatternRewriter &rw) const override {
@@ -345,76 +372,86 @@ struct WeightOnlyMatMulLowering : OpRewritePattern<WeightOnlyMatMulOp> {
     if (!xT.hasStaticShape() || !xT.getElementType().isF32())
       return rw.notifyMatchFailure(op, "needs a static f32 input");
     int64_t K = op.getK(), N = op.getN(), g = op.getGroupSize(), R = xT.getNumElements() / K;
-    bool nibbles = op.getBits() == 4;
-    int64_t P = nibbles ? 2 : 1, G = K / g;
-    Type f32 = rw.getF32Type(), i8 = rw.getI8Type(), i32 = rw.getI32Type();
-
-    SmallVector<int64_t> xShape = {R, G, g / P};
-    if (nibbles)
-      xShape.push_back(P);
-    Value x = reshapeTo(rw, loc, op.getInput(), RankedTensorType::get(xShape, f32));
-    Value w = reshapeTo(rw, loc, op.getWeight(), RankedTensorType::get({G, g / P, N}, i8));
-    SmallVector<Value> ins = {x, w, op.getScales()};
-    if (op.getZeros())
-      ins.push_back(op.getZeros());
-
-    MLIRContext *ctx = rw.getContext();
-    unsigned nLoops = nibbles ? 5 : 4;
-    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-    SmallVector<AffineExpr> xe = {d(0), d(2), d(3)};
-    if (nibbles)
-      xe.push_back(d(4));
-    SmallVector<AffineMap> maps = {AffineMap::get(nLoops, 0, xe, ctx),
-                                   AffineMap::get(nLoops, 0, {d(2), d(3), d(1)}, ctx),
-                                   AffineMap::get(nLoops, 0, {d(2), d(1)}, ctx)};
-    if (op.getZeros())
-      maps.push_back(AffineMap::get(nLoops, 0, {d(2), d(1)}, ctx));
-    maps.push_back(AffineMap::get(nLoops, 0, {d(0), d(1)}, ctx));
-    SmallVector<IteratorType> iters = {IteratorType::parallel, IteratorType::parallel};
-    iters.append(nLoops - 2, IteratorType::reduction);
-
-    Value codebook;
+    WeightDecoder dec;
+    dec.nibbles = op.getBits() == 4;
+    dec.hasZeros = (bool)op.getZeros();
+    int64_t P = dec.nibbles ? 2 : 1, G = K / g;
+    Type f32 = rw.getF32Type(), i8 = rw.getI8Type();
     if (auto cb = op.getCodebook())
-      codebook = arith::ConstantOp::create(
+      dec.codebook = arith::ConstantOp::create(
           rw, loc, DenseElementsAttr::get(RankedTensorType::get({(int64_t)cb->size()}, f32),
                                           *cb));
-    bool hasZeros = (bool)op.getZeros();
-    double implicitZero = nibbles ? 8 : 0;
+
+    MLIRContext *ctx = rw.getContext();
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    Value w = reshapeTo(rw, loc, op.getWeight(), RankedTensorType::get({G, g / P, N}, i8));
+    SmallVector<Value> params = {op.getScales()};
+    if (op.getZeros())
+      params.push_back(op.getZeros());
     auto yT2 = RankedTensorType::get({R, N}, f32);
-    Value y = linalg::GenericOp::create(
-                  rw, loc, TypeRange{yT2}, ins,
-                  ValueRange{emptyTensor(rw, loc, yT2, scalarConst(rw, loc, f32, 0))}, maps,
-                  iters,
-                  [&](OpBuilder &b, Location l, ValueRange a) {
-                    Value code;
-                    if (nibbles) {
-                      // Nibble h of the byte: (byte >> 4h) & 15, as i32.
-                      Value h = arith::IndexCastOp::create(b, l, i32,
-                                                           linalg::IndexOp::create(b, l, 4));
-                      Value byte = arith::ExtUIOp::create(b, l, i32, a[1]);
-                      Value sh = arith::MulIOp::create(b, l, h, scalarConst(b, l, i32, 4));
-                      code = arith::AndIOp::create(b, l, arith::ShRUIOp::create(b, l, byte, sh),
-                                                   scalarConst(b, l, i32, 15));
-                    } else {
-                      code = arith::ExtSIOp::create(b, l, i32, a[1]);
-                    }
-                    Value wv;
-                    if (codebook) {
-                      Value idx = arith::IndexCastOp::create(b, l, b.getIndexType(), code);
-                      wv = tensor::ExtractOp::create(b, l, codebook, ValueRange{idx});
-                    } else {
-                      Value zero = hasZeros ? a[3] : scalarConst(b, l, f32, implicitZero);
-                      wv = arith::SubFOp::create(b, l, arith::SIToFPOp::create(b, l, f32, code),
-                                                 zero);
-                    }
-                    wv = arith::MulFOp::create(b, l, wv, a[2]);
-                    auto fm = arith::FastMathFlagsAttr::get(b.getContext(),
-                                                            arith::FastMathFlags::contract);
-                    Value p = arith::MulFOp::create(b, l, a[0], wv, fm);
-                    linalg::YieldOp::create(
-                        b, l, Value(arith::AddFOp::create(b, l, a.back(), p, fm)));
-                  })
-                  .getResult(0);
+    Value x2 = reshapeTo(rw, loc, op.getInput(), RankedTensorType::get({R, K}, f32));
+    Value zeroF = scalarConst(rw, loc, f32, 0);
+    Value y;
+
+    if (R >= kDecodeOnceRows) {
+      // W [G, g/P, P, N] over loops (kb, kk, h, n), then a plain matmul.
+      SmallVector<int64_t> wShape = {G, g / P};
+      if (dec.nibbles)
+        wShape.push_back(P);
+      wShape.push_back(N);
+      unsigned nLoops = wShape.size(), nDim = nLoops - 1;
+      SmallVector<AffineMap> maps = {AffineMap::get(nLoops, 0, {d(0), d(1), d(nDim)}, ctx)};
+      for (size_t i = 0; i < params.size(); ++i)
+        maps.push_back(AffineMap::get(nLoops, 0, {d(0), d(nDim)}, ctx));
+      maps.push_back(rw.getMultiDimIdentityMap(nLoops));
+      SmallVector<Value> ins = {w};
+      ins.append(params);
+      auto wfT = RankedTensorType::get(wShape, f32);
+      Value wf = linalg::GenericOp::create(
+                     rw, loc, TypeRange{wfT}, ins, ValueRange{emptyTensor(rw, loc, wfT)}, maps,
+                     SmallVector<IteratorType>(nLoops, IteratorType::parallel),
+                     [&](OpBuilder &b, Location l, ValueRange a) {
+                       Value h = dec.nibbles ? Value(linalg::IndexOp::create(b, l, 2)) : Value();
+                       linalg::YieldOp::create(
+                           b, l, dec.decode(b, l, a[0], h, a[1], dec.hasZeros ? a[2] : Value()));
+                     })
+                     .getResult(0);
+      wf = reshapeTo(rw, loc, wf, RankedTensorType::get({K, N}, f32));
+      y = linalg::MatmulOp::create(rw, loc, TypeRange{yT2}, ValueRange{x2, wf},
+                                   ValueRange{emptyTensor(rw, loc, yT2, zeroF)})
+              .getResult(0);
+    } else {
+      SmallVector<int64_t> xShape = {R, G, g / P};
+      if (dec.nibbles)
+        xShape.push_back(P);
+      Value x = reshapeTo(rw, loc, x2, RankedTensorType::get(xShape, f32));
+      unsigned nLoops = dec.nibbles ? 5 : 4;
+      SmallVector<AffineExpr> xe = {d(0), d(2), d(3)};
+      if (dec.nibbles)
+        xe.push_back(d(4));
+      SmallVector<AffineMap> maps = {AffineMap::get(nLoops, 0, xe, ctx),
+                                     AffineMap::get(nLoops, 0, {d(2), d(3), d(1)}, ctx)};
+      for (size_t i = 0; i < params.size(); ++i)
+        maps.push_back(AffineMap::get(nLoops, 0, {d(2), d(1)}, ctx));
+      maps.push_back(AffineMap::get(nLoops, 0, {d(0), d(1)}, ctx));
+      SmallVector<IteratorType> iters = {IteratorType::parallel, IteratorType::parallel};
+      iters.append(nLoops - 2, IteratorType::reduction);
+      SmallVector<Value> ins = {x, w};
+      ins.append(params);
+      y = linalg::GenericOp::create(
+              rw, loc, TypeRange{yT2}, ins, ValueRange{emptyTensor(rw, loc, yT2, zeroF)}, maps,
+              iters,
+              [&](OpBuilder &b, Location l, ValueRange a) {
+                Value h = dec.nibbles ? Value(linalg::IndexOp::create(b, l, 4)) : Value();
+                Value wv = dec.decode(b, l, a[1], h, a[2], dec.hasZeros ? a[3] : Value());
+                auto fm = arith::FastMathFlagsAttr::get(b.getContext(),
+                                                        arith::FastMathFlags::contract);
+                Value p = arith::MulFOp::create(b, l, a[0], wv, fm);
+                linalg::YieldOp::create(b, l,
+                                        Value(arith::AddFOp::create(b, l, a.back(), p, fm)));
+              })
+              .getResult(0);
+    }
     rw.replaceOp(op, reshapeTo(rw, loc, y, yT));
     return success();
   }

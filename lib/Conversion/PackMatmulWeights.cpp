@@ -1,5 +1,6 @@
 //===- PackMatmulWeights.cpp - the qf-pack-matmul-weights pass ------------===//
 #include "LinalgBuilders.h"
+#include "qf/Dialect/Qf/IR/Blobs.h"
 #include "qf/Dialect/Qf/Passes.h"
 
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -17,18 +18,6 @@ namespace qf {
 namespace {
 
 constexpr int64_t kPanel = 32;
-
-/// The raw little-endian bytes of a constant, or an empty ref.
-ArrayRef<char> rawBytes(Attribute attr) {
-  if (auto r = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    if (AsmResourceBlob *blob = r.getRawHandle().getBlob())
-      return blob->getData();
-    return {};
-  }
-  if (auto d = dyn_cast<DenseElementsAttr>(attr); d && !d.isSplat())
-    return d.getRawData();
-  return {};
-}
 
 struct PackMatmulWeights : OpRewritePattern<linalg::MatmulOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -58,14 +47,11 @@ struct PackMatmulWeights : OpRewritePattern<linalg::MatmulOp> {
         std::memcpy(&packed[((j * K + k) * kPanel) * 4],
                     &raw[(k * N + j * kPanel) * 4], kPanel * 4);
     auto pT = RankedTensorType::get({P, K, kPanel}, wT.getElementType());
-    std::string name = "packed";
-    if (auto r = dyn_cast<DenseResourceElementsAttr>(attr))
-      name = r.getRawHandle().getKey().str() + "_packed";
+    std::string name = dyn_cast<DenseResourceElementsAttr>(attr)
+                           ? blobName(attr, "") + "_packed"
+                           : std::string("packed");
     Location loc = op.getLoc();
-    AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-        ArrayRef<char>(packed.data(), packed.size()), 64, /*dataIsMutable=*/false);
-    Value pw = arith::ConstantOp::create(
-        rw, loc, pT, DenseResourceElementsAttr::get(pT, name, std::move(blob)));
+    Value pw = arith::ConstantOp::create(rw, loc, pT, makeBlob(pT, name, packed));
 
     // The accumulator as [M, N/32, 32]; a zero fill is rebuilt in that shape
     // so tiling can still fuse it.

@@ -48,6 +48,52 @@ std::vector<PipelineStage> cpuPipelineStages() {
   };
 }
 
+bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages,
+                        std::string &error) {
+  static const char *kSchemes = "none, w8a16, w4a16-g<N>, nf4-g<N>, w8a8-dynamic";
+  const std::string &m = s.weightMethod;
+  if (m != "rtn" && m != "hqq") {
+    error = "unknown --weight-method '" + m + "' (valid: rtn, hqq)";
+    return false;
+  }
+  llvm::StringRef q(s.scheme);
+  auto group = [&](llvm::StringRef prefix, int64_t &g) {
+    return q.consume_front(prefix) && !q.getAsInteger(10, g) && g > 0;
+  };
+  int64_t g = 0;
+  std::string weights;
+  if (s.scheme == "none") {
+    return true;
+  } else if (s.scheme == "w8a16") {
+    weights = "bits=8 group-size=0 symmetric=1";
+  } else if (group("w4a16-g", g)) {
+    // 4-bit codes with a zero point per group, as GPTQ/AWQ checkpoints ship.
+    weights = "bits=4 group-size=" + std::to_string(g) + " symmetric=0";
+  } else if (q = s.scheme; group("nf4-g", g)) {
+    if (m != "rtn") {
+      error = "--quant=nf4 rounds to the NormalFloat levels; --weight-method does not apply";
+      return false;
+    }
+    weights = "bits=4 group-size=" + std::to_string(g) + " format=nf4";
+  } else if (s.scheme == "w8a8-dynamic") {
+    if (m != "rtn") {
+      error = "--quant=w8a8-dynamic quantizes weights per channel by absmax; "
+              "--weight-method does not apply";
+      return false;
+    }
+    stages.push_back({"quantize (w8a8-dynamic)",
+                      "func.func(qf-quantize-activations{mode=dynamic}),canonicalize,cse"});
+    return true;
+  } else {
+    error = "unknown --quant '" + s.scheme + "' (valid: " + kSchemes + ")";
+    return false;
+  }
+  stages.push_back({"quantize (" + s.scheme + ", " + m + ")",
+                    "func.func(qf-quantize-weights{method=" + m + " " + weights +
+                        "}),canonicalize,cse"});
+  return true;
+}
+
 static void addStages(OpPassManager &pm,
                       const std::vector<PipelineStage> &stages) {
   for (const auto &s : stages)

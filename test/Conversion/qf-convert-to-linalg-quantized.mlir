@@ -4,11 +4,11 @@
 // unsigned side); the lhs zero point comes off as 3 * column sums of rhs.
 // CHECK-LABEL: func @qmm
 // CHECK: %[[A:.*]] = quant.scast %arg0 {{.*}} to tensor<2x4xi8>
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[A]], %arg1 : tensor<2x4xi8>, tensor<4x3xi8>) outs({{.*}} : tensor<2x3xi32>)
-// CHECK-DAG: arith.extui {{.*}} : i8 to i32
-// CHECK-DAG: arith.extsi {{.*}} : i8 to i32
-// CHECK: arith.muli
-// CHECK: arith.addi
+// CHECK: %[[AW:.*]] = linalg.generic {{.*}} ins(%[[A]] : tensor<2x4xi8>)
+// CHECK: arith.extui {{.*}} : i8 to i32
+// CHECK: %[[BW:.*]] = linalg.generic {{.*}} ins(%arg1 : tensor<4x3xi8>)
+// CHECK: arith.extsi {{.*}} : i8 to i32
+// CHECK: linalg.matmul ins(%[[AW]], %[[BW]] : tensor<2x4xi32>, tensor<4x3xi32>) outs({{.*}} : tensor<2x3xi32>)
 // CHECK: iterator_types = ["reduction", "parallel"]
 // CHECK: arith.muli %{{.*}}, %c3_i32
 // CHECK-NEXT: arith.subi
@@ -20,8 +20,8 @@ func.func @qmm(%a: tensor<2x4x!quant.uniform<u8:f32, 0.5:3>>, %b: tensor<4x3xi8>
 // 4-bit codes: one generic over (row, n, group, byte, nibble) decodes
 // (byte >> 4h) & 15, subtracts the implicit zero point 8 and scales.
 // CHECK-LABEL: func @wo
-// CHECK: tensor.expand_shape %arg0 {{.*}} into tensor<2x2x2x2xf32>
-// CHECK: tensor.expand_shape %arg1 {{.*}} into tensor<2x2x3xi8>
+// CHECK-DAG: tensor.expand_shape %arg0 {{.*}} into tensor<2x2x2x2xf32>
+// CHECK-DAG: tensor.expand_shape %arg1 {{.*}} into tensor<2x2x3xi8>
 // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction", "reduction"]
 // CHECK: linalg.index 4
 // CHECK: arith.shrui
@@ -33,6 +33,19 @@ func.func @qmm(%a: tensor<2x4x!quant.uniform<u8:f32, 0.5:3>>, %b: tensor<4x3xi8>
 func.func @wo(%x: tensor<2x8xf32>, %w: tensor<4x3xi8>, %s: tensor<2x3xf32>) -> tensor<2x3xf32> {
   %0 = qf.weight_only_matmul %x, %w, %s {bits = 4 : i64, group_size = 4 : i64} : (tensor<2x8xf32>, tensor<4x3xi8>, tensor<2x3xf32>) -> tensor<2x3xf32>
   return %0 : tensor<2x3xf32>
+}
+
+// From 16 rows on, the weight is decoded once into f32 [K, N] (loops over
+// group, byte, nibble, n) and a plain matmul follows.
+// CHECK-LABEL: func @wo_rows
+// CHECK: %[[W:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%{{.*}}, %arg2 : tensor<2x2x3xi8>, tensor<2x3xf32>) outs(%{{.*}} : tensor<2x2x2x3xf32>)
+// CHECK: linalg.index 2
+// CHECK: arith.shrui
+// CHECK: %[[WF:.*]] = tensor.collapse_shape %[[W]] {{.*}} into tensor<8x3xf32>
+// CHECK: linalg.matmul ins(%arg0, %[[WF]] : tensor<16x8xf32>, tensor<8x3xf32>)
+func.func @wo_rows(%x: tensor<16x8xf32>, %w: tensor<4x3xi8>, %s: tensor<2x3xf32>) -> tensor<16x3xf32> {
+  %0 = qf.weight_only_matmul %x, %w, %s {bits = 4 : i64, group_size = 4 : i64} : (tensor<16x8xf32>, tensor<4x3xi8>, tensor<2x3xf32>) -> tensor<16x3xf32>
+  return %0 : tensor<16x3xf32>
 }
 
 // quantize rounds half to even and saturates to the storage range; no quant

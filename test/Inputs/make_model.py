@@ -158,6 +158,21 @@ def with_external(location, offset=0, length=None):
                  [vi("x", [2, 32])], [vi("y", [2, 16])], [t]), w
 
 
+def ffn():
+    """A transformer MLP block, weights big enough to be quantized."""
+    d, h = 128, 256
+    return model(
+        [helper.make_node("MatMul", ["x", "W1"], ["u"], name="up"),
+         helper.make_node("Add", ["u", "B1"], ["ub"]),
+         helper.make_node("Relu", ["ub"], ["a"]),
+         helper.make_node("MatMul", ["a", "W2"], ["dn"], name="down"),
+         helper.make_node("Add", ["dn", "x"], ["out"])],
+        [vi("x", [1, "seq", d])], [vi("out", [1, "seq", d])],
+        [numpy_helper.from_array(f32(d, h) * 0.1, "W1"),
+         numpy_helper.from_array(f32(h) * 0.1, "B1"),
+         numpy_helper.from_array(f32(h, d) * 0.1, "W2")])
+
+
 def main():
     name, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
@@ -166,7 +181,7 @@ def main():
                 "unsupported_op": unsupported_op, "missing_init": missing_init,
                 "gather_oob": gather_oob, "range_huge": range_huge,
                 "huge_output": huge_output, "reshape_input": reshape_input,
-                "qlinear_matmul": qlinear_matmul}
+                "qlinear_matmul": qlinear_matmul, "ffn": ffn}
     if name in builders:
         onnx.save(builders[name](), path)
     elif name == "truncated":

@@ -5,7 +5,9 @@ weights, compiles it with quant-compile, runs it with quant-run and compares
 each output with a numpy model of the op's definition (QfQuantOps.td).
 Integer outputs must match exactly; float outputs within 1e-4 relative.
 
-usage: quantized_ops.py WORKDIR
+usage: quantized_ops.py WORKDIR [ROWS]
+ROWS (default 6) below 16 takes the fused weight-only lowering, from 16 on
+the decode-once one.
 """
 import os
 import subprocess
@@ -17,7 +19,8 @@ rng = np.random.default_rng(7)
 work = sys.argv[1]
 os.makedirs(work, exist_ok=True)
 
-M, K, N, G = 6, 64, 40, 32
+M = int(sys.argv[2]) if len(sys.argv) > 2 else 6
+K, N, G = 64, 40, 32
 
 
 def lit(a):

@@ -2,6 +2,8 @@
 #ifndef QF_COMPILER_COMPILER_H
 #define QF_COMPILER_COMPILER_H
 
+#include "qf/Pipelines/Pipelines.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include <functional>
 #include <string>
@@ -10,6 +12,8 @@ namespace qf {
 
 struct CompileOptions {
   std::string outputPath;
+  /// Run before lowering (quantization; see quantizationStages).
+  std::vector<PipelineStage> preStages;
   /// Called once per stage with (index, count, name) before it runs.
   std::function<void(int, int, const std::string &)> progress;
   /// Linker driver used to produce the shared object.

@@ -17,6 +17,18 @@ struct PipelineStage {
 /// qf graph -> LLVM dialect for the host CPU, in stages.
 std::vector<PipelineStage> cpuPipelineStages();
 
+/// A quantization scheme as quant-compile's --quant and --weight-method give
+/// it: none, w8a16, w4a16-g<N>, nf4-g<N>, w8a8-dynamic; methods rtn, hqq.
+struct QuantScheme {
+  std::string scheme = "none";
+  std::string weightMethod = "rtn";
+};
+
+/// The stages that quantize a qf graph under `s` (none for "none"), or
+/// false with a one-line `error` that lists the valid values.
+bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages,
+                        std::string &error);
+
 /// Registers `qf-cpu-pipeline` (all stages) and `qf-lower-to-linalg`.
 void registerQfPipelines();
 

@@ -1,0 +1,33 @@
+//===- ConstantWeights.h - matmuls with compile-time weights ---*- C++ -*-===//
+//
+// The quantization passes rewrite `qf.matmul(x, W)` where W is a constant
+// f32 [K, N]; this is how they find such layers and retire the float op.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QF_LIB_DIALECT_QF_TRANSFORMS_CONSTANTWEIGHTS_H
+#define QF_LIB_DIALECT_QF_TRANSFORMS_CONSTANTWEIGHTS_H
+
+#include "qf/Dialect/Qf/IR/QfDialect.h"
+
+#include <optional>
+#include <vector>
+
+namespace qf {
+
+struct ConstantWeight {
+  mlir::Attribute attr;      // the constant, for its blob name
+  int64_t K = 0, N = 0;
+  std::vector<float> byRow;  // W^T: [N, K], one output channel per row
+};
+
+/// W of `qf.matmul(x, W)` when x is f32 and W a constant f32 [K, N] with at
+/// least `minElements` entries; nullopt otherwise.
+std::optional<ConstantWeight> matchConstantWeight(MatMulOp op, int64_t minElements);
+
+/// Replaces the matmul's uses by `replacement`, erases it and its weight
+/// constant when nothing else reads it.
+void retireMatMul(MatMulOp op, mlir::Value replacement);
+
+} // namespace qf
+
+#endif

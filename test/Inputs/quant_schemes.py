@@ -1,0 +1,43 @@
+"""Compiles one ONNX model under each --quant scheme and compares the outputs
+with ONNX Runtime's fp32 outputs on the same random input.
+
+usage: quant_schemes.py MODEL.onnx WORKDIR NAME=SHAPE [SCHEME:MIN_COSINE ...]
+A scheme may carry a weight method: w4a16-g32/hqq. Prints one line per scheme
+and exits 1 if any cosine falls below its floor.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnxruntime as ort
+
+model, work, shape_arg = sys.argv[1:4]
+os.makedirs(work, exist_ok=True)
+name, dims = shape_arg.split("=")
+shape = [int(d) for d in dims.split("x")]
+x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+np.save(os.path.join(work, "x.npy"), x)
+sess = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+ref = sess.run(None, {name: x})[0].astype(np.float64).ravel()
+out_name = sess.get_outputs()[0].name
+
+ok = True
+for spec in sys.argv[4:]:
+    scheme, floor = spec.rsplit(":", 1)
+    scheme, _, method = scheme.partition("/")
+    tag = scheme + ("-" + method if method else "")
+    so = os.path.join(work, tag + ".so")
+    cmd = ["quant-compile", "-q", model, "--input-shape", shape_arg, "--quant=" + scheme, "-o", so]
+    if method:
+        cmd.append("--weight-method=" + method)
+    subprocess.run(cmd, check=True)
+    out = os.path.join(work, tag)
+    subprocess.run(["quant-run", so, "-i", f"{name}={work}/x.npy", "-o", out], check=True)
+    got = np.load(os.path.join(out, out_name + ".npy")).astype(np.float64).ravel()
+    cos = float(got @ ref / (np.linalg.norm(got) * np.linalg.norm(ref)))
+    good = cos >= float(floor)
+    ok &= good
+    print(f"{'OK' if good else 'FAIL'} {tag}: cosine {cos:.6f} (floor {floor})")
+print("ALL SCHEMES OK" if ok else "SCHEME BELOW FLOOR")
+sys.exit(0 if ok else 1)
