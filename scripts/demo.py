@@ -1,9 +1,11 @@
 """Compiles the bundled MiniLM sentence-embedding model with quant-compile,
 runs it with quant-run on real tokenized sentences, and compares outputs and
-latency with ONNX Runtime (both on the same number of threads).
+latency with ONNX Runtime (both on the same number of threads): first fp32,
+then one table over the quantization schemes, ours and ONNX Runtime's.
 
-demo.py BUILD_DIR [--threads N] [--runs N] [--check]
-With --check, exits 1 unless every output is within 1e-3 of ONNX Runtime.
+demo.py BUILD_DIR [--threads N] [--runs N] [--check] [--schemes A,B,...]
+With --check, exits 1 unless every fp32 output is within 1e-3 of ONNX
+Runtime and every scheme's embeddings keep their cosine floor.
 """
 import argparse
 import os
@@ -18,6 +20,83 @@ import onnxruntime as ort
 sys.path.insert(0, os.path.dirname(__file__))
 import minilm  # noqa: E402
 
+# Cosine floors of the sentence embeddings against ONNX Runtime fp32.
+FLOORS = {"w8a16": 0.999, "w8a8-dynamic": 0.995, "w4a16-g128": 0.95,
+          "w4a16-g128/hqq": 0.95, "nf4-g64": 0.95}
+DEFAULT_SCHEMES = "w8a8-dynamic,w8a16,w4a16-g128,w4a16-g128/hqq,nf4-g64"
+
+
+class Demo:
+    def __init__(self, build, threads, runs):
+        self.bindir = os.path.join(build, "bin")
+        self.threads, self.runs = threads, runs
+        self.model = minilm.model_path()
+        self.vocab = minilm.load_vocab()
+        self.work = tempfile.mkdtemp(prefix="qf-demo-")
+        self.inputs = []  # one directory of .npy inputs per sentence
+        for i, s in enumerate(minilm.SENTENCES):
+            ids, mask = minilm.tokenize(s, self.vocab)
+            d = os.path.join(self.work, f"s{i}")
+            os.makedirs(d, exist_ok=True)
+            np.save(os.path.join(d, "input_ids.npy"), ids)
+            np.save(os.path.join(d, "attention_mask.npy"), mask)
+            self.inputs.append((d, {"input_ids": ids, "attention_mask": mask}))
+
+    def compile(self, tag, scheme="none", method=None, quiet=False):
+        so = os.path.join(self.work, tag + ".so")
+        shape = f"1x{minilm.SEQ_LEN}"
+        cmd = [os.path.join(self.bindir, "quant-compile"), self.model, "--target=cpu",
+               f"--input-shape=input_ids={shape}", f"--input-shape=attention_mask={shape}",
+               f"--quant={scheme}", "-o", so]
+        if method:
+            cmd.append(f"--weight-method={method}")
+        if quiet:
+            cmd.append("-q")
+        subprocess.run(cmd, check=True)
+        return so
+
+    def _args(self, d):
+        return ["-i", f"input_ids={d}/input_ids.npy", "-i", f"attention_mask={d}/attention_mask.npy"]
+
+    def latency(self, so):
+        d = self.inputs[0][0]
+        out = subprocess.run([os.path.join(self.bindir, "quant-run"), so, *self._args(d),
+                              f"--bench={self.runs}", f"--threads={self.threads}"],
+                             check=True, capture_output=True, text=True).stdout
+        return float(out.split("median latency:")[1].split("ms")[0])
+
+    def run(self, so, tag):
+        """Every output of every sentence, by output name."""
+        outs = []
+        for d, _ in self.inputs:
+            o = os.path.join(d, "out-" + tag)
+            subprocess.run([os.path.join(self.bindir, "quant-run"), so, *self._args(d),
+                            "-o", o, f"--threads={self.threads}"], check=True)
+            outs.append({f[:-4]: np.load(os.path.join(o, f)) for f in os.listdir(o)})
+        return outs
+
+    def session(self, path):
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = self.threads
+        opts.inter_op_num_threads = 1
+        return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+
+    def ort_latency(self, sess):
+        feeds = self.inputs[0][1]
+        for _ in range(3):
+            sess.run(None, feeds)
+        ts = []
+        for _ in range(self.runs):
+            t = time.perf_counter()
+            sess.run(None, feeds)
+            ts.append((time.perf_counter() - t) * 1e3)
+        return float(np.median(ts))
+
+
+def cosine(a, b):
+    a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -25,63 +104,41 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--schemes", default=DEFAULT_SCHEMES,
+                    help="comma-separated --quant values, SCHEME/METHOD for a weight method")
     a = ap.parse_args()
-    bindir = os.path.join(a.build, "bin")
-    model = minilm.model_path()
-    vocab = minilm.load_vocab()
-    work = tempfile.mkdtemp(prefix="qf-demo-")
-    so = os.path.join(work, "minilm.so")
-    shape = f"1x{minilm.SEQ_LEN}"
-    print(f"model: {model}")
+    demo = Demo(a.build, a.threads, a.runs)
+    print(f"model: {demo.model}")
     t0 = time.time()
-    subprocess.run([os.path.join(bindir, "quant-compile"), model, "--target=cpu",
-                    f"--input-shape=input_ids={shape}", f"--input-shape=attention_mask={shape}",
-                    "-o", so], check=True)
+    so = demo.compile("fp32")
     print(f"compiled in {time.time() - t0:.1f} s")
 
-    # Our latency first: a live ONNX Runtime session keeps its pool threads
-    # spinning and would steal the cores from quant-run.
-    ids0, mask0 = minilm.tokenize(minilm.SENTENCES[0], vocab)
-    d0 = os.path.join(work, "bench")
-    os.makedirs(d0, exist_ok=True)
-    np.save(os.path.join(d0, "input_ids.npy"), ids0)
-    np.save(os.path.join(d0, "attention_mask.npy"), mask0)
-    bench = subprocess.run([os.path.join(bindir, "quant-run"), so,
-                            "-i", f"input_ids={d0}/input_ids.npy",
-                            "-i", f"attention_mask={d0}/attention_mask.npy",
-                            f"--bench={a.runs}", f"--threads={a.threads}"],
-                           check=True, capture_output=True, text=True).stdout
-    ours = float(bench.split("median latency:")[1].split("ms")[0])
+    # Every quant-run latency first: a live ONNX Runtime session keeps its
+    # pool threads spinning and would steal the cores from quant-run.
+    schemes = [s for s in a.schemes.split(",") if s]
+    modules = {"fp32": so}
+    for spec in schemes:
+        scheme, _, method = spec.partition("/")
+        modules[spec] = demo.compile(spec.replace("/", "-"), scheme, method or None, quiet=True)
+    lat = {tag: demo.latency(m) for tag, m in modules.items()}
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = a.threads
-    opts.inter_op_num_threads = 1
-    sess = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+    sess = demo.session(demo.model)
     out_names = [o.name for o in sess.get_outputs()]
     emb_name = out_names[-1]  # the pooled sentence embedding
+    refs = [sess.run(None, feeds) for _, feeds in demo.inputs]
+    ours = {tag: demo.run(m, tag.replace("/", "-")) for tag, m in modules.items()}
 
     worst, embs_q, embs_r = 0.0, [], []
     for i, s in enumerate(minilm.SENTENCES):
-        ids, mask = minilm.tokenize(s, vocab)
-        d = os.path.join(work, f"s{i}")
-        os.makedirs(d, exist_ok=True)
-        np.save(os.path.join(d, "input_ids.npy"), ids)
-        np.save(os.path.join(d, "attention_mask.npy"), mask)
-        subprocess.run([os.path.join(bindir, "quant-run"), so,
-                        "-i", f"input_ids={d}/input_ids.npy",
-                        "-i", f"attention_mask={d}/attention_mask.npy",
-                        "-o", os.path.join(d, "out"), f"--threads={a.threads}"], check=True)
-        refs = sess.run(None, {"input_ids": ids, "attention_mask": mask})
-        for name, ref in zip(out_names, refs):
-            got = np.load(os.path.join(d, "out", name.replace("/", "_") + ".npy"))
-            diff = float(np.max(np.abs(got.astype(np.float64) - ref)))
-            worst = max(worst, diff)
-            if name == emb_name:
-                embs_q.append(got[0])
-                embs_r.append(ref[0])
-        q, r = embs_q[-1], embs_r[-1]
-        cos = float(np.dot(q, r) / (np.linalg.norm(q) * np.linalg.norm(r)))
-        print(f"  [{i}] {int(mask.sum()):3d} tokens  cosine(ours, ORT) = {cos:.7f}  \"{s}\"")
+        for name, ref in zip(out_names, refs[i]):
+            got = ours["fp32"][i][name.replace("/", "_")]
+            worst = max(worst, float(np.max(np.abs(got.astype(np.float64) - ref))))
+        q = ours["fp32"][i][emb_name.replace("/", "_")][0]
+        r = refs[i][-1][0]
+        embs_q.append(q)
+        embs_r.append(r)
+        print(f"  [{i}] {int(demo.inputs[i][1]['attention_mask'].sum()):3d} tokens  "
+              f"cosine(ours, ORT) = {cosine(q, r):.7f}  \"{s}\"")
 
     def sim(e):
         e = np.array(e)
@@ -90,22 +147,42 @@ def main():
     print(f"max abs diff over all outputs and sentences: {worst:.3g}")
     print(f"sentence similarity (ours) [0]~[1] = {sim(embs_q)[0, 1]:.4f}, "
           f"[0]~[4] = {sim(embs_q)[0, 4]:.4f}  (ORT: {sim(embs_r)[0, 1]:.4f}, {sim(embs_r)[0, 4]:.4f})")
+    ort_fp32 = demo.ort_latency(sess)
+    print(f"latency ({a.threads} threads, median of {a.runs}): quantforge {lat['fp32']:.2f} ms, "
+          f"onnxruntime {ort_fp32:.2f} ms, ratio {lat['fp32'] / ort_fp32:.2f}x")
 
-    # ONNX Runtime's latency on the same input and thread count.
-    feeds = {"input_ids": ids0, "attention_mask": mask0}
-    for _ in range(3):
-        sess.run(None, feeds)
-    ts = []
-    for _ in range(a.runs):
-        t = time.perf_counter()
-        sess.run(None, feeds)
-        ts.append((time.perf_counter() - t) * 1e3)
-    theirs = float(np.median(ts))
-    print(f"latency ({a.threads} threads, median of {a.runs}): quantforge {ours:.2f} ms, "
-          f"onnxruntime {theirs:.2f} ms, ratio {ours / theirs:.2f}x")
-    if a.check and worst > 1e-3:
-        print(f"FAIL: max abs diff {worst:.3g} > 1e-3")
-        sys.exit(1)
+    # ONNX Runtime's own int8: dynamic quantization of the MatMul weights.
+    import logging
+    logging.getLogger().setLevel(logging.ERROR)  # its "run pre-processing" advice
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    ort_int8 = os.path.join(demo.work, "ort-int8-dynamic.onnx")
+    quantize_dynamic(demo.model, ort_int8, weight_type=QuantType.QInt8,
+                     op_types_to_quantize=["MatMul"])
+    sess8 = demo.session(ort_int8)
+    ort8_cos = min(cosine(sess8.run(None, feeds)[-1], refs[i][-1])
+                   for i, (_, feeds) in enumerate(demo.inputs))
+    ort8_lat = demo.ort_latency(sess8)
+
+    emb = emb_name.replace("/", "_")
+    print(f"\nquantized ({a.threads} threads; cosine: worst sentence embedding vs ONNX Runtime fp32)")
+    print(f"  {'':28s} {'cosine':>9s} {'latency':>10s} {'module':>9s}")
+    failed = []
+    for tag in modules:
+        cos = min(cosine(ours[tag][i][emb], refs[i][-1]) for i in range(len(refs)))
+        size = os.path.getsize(modules[tag]) / 2**20
+        print(f"  {'quantforge ' + tag:28s} {cos:9.5f} {lat[tag]:8.2f} ms {size:6.1f} MB")
+        if tag in FLOORS and cos < FLOORS[tag]:
+            failed.append(f"{tag} cosine {cos:.5f} < {FLOORS[tag]}")
+    print(f"  {'onnxruntime fp32':28s} {1.0:9.5f} {ort_fp32:8.2f} ms")
+    print(f"  {'onnxruntime int8 dynamic':28s} {ort8_cos:9.5f} {ort8_lat:8.2f} ms")
+
+    if a.check:
+        if worst > 1e-3:
+            failed.append(f"fp32 max abs diff {worst:.3g} > 1e-3")
+        for f in failed:
+            print("FAIL: " + f)
+        if failed:
+            sys.exit(1)
 
 
 if __name__ == "__main__":
