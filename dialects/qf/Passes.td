@@ -22,7 +22,8 @@ def QfPrepareEntry : Pass<"qf-prepare-entry", "::mlir::ModuleOp"> {
   let summary = "Mark the model entry function for ahead-of-time compilation";
   let description = [{
     Renames the public function to `qf_main` (the symbol the runtime calls),
-    marks its arguments read-only for bufferization and checks that every
+    marks its arguments read-only for bufferization, turns each `qf.observe`
+    into an extra result named `observe:<layer>` and checks that every
     argument and result has a static shape.
   }];
 }
@@ -123,6 +124,19 @@ def QfQuantizeWeights : Pass<"qf-quantize-weights", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+
+def QfInsertObservers : Pass<"qf-insert-observers", "::mlir::func::FuncOp"> {
+  let summary = "Observe the inputs of the layers activation quantization will touch";
+  let description = [{
+    Puts a `qf.observe` on the input of every `qf.matmul` with a constant
+    f32 [K, N] weight of at least `min-elements` entries (the layers
+    `qf-quantize-activations` rewrites), named after the layer.
+  }];
+  let options = [
+    Option<"minElements", "min-elements", "int64_t", "4096",
+           "layers with smaller weights are not observed">
+  ];
+}
 
 def QfQuantizeActivations : Pass<"qf-quantize-activations", "::mlir::func::FuncOp"> {
   let summary = "Run matmuls with constant weights as int8 x int8 integer products";

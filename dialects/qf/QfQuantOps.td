@@ -121,4 +121,17 @@ def Qf_WeightOnlyMatMulOp : Qf_Op<"weight_only_matmul", [Pure]> {
   }];
 }
 
+def Qf_ObserveOp : Qf_Op<"observe"> {
+  let summary = "mark an activation whose statistics calibration collects";
+  let description = [{
+    Inserted by `qf-insert-observers` on the input of each layer that will be
+    quantized; `layer` names that layer (its ONNX node). `qf-prepare-entry`
+    turns every observe op into an extra result of the entry function named
+    `observe:<layer>`, so the compiled calibration module hands the tensor to
+    the statistics collector after each sample.
+  }];
+  let arguments = (ins Qf_FloatTensor:$input, StrAttr:$layer);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
 #endif // QF_QUANT_OPS_TD

@@ -8,15 +8,23 @@ using namespace mlir;
 
 namespace qf {
 
-std::optional<ConstantWeight> matchConstantWeight(MatMulOp op, int64_t minElements) {
+Attribute constantWeightAttr(MatMulOp op, int64_t minElements) {
   Attribute attr;
   if (!matchPattern(op.getRhs(), m_Constant(&attr)))
-    return std::nullopt;
+    return {};
   auto wT = cast<RankedTensorType>(op.getRhs().getType());
   auto xT = cast<RankedTensorType>(op.getLhs().getType());
-  if (wT.getRank() != 2 || !xT.getElementType().isF32() || !xT.hasStaticShape() ||
-      wT.getNumElements() < minElements)
+  if (wT.getRank() != 2 || !wT.getElementType().isF32() || !xT.getElementType().isF32() ||
+      !xT.hasStaticShape() || wT.getNumElements() < minElements)
+    return {};
+  return attr;
+}
+
+std::optional<ConstantWeight> matchConstantWeight(MatMulOp op, int64_t minElements) {
+  Attribute attr = constantWeightAttr(op, minElements);
+  if (!attr)
     return std::nullopt;
+  auto wT = cast<RankedTensorType>(op.getRhs().getType());
   std::optional<std::vector<float>> w = readF32(attr);
   if (!w)
     return std::nullopt;
@@ -29,6 +37,21 @@ std::optional<ConstantWeight> matchConstantWeight(MatMulOp op, int64_t minElemen
     for (int64_t n = 0; n < c.N; ++n)
       c.byRow[n * c.K + k] = (*w)[k * c.N + n];
   return c;
+}
+
+std::string layerName(MatMulOp op) {
+  Location loc = op.getLoc();
+  if (auto f = dyn_cast<FusedLoc>(loc); f && !f.getLocations().empty())
+    loc = f.getLocations().front();
+  if (auto n = dyn_cast<NameLoc>(loc); n && !n.getName().getValue().empty())
+    return n.getName().str();
+  int64_t i = 0, mine = -1;
+  op->getParentOp()->walk([&](MatMulOp m) {
+    if (m == op)
+      mine = i;
+    ++i;
+  });
+  return "matmul" + std::to_string(mine);
 }
 
 void retireMatMul(MatMulOp op, Value replacement) {

@@ -20,9 +20,17 @@ struct ConstantWeight {
   std::vector<float> byRow;  // W^T: [N, K], one output channel per row
 };
 
+/// The constant behind W of `qf.matmul(x, W)` when x is f32 and W a
+/// constant f32 [K, N] with at least `minElements` entries; null otherwise.
+mlir::Attribute constantWeightAttr(MatMulOp op, int64_t minElements);
+
 /// W of `qf.matmul(x, W)` when x is f32 and W a constant f32 [K, N] with at
 /// least `minElements` entries; nullopt otherwise.
 std::optional<ConstantWeight> matchConstantWeight(MatMulOp op, int64_t minElements);
+
+/// The layer's name for calibration statistics and reports: its ONNX node
+/// name, or "matmul<i>" with i its position among the function's matmuls.
+std::string layerName(MatMulOp op);
 
 /// Replaces the matmul's uses by `replacement`, erases it and its weight
 /// constant when nothing else reads it.

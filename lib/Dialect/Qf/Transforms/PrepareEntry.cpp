@@ -1,4 +1,5 @@
 //===- PrepareEntry.cpp - the qf-prepare-entry pass -----------------------===//
+#include "qf/Dialect/Qf/IR/QfDialect.h"
 #include "qf/Dialect/Qf/Passes.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -29,6 +30,31 @@ std::string describe(func::FuncOp f, unsigned i, bool isResult, int64_t dim) {
          std::to_string(dim) + param;
 }
 
+/// Every qf.observe becomes an extra result named "observe:<layer>".
+void exportObservations(func::FuncOp f) {
+  SmallVector<ObserveOp> observes;
+  f.walk([&](ObserveOp op) { observes.push_back(op); });
+  if (observes.empty())
+    return;
+  auto ret = cast<func::ReturnOp>(f.getBody().back().getTerminator());
+  SmallVector<Value> results(ret.getOperands());
+  SmallVector<Type> types(f.getResultTypes());
+  unsigned first = results.size();
+  for (ObserveOp op : observes) {
+    results.push_back(op.getInput());
+    types.push_back(op.getInput().getType());
+  }
+  OpBuilder b(ret);
+  func::ReturnOp::create(b, ret.getLoc(), results);
+  ret.erase();
+  f.setType(FunctionType::get(f.getContext(), f.getArgumentTypes(), types));
+  for (auto [i, op] : llvm::enumerate(observes)) {
+    f.setResultAttr(first + i, "qf.name",
+                    b.getStringAttr("observe:" + op.getLayer().str()));
+    op.erase();
+  }
+}
+
 struct QfPrepareEntryPass : impl::QfPrepareEntryBase<QfPrepareEntryPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -42,6 +68,7 @@ struct QfPrepareEntryPass : impl::QfPrepareEntryBase<QfPrepareEntryPass> {
       return signalPassFailure();
     }
     func::FuncOp f = publics.front();
+    exportObservations(f);
     for (unsigned isResult = 0; isResult < 2; ++isResult) {
       TypeRange types = isResult ? TypeRange(f.getResultTypes())
                                  : TypeRange(f.getArgumentTypes());
