@@ -21,6 +21,26 @@ SENTENCES = [
     "Compilers lower high-level graphs into efficient machine code.",
     "It will rain in Paris tomorrow afternoon.",
 ]
+# Calibration text for static activation quantization: disjoint from the
+# held-out SENTENCES the demo scores.
+CALIBRATION_SENTENCES = [
+    "A man is playing a guitar on the street corner.",
+    "The stock market fell sharply after the announcement.",
+    "Children are building a sandcastle at the beach.",
+    "Researchers published a new paper on protein folding.",
+    "The train to Berlin leaves at seven in the morning.",
+    "She ordered a cup of coffee and a croissant.",
+    "Heavy snow closed the mountain pass for three days.",
+    "The museum displays paintings from the Renaissance.",
+    "Our team fixed the memory leak in the server.",
+    "A dog chased the ball across the green park.",
+    "The recipe calls for two eggs and a pinch of salt.",
+    "Solar panels convert sunlight into electricity.",
+    "The orchestra rehearsed the symphony all afternoon.",
+    "He forgot his umbrella and got soaked in the rain.",
+    "Matrix multiplication dominates the cost of inference.",
+    "The election results will be announced tonight.",
+]
 SEQ_LEN = 128
 
 

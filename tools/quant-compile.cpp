@@ -1,5 +1,6 @@
 //===- quant-compile.cpp - one-shot ONNX/MLIR to native module ------------===//
 #include "npy.h"
+#include "qf/Compiler/Calibration.h"
 #include "qf/Compiler/Compiler.h"
 #include "qf/Importer/OnnxImporter.h"
 #include "qf/Pipelines/Pipelines.h"
@@ -8,13 +9,16 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <unistd.h>
 
 namespace cl = llvm::cl;
 
@@ -26,11 +30,26 @@ static cl::opt<std::string> target("target", cl::desc("Target: cpu"),
                                    cl::init("cpu"));
 static cl::opt<std::string>
     quant("quant",
-          cl::desc("Quantization scheme: none, w8a16, w4a16-g<N>, nf4-g<N>, w8a8-dynamic"),
+          cl::desc("Quantization scheme: none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>"),
           cl::init("none"));
 static cl::opt<std::string> weightMethod("weight-method",
                                          cl::desc("Weight quantizer: rtn, hqq"),
                                          cl::init("rtn"));
+static cl::opt<std::string> calibData(
+    "calib-data", cl::desc("Calibration samples: one subdirectory per sample, an "
+                           "<input>.npy per model input"),
+    cl::value_desc("DIR"));
+static cl::opt<std::string> calibStatsOut("calib-stats",
+                                          cl::desc("Write the calibration statistics here"),
+                                          cl::value_desc("FILE.json"));
+static cl::list<std::string>
+    calibStatsIn("calib-stats-in",
+                 cl::desc("Reuse calibration statistics (repeatable: shards merge)"),
+                 cl::value_desc("FILE.json"));
+static cl::opt<std::string>
+    calibMethod("calib-method",
+                cl::desc("Activation ranges: minmax, moving-average, percentile, mse, entropy"),
+                cl::init("minmax"));
 static cl::list<std::string>
     inputShapes("input-shape", cl::desc("Fix an input's shape: NAME=1x128"),
                 cl::value_desc("NAME=DIMS"));
@@ -51,10 +70,21 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv, "Quantforge ahead-of-time compiler\n");
   if (target != "cpu")
     return fail("unknown --target '" + target + "' (valid: cpu)");
+  // Flags are checked before any work; w8a8's stats path is filled in once
+  // the statistics exist.
+  qf::QuantScheme scheme{quant, weightMethod, calibMethod, ""};
   qf::CompileOptions copts;
   std::string err;
-  if (!qf::quantizationStages({quant, weightMethod}, copts.preStages, err))
-    return fail(err);
+  {
+    qf::QuantScheme probe = scheme;
+    probe.statsPath = "-";
+    std::vector<qf::PipelineStage> unused;
+    if (!qf::quantizationStages(probe, unused, err))
+      return fail(err);
+  }
+  if (qf::needsCalibration(scheme) && calibData.empty() && calibStatsIn.empty())
+    return fail("--quant=" + quant +
+                " needs calibration: pass --calib-data=DIR or --calib-stats-in=FILE");
 
   mlir::DialectRegistry registry;
   qf::registerAllQfDialects(registry);
@@ -119,6 +149,49 @@ int main(int argc, char **argv) {
       return fail(err);
   }
 
+  // Calibration: statistics from files and/or from running the samples.
+  qf::quant::StatsMap stats;
+  for (const auto &f : calibStatsIn)
+    if (!qf::quant::readStats(f, stats, err))
+      return fail(err);
+  if (!calibData.empty()) {
+    log("calibrate on " + calibData);
+    qf::CalibrationOptions cal;
+    cal.dataDir = calibData;
+    cal.progress = [&](size_t done, size_t total) {
+      if (quiet)
+        return;
+      int width = 30, fill = (int)(width * done / total);
+      llvm::errs() << "\r  [" << std::string(fill, '#') << std::string(width - fill, '.')
+                   << "] " << done << "/" << total << (done == total ? "\n" : "");
+    };
+    if (!qf::collectCalibrationStats(*module, cal, stats, err))
+      return fail(err);
+  }
+  llvm::SmallString<128> statsTmp;
+  if (!stats.empty()) {
+    std::string path = calibStatsOut;
+    if (path.empty()) {
+      int fd;
+      if (std::error_code ec =
+              llvm::sys::fs::createTemporaryFile("qf-calib-stats", "json", fd, statsTmp))
+        return fail("cannot create a temporary file: " + ec.message());
+      ::close(fd);
+      path = statsTmp.str().str();
+    }
+    if (!qf::quant::writeStats(path, stats, err))
+      return fail(err);
+    if (!calibStatsOut.empty())
+      log("wrote calibration statistics of " + std::to_string(stats.size()) + " layers to " +
+          path);
+    scheme.statsPath = path;
+  }
+  auto dropTmp = llvm::make_scope_exit([&] {
+    if (!statsTmp.empty())
+      llvm::sys::fs::remove(statsTmp);
+  });
+  if (!qf::quantizationStages(scheme, copts.preStages, err))
+    return fail(err);
   copts.outputPath = outputFile;
   copts.progress = [&](int i, int n, const std::string &name) {
     log("[" + std::to_string(i) + "/" + std::to_string(n) + "] " + name);

@@ -23,9 +23,11 @@ def QfPrepareEntry : Pass<"qf-prepare-entry", "::mlir::ModuleOp"> {
   let description = [{
     Renames the public function to `qf_main` (the symbol the runtime calls),
     marks its arguments read-only for bufferization, turns each `qf.observe`
-    into an extra result named `observe:<layer>` and checks that every
-    argument and result has a static shape.
+    into an extra result named `observe:<layer>`, copies results that are
+    inputs or returned twice (each output owns its buffer) and checks that
+    every argument and result has a static shape.
   }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
 }
 
 def QfMemrefCopyToLinalg : Pass<"qf-memref-copy-to-linalg"> {
@@ -66,7 +68,7 @@ def QfFuseElementwise : Pass<"qf-fuse-elementwise"> {
     contractions (linalg.matmul, linalg.batch_matmul) stay named for the
     tiling and vectorization that follows.
   }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
 }
 
 def QfApproximateMath : Pass<"qf-approximate-math"> {
@@ -138,6 +140,25 @@ def QfInsertObservers : Pass<"qf-insert-observers", "::mlir::func::FuncOp"> {
   ];
 }
 
+def QfApplyCalibration : Pass<"qf-apply-calibration", "::mlir::func::FuncOp"> {
+  let summary = "Turn calibration statistics into activation ranges";
+  let description = [{
+    Reads the per-layer statistics in `stats` (written by quant-compile
+    --calib-stats) and sets `qf.input_range = array<f64: lo, hi>` on every
+    layer `qf-insert-observers` would observe, with the range the `method`
+    picks: minmax, moving-average, percentile (of |x|, `percentile`), mse or
+    entropy (TensorRT's KL). A layer without statistics is an error.
+  }];
+  let options = [
+    Option<"stats", "stats", "std::string", "", "calibration stats JSON file">,
+    Option<"method", "method", "std::string", "\"minmax\"",
+           "minmax | moving-average | percentile | mse | entropy">,
+    Option<"percentile", "percentile", "double", "99.99", "for method=percentile">,
+    Option<"minElements", "min-elements", "int64_t", "4096",
+           "layers with smaller weights are skipped, as by qf-insert-observers">
+  ];
+}
+
 def QfQuantizeActivations : Pass<"qf-quantize-activations", "::mlir::func::FuncOp"> {
   let summary = "Run matmuls with constant weights as int8 x int8 integer products";
   let description = [{
@@ -147,11 +168,15 @@ def QfQuantizeActivations : Pass<"qf-quantize-activations", "::mlir::func::FuncO
       acc = qf.quantized_matmul(codes, W_q)      (i8 x i8 -> i32, exact)
       y = f32(acc) * s_x * s_w                   (s_w per output channel)
     with W_q the per-output-channel absmax int8 weight, computed here.
-    `mode=dynamic` is the only mode so far; static activation scales come from
-    calibration statistics.
+    `mode=static` quantizes x with fixed parameters from the layer's
+    `qf.input_range` (set by qf-apply-calibration): int8 with zero point 0
+    for a symmetric range, uint8 with a zero point otherwise, as a
+    `!quant.uniform` tensor; y = f32(acc) * (s_x * s_w) with the product of
+    scales folded into one constant per output channel. Layers without a
+    range stay float.
   }];
   let options = [
-    Option<"mode", "mode", "std::string", "\"dynamic\"", "dynamic">,
+    Option<"mode", "mode", "std::string", "\"dynamic\"", "dynamic | static">,
     Option<"minElements", "min-elements", "int64_t", "4096",
            "weights with fewer elements stay float">
   ];

@@ -173,12 +173,13 @@ static void optimize(llvm::Module &m, llvm::TargetMachine *tm) {
 
 bool compileToSharedObject(ModuleOp module, const CompileOptions &opts,
                            std::string &error) {
+  // Checked before any work; taken again once qf-prepare-entry (first CPU
+  // stage) has fixed the entry's results, observations included.
   std::string sig;
   if (!buildSignature(module, sig, error))
     return false;
-  // One buffer per signature line after the version line.
-  size_t numBuffers = llvm::count(sig, '\n') - 1;
   std::vector<PipelineStage> stages = opts.preStages;
+  size_t entryStage = stages.size();
   for (PipelineStage &s : cpuPipelineStages())
     stages.push_back(std::move(s));
   int total = (int)stages.size() + 3;
@@ -199,7 +200,7 @@ bool compileToSharedObject(ModuleOp module, const CompileOptions &opts,
     }
     return success();
   });
-  for (const auto &stage : stages) {
+  for (const auto &[index, stage] : llvm::enumerate(stages)) {
     progress(stage.name);
     PassManager pm(module.getContext());
     if (failed(parsePassPipeline(stage.pipeline, pm))) {
@@ -211,7 +212,11 @@ bool compileToSharedObject(ModuleOp module, const CompileOptions &opts,
               (diag.empty() ? std::string("no diagnostic") : diag);
       return false;
     }
+    if (index == entryStage && !buildSignature(module, sig, error))
+      return false;
   }
+  // One buffer per signature line after the version line.
+  size_t numBuffers = llvm::count(sig, '\n') - 1;
 
   progress("translate to LLVM IR");
   llvm::LLVMContext llctx;

@@ -7,9 +7,11 @@
 //
 //===----------------------------------------------------------------------===//
 #include "LinalgBuilders.h"
+#include "qf/Dialect/Qf/IR/Blobs.h"
 #include "qf/Dialect/Qf/IR/QfDialect.h"
 
 #include "mlir/IR/AffineMap.h"
+#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 
@@ -199,6 +201,27 @@ Value integerSums(OpBuilder &b, Location loc, Value wide, int64_t reducedDim) {
                         });
 }
 
+/// Column sums [1, N] of a constant 8-bit [K, N] rhs, computed now rather
+/// than at every call; null when rhs is not a readable constant.
+Value constantColumnSums(OpBuilder &b, Location loc, Value rhs, bool isSigned) {
+  Attribute attr;
+  if (!matchPattern(rhs, m_Constant(&attr)))
+    return {};
+  ArrayRef<char> raw = rawBytes(attr);
+  auto t = rtt(rhs);
+  int64_t K = t.getDimSize(0), N = t.getDimSize(1);
+  if ((int64_t)raw.size() != K * N)
+    return {};
+  std::vector<int32_t> sums(N, 0);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n) {
+      char c = raw[k * N + n];
+      sums[n] += isSigned ? (int32_t)(int8_t)c : (int32_t)(uint8_t)c;
+    }
+  auto st = RankedTensorType::get({1, N}, b.getI32Type());
+  return arith::ConstantOp::create(b, loc, st, DenseElementsAttr::get(st, ArrayRef<int32_t>(sums)));
+}
+
 struct QuantizedMatMulLowering : OpRewritePattern<QuantizedMatMulOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(QuantizedMatMulOp op, PatternRewriter &rw) const override {
@@ -248,8 +271,10 @@ struct QuantizedMatMulLowering : OpRewritePattern<QuantizedMatMulOp> {
         ins.push_back(integerSums(rw, loc, aWide, 1));
         ins.push_back(paramTensor(rw, loc, zb, i32, 1, 2));
       }
-      if (za != 0)
-        ins.push_back(integerSums(rw, loc, bWide, 0));
+      if (za != 0) {
+        Value sums = constantColumnSums(rw, loc, b, bSigned);
+        ins.push_back(sums ? sums : integerSums(rw, loc, bWide, 0));
+      }
       acc = elementwise(rw, loc, accT, ins, [&](OpBuilder &nb, Location l, ValueRange v) {
         Value r = v[0];
         size_t i = 1;

@@ -2,6 +2,7 @@
 #include "qf/Pipelines/Pipelines.h"
 #include "qf/Dialect/Qf/IR/QfDialect.h"
 #include "qf/Dialect/Qf/Passes.h"
+#include "qf/Quant/Observers.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -48,9 +49,16 @@ std::vector<PipelineStage> cpuPipelineStages() {
   };
 }
 
+bool needsCalibration(const QuantScheme &s) { return s.scheme == "w8a8"; }
+
 bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages,
                         std::string &error) {
-  static const char *kSchemes = "none, w8a16, w4a16-g<N>, nf4-g<N>, w8a8-dynamic";
+  static const char *kSchemes = "none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>";
+  if (!quant::parseCalibMethod(s.calibMethod)) {
+    error = "unknown --calib-method '" + s.calibMethod + "' (valid: " +
+            quant::calibMethodNames() + ")";
+    return false;
+  }
   const std::string &m = s.weightMethod;
   if (m != "rtn" && m != "hqq") {
     error = "unknown --weight-method '" + m + "' (valid: rtn, hqq)";
@@ -75,14 +83,25 @@ bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages
       return false;
     }
     weights = "bits=4 group-size=" + std::to_string(g) + " format=nf4";
-  } else if (s.scheme == "w8a8-dynamic") {
+  } else if (s.scheme == "w8a8-dynamic" || s.scheme == "w8a8") {
     if (m != "rtn") {
-      error = "--quant=w8a8-dynamic quantizes weights per channel by absmax; "
+      error = "--quant=" + s.scheme + " quantizes weights per channel by absmax; "
               "--weight-method does not apply";
       return false;
     }
-    stages.push_back({"quantize (w8a8-dynamic)",
-                      "func.func(qf-quantize-activations{mode=dynamic}),canonicalize,cse"});
+    if (s.scheme == "w8a8-dynamic") {
+      stages.push_back({"quantize (w8a8-dynamic)",
+                        "func.func(qf-quantize-activations{mode=dynamic}),canonicalize,cse"});
+      return true;
+    }
+    if (s.statsPath.empty()) {
+      error = "--quant=w8a8 needs calibration: pass --calib-data=DIR or --calib-stats-in=FILE";
+      return false;
+    }
+    stages.push_back({"quantize (w8a8, " + s.calibMethod + " ranges)",
+                      "func.func(qf-apply-calibration{stats=" + s.statsPath + " method=" +
+                          s.calibMethod + "},qf-quantize-activations{mode=static}),"
+                          "canonicalize,cse"});
     return true;
   } else {
     error = "unknown --quant '" + s.scheme + "' (valid: " + kSchemes + ")";

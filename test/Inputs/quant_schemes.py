@@ -2,8 +2,10 @@
 with ONNX Runtime's fp32 outputs on the same random input.
 
 usage: quant_schemes.py MODEL.onnx WORKDIR NAME=SHAPE [SCHEME:MIN_COSINE ...]
-A scheme may carry a weight method: w4a16-g32/hqq. Prints one line per scheme
-and exits 1 if any cosine falls below its floor.
+A scheme may carry a method: the weight method (w4a16-g32/hqq) or, for
+w8a8, the calibration method (w8a8/entropy). w8a8 calibrates on 8 random
+samples written to WORKDIR/calib. Prints one line per scheme and exits 1 if
+any cosine falls below its floor.
 """
 import os
 import subprocess
@@ -18,6 +20,11 @@ name, dims = shape_arg.split("=")
 shape = [int(d) for d in dims.split("x")]
 x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
 np.save(os.path.join(work, "x.npy"), x)
+calib = os.path.join(work, "calib")
+for i in range(8):
+    os.makedirs(os.path.join(calib, f"s{i}"), exist_ok=True)
+    np.save(os.path.join(calib, f"s{i}", name + ".npy"),
+            np.random.default_rng(10 + i).standard_normal(shape).astype(np.float32))
 sess = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
 ref = sess.run(None, {name: x})[0].astype(np.float64).ravel()
 out_name = sess.get_outputs()[0].name
@@ -29,7 +36,9 @@ for spec in sys.argv[4:]:
     tag = scheme + ("-" + method if method else "")
     so = os.path.join(work, tag + ".so")
     cmd = ["quant-compile", "-q", model, "--input-shape", shape_arg, "--quant=" + scheme, "-o", so]
-    if method:
+    if scheme == "w8a8":
+        cmd += ["--calib-data=" + calib] + (["--calib-method=" + method] if method else [])
+    elif method:
         cmd.append("--weight-method=" + method)
     subprocess.run(cmd, check=True)
     out = os.path.join(work, tag)

@@ -18,11 +18,18 @@ struct PipelineStage {
 std::vector<PipelineStage> cpuPipelineStages();
 
 /// A quantization scheme as quant-compile's --quant and --weight-method give
-/// it: none, w8a16, w4a16-g<N>, nf4-g<N>, w8a8-dynamic; methods rtn, hqq.
+/// it: none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>; methods rtn,
+/// hqq. w8a8 reads calibration statistics from `statsPath` with
+/// `calibMethod`.
 struct QuantScheme {
   std::string scheme = "none";
   std::string weightMethod = "rtn";
+  std::string calibMethod = "minmax";
+  std::string statsPath;
 };
+
+/// Whether the scheme quantizes activations with calibrated ranges.
+bool needsCalibration(const QuantScheme &s);
 
 /// The stages that quantize a qf graph under `s` (none for "none"), or
 /// false with a one-line `error` that lists the valid values.

@@ -1,5 +1,6 @@
 // RUN: quant-opt %s -pass-pipeline='builtin.module(func.func(qf-quantize-activations{min-elements=0}))' | FileCheck %s
-// RUN: not quant-opt %s -pass-pipeline='builtin.module(func.func(qf-quantize-activations{mode=static min-elements=0}))' 2>&1 | FileCheck %s --check-prefix=MODE
+// RUN: quant-opt %s -pass-pipeline='builtin.module(func.func(qf-quantize-activations{mode=static min-elements=0}))' | FileCheck %s --check-prefix=STATIC
+// RUN: not quant-opt %s -pass-pipeline='builtin.module(func.func(qf-quantize-activations{mode=bogus min-elements=0}))' 2>&1 | FileCheck %s --check-prefix=MODE
 
 // x is quantized per row at run time, W per output channel here (column 0
 // absmax 8 -> [24, -32, 48, -127], column 1 absmax 2 -> [32, -13, -76, 127]);
@@ -14,8 +15,35 @@
 // CHECK: qf.mul %[[Y]], %[[SW]]
 // CHECK-NOT: qf.matmul
 // CHECK: weight_q8: "0x400000001820E0F330B4817F"
-// MODE: error: qf-quantize-activations: unknown mode 'static' (valid: dynamic; static scales need calibration data)
+// MODE: error: qf-quantize-activations: unknown mode 'bogus' (valid: dynamic, static)
+
+// Static: a symmetric range [-2.54, 2.54] gives int8 codes with scale 0.02;
+// an asymmetric [0, 5.1] uint8 with scale 0.02 and zero point 0. s_x folds
+// into the per-channel constant (weight scales 8/127 and 2/127 times 0.02).
+// A layer without a range stays float.
+// STATIC-LABEL: func @mm
+// STATIC: %[[Q:.*]] = qf.quantize %arg0 : tensor<3x4xf32> -> tensor<3x4x!quant.uniform<i8:f32, 2.000000e-02>>
+// STATIC: %[[ACC:.*]] = qf.quantized_matmul %[[Q]], %{{.*}} : (tensor<3x4x!quant.uniform<i8:f32, 2.000000e-02>>, tensor<4x2xi8>) -> tensor<3x2xi32>
+// STATIC: %[[F:.*]] = qf.cast %[[ACC]]
+// STATIC-NEXT: qf.mul %[[F]], %{{.*}} : (tensor<3x2xf32>, tensor<2xf32>) -> tensor<3x2xf32>
+// STATIC-LABEL: func @relu_input
+// STATIC: qf.quantize %arg0 : tensor<3x4xf32> -> tensor<3x4x!quant.uniform<u8:f32, 0.0199999{{[0-9]+}}>>
+// STATIC-LABEL: func @uncalibrated
+// STATIC: qf.matmul
+// STATIC-NOT: qf.quantize
 func.func @mm(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<[[1.5, 0.5], [-2.0, -0.2], [3.0, -1.2], [-8.0, 2.0]]> : tensor<4x2xf32>
+  %y = qf.matmul %x, %w {qf.input_range = array<f64: -2.54, 2.54>} : (tensor<3x4xf32>, tensor<4x2xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+func.func @relu_input(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<[[1.5, 0.5], [-2.0, -0.2], [3.0, -1.2], [-8.0, 2.0]]> : tensor<4x2xf32>
+  %y = qf.matmul %x, %w {qf.input_range = array<f64: 0.0, 5.1>} : (tensor<3x4xf32>, tensor<4x2xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+func.func @uncalibrated(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %w = arith.constant dense<[[1.5, 0.5], [-2.0, -0.2], [3.0, -1.2], [-8.0, 2.0]]> : tensor<4x2xf32>
   %y = qf.matmul %x, %w : (tensor<3x4xf32>, tensor<4x2xf32>) -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>

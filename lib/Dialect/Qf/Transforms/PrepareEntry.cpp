@@ -55,6 +55,22 @@ void exportObservations(func::FuncOp f) {
   }
 }
 
+/// Each result gets a buffer of its own: a result that is an input, or a
+/// value returned twice, is returned through a copy (an alloc_tensor with
+/// `copy`, which canonicalization keeps, unlike a linalg.copy into empty).
+void copySharedResults(func::FuncOp f) {
+  auto ret = cast<func::ReturnOp>(f.getBody().back().getTerminator());
+  llvm::SmallPtrSet<Value, 8> seen;
+  OpBuilder b(ret);
+  for (OpOperand &use : ret->getOpOperands()) {
+    Value v = use.get();
+    auto t = dyn_cast<RankedTensorType>(v.getType());
+    if (!t || !t.hasStaticShape() || (!isa<BlockArgument>(v) && seen.insert(v).second))
+      continue;
+    use.set(bufferization::AllocTensorOp::create(b, ret.getLoc(), t, ValueRange{}, v));
+  }
+}
+
 struct QfPrepareEntryPass : impl::QfPrepareEntryBase<QfPrepareEntryPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -87,6 +103,7 @@ struct QfPrepareEntryPass : impl::QfPrepareEntryBase<QfPrepareEntryPass> {
           }
       }
     }
+    copySharedResults(f);
     f.setSymName("qf_main");
     // Inputs belong to the caller: bufferization must never write into them.
     Builder b(&getContext());

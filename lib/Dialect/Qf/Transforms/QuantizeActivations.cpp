@@ -1,9 +1,9 @@
 //===- QuantizeActivations.cpp - the qf-quantize-activations pass ---------===//
 //
-// W8A8 with dynamic per-row activation scales: the float matmul becomes an
-// exact integer product between run-time int8 activation codes and int8
-// weight codes quantized here, rescaled to float by the product of the two
-// scales.
+// W8A8: the float matmul becomes an exact integer product between int8
+// activation codes and per-output-channel int8 weight codes quantized here,
+// rescaled to float by the product of the two scales. Activation scales are
+// found per row at run time (dynamic) or fixed from calibration (static).
 //
 //===----------------------------------------------------------------------===//
 #include "ConstantWeights.h"
@@ -22,15 +22,46 @@ namespace qf {
 
 namespace {
 
+/// Per-output-channel absmax int8 codes [K, N] and their scales [N].
+struct Int8Weight {
+  std::vector<int8_t> codes;
+  std::vector<float> scales;
+};
+
+Int8Weight quantizePerChannel(const ConstantWeight &cw) {
+  int64_t K = cw.K, N = cw.N;
+  quant::GroupQuantized gq = quant::quantizeGroups(cw.byRow, N, K, K, 8, /*symmetric=*/true);
+  Int8Weight w{std::vector<int8_t>(K * N), std::vector<float>(N)};
+  for (int64_t n = 0; n < N; ++n) {
+    w.scales[n] = gq.params[n].scale;
+    for (int64_t k = 0; k < K; ++k)
+      w.codes[k * N + n] = (int8_t)gq.q[n * K + k];
+  }
+  return w;
+}
+
+/// The activation type for a calibrated range: int8 around zero for a
+/// symmetric range, uint8 with a zero point otherwise.
+mlir::quant::UniformQuantizedType activationType(MLIRContext *ctx, double lo, double hi) {
+  Type i8 = IntegerType::get(ctx, 8), f32 = Float32Type::get(ctx);
+  if (lo == -hi) {
+    double scale = hi > 0 ? hi / 127.0 : 1.0;
+    return mlir::quant::UniformQuantizedType::get(mlir::quant::QuantizationFlags::Signed, i8, f32, scale,
+                                            0, -128, 127);
+  }
+  quant::QParams p = quant::affineParams((float)lo, (float)hi, quant::IntRange{0, 255});
+  return mlir::quant::UniformQuantizedType::get(0, i8, f32, p.scale, p.zeroPoint, 0, 255);
+}
+
 struct QfQuantizeActivationsPass
     : impl::QfQuantizeActivationsBase<QfQuantizeActivationsPass> {
   using Base::Base;
 
   void runOnOperation() override {
     func::FuncOp f = getOperation();
-    if (mode != "dynamic") {
+    if (mode != "dynamic" && mode != "static") {
       f.emitError("qf-quantize-activations: unknown mode '")
-          << mode << "' (valid: dynamic; static scales need calibration data)";
+          << mode << "' (valid: dynamic, static)";
       return signalPassFailure();
     }
     SmallVector<MatMulOp> todo;
@@ -40,37 +71,44 @@ struct QfQuantizeActivationsPass
   }
 
   void quantizeLayer(MatMulOp op) {
+    auto range = op->getAttrOfType<DenseF64ArrayAttr>("qf.input_range");
+    bool isStatic = mode == "static";
+    if (isStatic && (!range || range.size() != 2))
+      return;
     std::optional<ConstantWeight> cw = matchConstantWeight(op, minElements);
     if (!cw)
       return;
-    int64_t K = cw->K, N = cw->N;
-    auto xT = cast<RankedTensorType>(op.getLhs().getType());
-    // Per-output-channel absmax int8.
-    quant::GroupQuantized gq = quant::quantizeGroups(cw->byRow, N, K, K, 8, /*symmetric=*/true);
-    std::vector<int8_t> codes(K * N);
-    std::vector<float> wScale(N);
-    for (int64_t n = 0; n < N; ++n) {
-      wScale[n] = gq.params[n].scale;
-      for (int64_t k = 0; k < K; ++k)
-        codes[k * N + n] = (int8_t)gq.q[n * K + k];
-    }
+    Int8Weight w = quantizePerChannel(*cw);
 
     OpBuilder b(op);
     Location loc = op.getLoc();
     std::string name = blobName(cw->attr, "weight");
     Type i8 = b.getI8Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
-    auto codesT = RankedTensorType::get({K, N}, i8);
-    auto scaleT = RankedTensorType::get({N}, f32);
-    Value wq = arith::ConstantOp::create(b, loc, codesT, makeBlob(codesT, name + "_q8", codes));
-    Value sw = arith::ConstantOp::create(b, loc, scaleT, makeBlob(scaleT, name + "_scales", wScale));
-
-    SmallVector<int64_t> sShape(xT.getShape());
-    sShape.back() = 1;
-    auto dq = DynamicQuantizeOp::create(b, loc, xT.clone(i8), xT.clone(sShape), op.getLhs());
+    auto codesT = RankedTensorType::get({cw->K, cw->N}, i8);
+    auto scaleT = RankedTensorType::get({cw->N}, f32);
+    Value wq = arith::ConstantOp::create(b, loc, codesT, makeBlob(codesT, name + "_q8", w.codes));
+    auto xT = cast<RankedTensorType>(op.getLhs().getType());
     auto yT = cast<RankedTensorType>(op.getType());
-    Value acc = QuantizedMatMulOp::create(b, loc, yT.clone(i32), dq.getOutput(), wq);
+
+    Value codes, rowScale;
+    if (isStatic) {
+      auto qt = activationType(b.getContext(), range[0], range[1]);
+      codes = QuantizeOp::create(b, loc, xT.clone(qt), op.getLhs());
+      // s_x folds into the per-channel weight scales.
+      for (float &s : w.scales)
+        s = (float)(s * qt.getScale());
+    } else {
+      SmallVector<int64_t> sShape(xT.getShape());
+      sShape.back() = 1;
+      auto dq = DynamicQuantizeOp::create(b, loc, xT.clone(i8), xT.clone(sShape), op.getLhs());
+      codes = dq.getOutput();
+      rowScale = dq.getScale();
+    }
+    Value sw = arith::ConstantOp::create(b, loc, scaleT, makeBlob(scaleT, name + "_scales", w.scales));
+    Value acc = QuantizedMatMulOp::create(b, loc, yT.clone(i32), codes, wq);
     Value y = CastOp::create(b, loc, yT, acc, false, false);
-    y = MulOp::create(b, loc, yT, y, dq.getScale(), false);
+    if (rowScale)
+      y = MulOp::create(b, loc, yT, y, rowScale, false);
     y = MulOp::create(b, loc, yT, y, sw, false);
     retireMatMul(op, y);
   }
