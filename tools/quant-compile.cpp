@@ -33,7 +33,7 @@ static cl::opt<std::string>
           cl::desc("Quantization scheme: none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>"),
           cl::init("none"));
 static cl::opt<std::string> weightMethod("weight-method",
-                                         cl::desc("Weight quantizer: rtn, hqq"),
+                                         cl::desc("Weight quantizer: rtn, hqq, gptq"),
                                          cl::init("rtn"));
 static cl::opt<std::string> calibData(
     "calib-data", cl::desc("Calibration samples: one subdirectory per sample, an "
@@ -77,11 +77,14 @@ int main(int argc, char **argv) {
   std::string err;
   {
     qf::QuantScheme probe = scheme;
-    probe.statsPath = "-";
+    probe.statsPath = probe.hessiansPath = "-";
     std::vector<qf::PipelineStage> unused;
     if (!qf::quantizationStages(probe, unused, err))
       return fail(err);
   }
+  bool gptq = weightMethod == "gptq";
+  if (gptq && calibData.empty())
+    return fail("--weight-method=gptq needs calibration inputs: pass --calib-data=DIR");
   if (qf::needsCalibration(scheme) && calibData.empty() && calibStatsIn.empty())
     return fail("--quant=" + quant +
                 " needs calibration: pass --calib-data=DIR or --calib-stats-in=FILE");
@@ -151,6 +154,7 @@ int main(int argc, char **argv) {
 
   // Calibration: statistics from files and/or from running the samples.
   qf::quant::StatsMap stats;
+  qf::quant::HessianMap hessians;
   for (const auto &f : calibStatsIn)
     if (!qf::quant::readStats(f, stats, err))
       return fail(err);
@@ -158,6 +162,8 @@ int main(int argc, char **argv) {
     log("calibrate on " + calibData);
     qf::CalibrationOptions cal;
     cal.dataDir = calibData;
+    if (gptq)
+      cal.hessians = &hessians;
     cal.progress = [&](size_t done, size_t total) {
       if (quiet)
         return;
@@ -186,10 +192,23 @@ int main(int argc, char **argv) {
           path);
     scheme.statsPath = path;
   }
+  llvm::SmallString<128> hessTmp;
   auto dropTmp = llvm::make_scope_exit([&] {
     if (!statsTmp.empty())
       llvm::sys::fs::remove(statsTmp);
+    if (!hessTmp.empty())
+      llvm::sys::fs::remove(hessTmp);
   });
+  if (gptq) {
+    int fd;
+    if (std::error_code ec =
+            llvm::sys::fs::createTemporaryFile("qf-hessians", "bin", fd, hessTmp))
+      return fail("cannot create a temporary file: " + ec.message());
+    ::close(fd);
+    if (!qf::quant::writeHessians(hessTmp.str().str(), hessians, err))
+      return fail(err);
+    scheme.hessiansPath = hessTmp.str().str();
+  }
   if (!qf::quantizationStages(scheme, copts.preStages, err))
     return fail(err);
   copts.outputPath = outputFile;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <unistd.h>
+
 #include <cmath>
 #include <random>
 
@@ -120,3 +123,33 @@ TEST(Hqq, FitsHeavyTailedWeightsBetterThanMinMax) {
 }
 
 } // namespace
+
+TEST(Gptq, HessianFilesRoundTripAndMerge) {
+  GptqHessian h(3);
+  std::vector<float> x = {1, 2, 3, -1, 0, 2};
+  h.addBatch(x, 2);
+  // Lower triangle of 2 x^T x: [0][0] = 2 (1 + 1) = 4, [1][0] = 2 * 2 = 4,
+  // [2][0] = 2 (3 - 2) = 2, [2][2] = 2 (9 + 4) = 26.
+  EXPECT_DOUBLE_EQ(h.matrix()[0], 4.0);
+  EXPECT_DOUBLE_EQ(h.matrix()[3], 4.0);
+  EXPECT_DOUBLE_EQ(h.matrix()[6], 2.0);
+  EXPECT_DOUBLE_EQ(h.matrix()[8], 26.0);
+  HessianMap m;
+  m.emplace("layer/a", h);
+  std::string path = testing::TempDir() + "/qf-hessians.bin", err;
+  ASSERT_TRUE(writeHessians(path, m, err)) << err;
+  HessianMap back;
+  ASSERT_TRUE(readHessians(path, back, err)) << err;
+  ASSERT_TRUE(readHessians(path, back, err)) << err; // a second shard merges
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back.at("layer/a").samples(), 4);
+  EXPECT_DOUBLE_EQ(back.at("layer/a").matrix()[8], 52.0);
+  std::FILE *f = std::fopen(path.c_str(), "r+b");
+  std::fseek(f, 0, SEEK_END);
+  long size = std::ftell(f);
+  std::fclose(f);
+  ASSERT_EQ(truncate(path.c_str(), size - 8), 0);
+  EXPECT_FALSE(readHessians(path, back, err));
+  EXPECT_NE(err.find("is truncated"), std::string::npos) << err;
+  std::remove(path.c_str());
+}

@@ -109,11 +109,15 @@ def QfQuantizeWeights : Pass<"qf-quantize-weights", "::mlir::func::FuncOp"> {
     output channel). `method=rtn` rounds to nearest with absmax (symmetric)
     or min/max (affine) ranges; `method=hqq` fits scale and a float zero
     point per group by half-quadratic optimization (data-free, always
-    affine). `format=nf4` stores 4-bit NormalFloat codes against the group
-    absmax. A group size that does not divide a layer's K is an error.
+    affine). `method=gptq` quantizes column by column against the layer's
+    input Hessian (from `hessians`, written by calibration), pushing each
+    rounding error onto the columns still to come. `format=nf4` stores 4-bit
+    NormalFloat codes against the group absmax. A group size that does not divide a layer's K is an error.
   }];
   let options = [
-    Option<"method", "method", "std::string", "\"rtn\"", "rtn | hqq">,
+    Option<"method", "method", "std::string", "\"rtn\"", "rtn | hqq | gptq">,
+    Option<"hessians", "hessians", "std::string", "",
+           "per-layer input Hessians for gptq (quant-compile writes them)">,
     Option<"bits", "bits", "int64_t", "4", "4 or 8">,
     Option<"groupSize", "group-size", "int64_t", "128",
            "K elements per scale; 0 = per output channel">,

@@ -135,7 +135,14 @@ bool collectCalibrationStats(ModuleOp module, const CalibrationOptions &opts,
     }
     for (const auto &[idx, layer] : observed) {
       auto *p = reinterpret_cast<const float *>(outData[idx].data());
-      stats[layer].add(llvm::ArrayRef<float>(p, outData[idx].size() / sizeof(float)));
+      llvm::ArrayRef<float> x(p, outData[idx].size() / sizeof(float));
+      stats[layer].add(x);
+      if (opts.hessians) {
+        const qfrt_io_info &info = outInfo[idx];
+        int64_t cols = info.rank ? info.dims[info.rank - 1] : 1;
+        auto &h = opts.hessians->try_emplace(layer, cols).first->second;
+        h.addBatch(x, (int64_t)x.size() / cols);
+      }
     }
     if (opts.progress)
       opts.progress(s + 1, samples.size());

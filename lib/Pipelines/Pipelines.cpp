@@ -49,7 +49,9 @@ std::vector<PipelineStage> cpuPipelineStages() {
   };
 }
 
-bool needsCalibration(const QuantScheme &s) { return s.scheme == "w8a8"; }
+bool needsCalibration(const QuantScheme &s) {
+  return s.scheme == "w8a8" || s.weightMethod == "gptq";
+}
 
 bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages,
                         std::string &error) {
@@ -60,8 +62,8 @@ bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages
     return false;
   }
   const std::string &m = s.weightMethod;
-  if (m != "rtn" && m != "hqq") {
-    error = "unknown --weight-method '" + m + "' (valid: rtn, hqq)";
+  if (m != "rtn" && m != "hqq" && m != "gptq") {
+    error = "unknown --weight-method '" + m + "' (valid: rtn, hqq, gptq)";
     return false;
   }
   llvm::StringRef q(s.scheme);
@@ -106,6 +108,13 @@ bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages
   } else {
     error = "unknown --quant '" + s.scheme + "' (valid: " + kSchemes + ")";
     return false;
+  }
+  if (m == "gptq") {
+    if (s.hessiansPath.empty()) {
+      error = "--weight-method=gptq needs calibration inputs: pass --calib-data=DIR";
+      return false;
+    }
+    weights += " hessians=" + s.hessiansPath;
   }
   stages.push_back({"quantize (" + s.scheme + ", " + m + ")",
                     "func.func(qf-quantize-weights{method=" + m + " " + weights +

@@ -2,6 +2,7 @@
 #include "qf/Quant/Solvers.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <numeric>
 #include <string>
@@ -9,7 +10,8 @@
 namespace qf::quant {
 
 void GptqHessian::addBatch(llvm::ArrayRef<float> x, int64_t n) {
-  // H accumulates 2 x x^T over samples; quantizeGptq divides by the count.
+  // H accumulates 2 x x^T over samples (its lower triangle: H is
+  // symmetric); quantizeGptq divides by the count.
   for (int64_t s = 0; s < n; ++s) {
     const float *row = x.data() + s * cols;
     for (int64_t i = 0; i < cols; ++i) {
@@ -17,11 +19,86 @@ void GptqHessian::addBatch(llvm::ArrayRef<float> x, int64_t n) {
       if (xi == 0.0)
         continue;
       double *hi = &h[i * cols];
-      for (int64_t j = 0; j < cols; ++j)
+      for (int64_t j = 0; j <= i; ++j)
         hi[j] += xi * row[j];
     }
   }
   count += n;
+}
+
+void GptqHessian::merge(const GptqHessian &o) {
+  for (size_t i = 0; i < h.size(); ++i)
+    h[i] += o.h[i];
+  count += o.count;
+}
+
+void GptqHessian::assign(int64_t samples, std::vector<double> matrix) {
+  count = samples;
+  h = std::move(matrix);
+}
+
+bool writeHessians(const std::string &path, const HessianMap &hessians, std::string &error) {
+  std::string tmp = path + ".tmp";
+  std::FILE *f = std::fopen(tmp.c_str(), "wb");
+  if (!f) {
+    error = "cannot write '" + path + "'";
+    return false;
+  }
+  bool ok = std::fwrite("QFHESS1\n", 1, 8, f) == 8;
+  for (const auto &[name, hs] : hessians) {
+    uint32_t len = (uint32_t)name.size();
+    int64_t cols = hs.columns(), samples = hs.samples();
+    ok = ok && std::fwrite(&len, 4, 1, f) == 1 && std::fwrite(name.data(), 1, len, f) == len &&
+         std::fwrite(&cols, 8, 1, f) == 1 && std::fwrite(&samples, 8, 1, f) == 1 &&
+         std::fwrite(hs.matrix().data(), 8, cols * cols, f) == (size_t)(cols * cols);
+  }
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    error = "cannot write '" + path + "'";
+    return false;
+  }
+  return true;
+}
+
+bool readHessians(const std::string &path, HessianMap &hessians, std::string &error) {
+  std::FILE *f = std::fopen(path.c_str(), "rb");
+  if (!f) {
+    error = "cannot open '" + path + "'";
+    return false;
+  }
+  auto bad = [&](const std::string &why) {
+    std::fclose(f);
+    error = "'" + path + "' is not a Hessian file: " + why;
+    return false;
+  };
+  char magic[8];
+  if (std::fread(magic, 1, 8, f) != 8 || std::string(magic, 8) != "QFHESS1\n")
+    return bad("bad magic");
+  uint32_t len;
+  while (std::fread(&len, 4, 1, f) == 1) {
+    std::string name(len, '\0');
+    int64_t cols, samples;
+    if (len > 4096 || std::fread(name.data(), 1, len, f) != len ||
+        std::fread(&cols, 8, 1, f) != 1 || std::fread(&samples, 8, 1, f) != 1 || cols <= 0 ||
+        cols > (1 << 16) || samples < 0)
+      return bad("truncated or malformed layer header");
+    std::vector<double> m(cols * cols);
+    if (std::fread(m.data(), 8, m.size(), f) != m.size())
+      return bad("layer '" + name + "' is truncated");
+    GptqHessian hs(cols);
+    hs.assign(samples, std::move(m));
+    auto it = hessians.find(name);
+    if (it == hessians.end())
+      hessians.emplace(name, std::move(hs));
+    else if (it->second.columns() != cols)
+      return bad("layer '" + name + "' has " + std::to_string(cols) + " columns, " +
+                 std::to_string(it->second.columns()) + " elsewhere");
+    else
+      it->second.merge(hs);
+  }
+  std::fclose(f);
+  return true;
 }
 
 namespace {
@@ -49,26 +126,42 @@ bool cholesky(std::vector<double> &a, int64_t n) {
   return true;
 }
 
-/// H^-1 from its lower Cholesky factor L: H^-1 = L^-T L^-1.
+/// H^-1 from its lower Cholesky factor L: H^-1 = L^-T L^-1. Both products
+/// run along rows (the matrices are row-major), which keeps them in cache.
 std::vector<double> inverseFromCholesky(const std::vector<double> &l, int64_t n) {
-  std::vector<double> linv(n * n, 0.0);
+  std::vector<double> linv(n * n, 0.0), row(n);
   for (int64_t i = 0; i < n; ++i) {
-    linv[i * n + i] = 1.0 / l[i * n + i];
-    for (int64_t j = 0; j < i; ++j) {
-      double s = 0.0;
-      for (int64_t k = j; k < i; ++k)
-        s += l[i * n + k] * linv[k * n + j];
-      linv[i * n + j] = -s / l[i * n + i];
+    // Row i of L^-1: -(sum_k<i L[i,k] L^-1[k, :]) / L[i,i], plus the diagonal.
+    std::fill(row.begin(), row.begin() + i, 0.0);
+    for (int64_t k = 0; k < i; ++k) {
+      double lik = l[i * n + k];
+      if (lik == 0.0)
+        continue;
+      const double *lk = &linv[k * n];
+      for (int64_t j = 0; j <= k; ++j)
+        row[j] += lik * lk[j];
+    }
+    double d = l[i * n + i];
+    for (int64_t j = 0; j < i; ++j)
+      linv[i * n + j] = -row[j] / d;
+    linv[i * n + i] = 1.0 / d;
+  }
+  // (L^-T L^-1)[i, j] = sum_k L^-1[k, i] L^-1[k, j], lower half, mirrored.
+  std::vector<double> inv(n * n, 0.0);
+  for (int64_t k = 0; k < n; ++k) {
+    const double *lk = &linv[k * n];
+    for (int64_t i = 0; i <= k; ++i) {
+      double lki = lk[i];
+      if (lki == 0.0)
+        continue;
+      double *out = &inv[i * n];
+      for (int64_t j = 0; j <= i; ++j)
+        out[j] += lki * lk[j];
     }
   }
-  std::vector<double> inv(n * n, 0.0);
   for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j <= i; ++j) {
-      double s = 0.0;
-      for (int64_t k = i; k < n; ++k)
-        s += linv[k * n + i] * linv[k * n + j];
-      inv[i * n + j] = inv[j * n + i] = s;
-    }
+    for (int64_t j = 0; j < i; ++j)
+      inv[j * n + i] = inv[i * n + j];
   return inv;
 }
 
@@ -95,8 +188,9 @@ bool quantizeGptq(llvm::ArrayRef<float> w, int64_t rows, int64_t cols,
   int64_t n = cols;
   std::vector<double> h = hessian.matrix();
   double inv = hessian.samples() ? 1.0 / hessian.samples() : 1.0;
-  for (double &v : h)
-    v *= inv;
+  for (int64_t i = 0; i < cols; ++i)
+    for (int64_t j = 0; j <= i; ++j)
+      h[j * cols + i] = h[i * cols + j] *= inv;
   std::vector<double> W(w.begin(), w.end());
 
   // Inputs that never fire carry no information: fix their weights to 0.
@@ -139,7 +233,13 @@ bool quantizeGptq(llvm::ArrayRef<float> w, int64_t rows, int64_t cols,
     error = "GPTQ: the inverse Hessian is not positive definite";
     return false;
   }
-  auto U = [&](int64_t i, int64_t j) { return u[j * n + i]; }; // transpose of L
+  // U row-major (the transpose of the lower factor), so the error updates
+  // below stream along rows.
+  std::vector<double> ut(n * n);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      ut[i * n + j] = u[j * n + i];
+  auto U = [&](int64_t i, int64_t j) { return ut[i * n + j]; };
 
   out = GroupQuantized();
   out.rows = rows;
@@ -177,8 +277,10 @@ bool quantizeGptq(llvm::ArrayRef<float> w, int64_t rows, int64_t cols,
         int32_t qv = quantize((float)wv, p, range);
         out.q[r * n + natural] = qv;
         double e = (wv - dequantize(qv, p)) / d;
+        const double *ui = &ut[i * n];
+        double *wr = &wp[r * n];
         for (int64_t j = i; j < i2; ++j)
-          wp[r * n + j] -= e * U(i, j);
+          wr[j] -= e * ui[j];
         err[r * bs + (i - i1)] = e;
       }
     }
@@ -188,8 +290,10 @@ bool quantizeGptq(llvm::ArrayRef<float> w, int64_t rows, int64_t cols,
         double e = err[r * bs + (i - i1)];
         if (e == 0.0)
           continue;
+        const double *ui = &ut[i * n];
+        double *wr = &wp[r * n];
         for (int64_t j = i2; j < n; ++j)
-          wp[r * n + j] -= e * U(i, j);
+          wr[j] -= e * ui[j];
       }
   }
   return true;

@@ -36,8 +36,10 @@ for spec in sys.argv[4:]:
     tag = scheme + ("-" + method if method else "")
     so = os.path.join(work, tag + ".so")
     cmd = ["quant-compile", "-q", model, "--input-shape", shape_arg, "--quant=" + scheme, "-o", so]
+    if scheme == "w8a8" or method == "gptq":
+        cmd.append("--calib-data=" + calib)
     if scheme == "w8a8":
-        cmd += ["--calib-data=" + calib] + (["--calib-method=" + method] if method else [])
+        cmd += ["--calib-method=" + method] if method else []
     elif method:
         cmd.append("--weight-method=" + method)
     subprocess.run(cmd, check=True)

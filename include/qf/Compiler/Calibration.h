@@ -3,6 +3,7 @@
 #define QF_COMPILER_CALIBRATION_H
 
 #include "qf/Quant/Observers.h"
+#include "qf/Quant/Solvers.h"
 
 #include "mlir/IR/BuiltinOps.h"
 
@@ -16,6 +17,8 @@ struct CalibrationOptions {
   std::string dataDir;
   /// Threads for running the calibration module (0: the runtime's default).
   int threads = 0;
+  /// When set, also accumulates each observed layer's GPTQ Hessian here.
+  quant::HessianMap *hessians = nullptr;
   /// Called after each sample with (done, total).
   std::function<void(size_t, size_t)> progress;
 };

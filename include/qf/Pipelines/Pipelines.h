@@ -19,16 +19,18 @@ std::vector<PipelineStage> cpuPipelineStages();
 
 /// A quantization scheme as quant-compile's --quant and --weight-method give
 /// it: none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>; methods rtn,
-/// hqq. w8a8 reads calibration statistics from `statsPath` with
-/// `calibMethod`.
+/// hqq, gptq. w8a8 reads calibration statistics from `statsPath` with
+/// `calibMethod`; gptq reads the layers' Hessians from `hessiansPath`.
 struct QuantScheme {
   std::string scheme = "none";
   std::string weightMethod = "rtn";
   std::string calibMethod = "minmax";
   std::string statsPath;
+  std::string hessiansPath;
 };
 
-/// Whether the scheme quantizes activations with calibrated ranges.
+/// Whether the scheme quantizes activations with calibrated ranges, or
+/// fits weights to calibration inputs (GPTQ).
 bool needsCalibration(const QuantScheme &s);
 
 /// The stages that quantize a qf graph under `s` (none for "none"), or

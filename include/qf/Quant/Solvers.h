@@ -10,6 +10,9 @@
 
 #include "qf/Quant/Numerics.h"
 
+#include <map>
+#include <string>
+
 namespace qf::quant {
 
 struct GptqOptions {
@@ -27,8 +30,13 @@ class GptqHessian {
 public:
   explicit GptqHessian(int64_t cols) : cols(cols), h(cols * cols, 0.0) {}
   void addBatch(llvm::ArrayRef<float> x, int64_t n);
+  /// Adds another accumulation over the same columns (another shard).
+  void merge(const GptqHessian &other);
+  /// Replaces the contents (as read back from a file).
+  void assign(int64_t samples, std::vector<double> matrix);
   int64_t columns() const { return cols; }
   int64_t samples() const { return count; }
+  /// Row-major; only the lower triangle (j <= i) is filled.
   const std::vector<double> &matrix() const { return h; }
 
 private:
@@ -42,6 +50,13 @@ private:
 /// fitted on the error-updated weights when a group starts (with act-order,
 /// on the original weights, so groups stay in natural order). Returns false
 /// with `error` set if H cannot be factored even after dampening.
+/// Per-layer Hessians in a binary file: "QFHESS1\n", then per layer the name
+/// length (u32), the name, columns and samples (i64) and columns^2 doubles,
+/// little-endian. Written through a temporary file and renamed.
+using HessianMap = std::map<std::string, GptqHessian>;
+bool writeHessians(const std::string &path, const HessianMap &hessians, std::string &error);
+bool readHessians(const std::string &path, HessianMap &hessians, std::string &error);
+
 bool quantizeGptq(llvm::ArrayRef<float> w, int64_t rows, int64_t cols,
                   const GptqHessian &hessian, const GptqOptions &opts,
                   GroupQuantized &out, std::string &error);

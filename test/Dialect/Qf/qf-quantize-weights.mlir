@@ -5,6 +5,8 @@
 // RUN: quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-quantize-weights{bits=4 group-size=2 min-elements=100}))' | FileCheck %s --check-prefix=SMALL
 // RUN: not quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-quantize-weights{bits=4 group-size=3 min-elements=0}))' 2>&1 | FileCheck %s --check-prefix=GROUP
 // RUN: not quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-quantize-weights{method=gptq min-elements=0}))' 2>&1 | FileCheck %s --check-prefix=METHOD
+// RUN: not quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-quantize-weights{method=bogus min-elements=0}))' 2>&1 | FileCheck %s --check-prefix=BOGUS
+// RUN: not quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-quantize-weights{method=gptq hessians=%t/no-such-file min-elements=0}))' 2>&1 | FileCheck %s --check-prefix=NOHESS
 
 // W [K=4, N=2]; column 0 = [1.5, -2, 3, -8], column 1 = [0.5, -0.2, -1.2, 2].
 // Symmetric 4-bit, groups of 2 along K, scale = absmax / 7 per (group,
@@ -40,7 +42,9 @@
 // SMALL-NOT: qf.weight_only_matmul
 
 // GROUP: error: group size 3 does not divide the 4 input channels of this layer into an even count
-// METHOD: error: qf-quantize-weights: unknown method 'gptq' (valid: rtn, hqq; gptq needs calibration data)
+// METHOD: error: qf-quantize-weights: method gptq needs a hessians file
+// BOGUS: error: qf-quantize-weights: unknown method 'bogus' (valid: rtn, hqq, gptq)
+// NOHESS: error: qf-quantize-weights: cannot open '{{.*}}no-such-file'
 func.func @mm(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %w = arith.constant dense<[[1.5, 0.5], [-2.0, -0.2], [3.0, -1.2], [-8.0, 2.0]]> : tensor<4x2xf32>
   %y = qf.matmul %x, %w : (tensor<3x4xf32>, tensor<4x2xf32>) -> tensor<3x2xf32>

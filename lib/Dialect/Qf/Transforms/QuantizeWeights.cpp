@@ -90,11 +90,19 @@ EncodedWeight encodeNf4(ArrayRef<float> wt, int64_t N, int64_t K, int64_t g) {
 
 struct QfQuantizeWeightsPass : impl::QfQuantizeWeightsBase<QfQuantizeWeightsPass> {
   using Base::Base;
+  quant::HessianMap layerHessians;
 
   LogicalResult checkOptions(func::FuncOp f) {
-    if (method != "rtn" && method != "hqq")
+    if (method != "rtn" && method != "hqq" && method != "gptq")
       return f.emitError("qf-quantize-weights: unknown method '")
-             << method << "' (valid: rtn, hqq; gptq needs calibration data)";
+             << method << "' (valid: rtn, hqq, gptq)";
+    if (method == "gptq") {
+      if (hessians.empty())
+        return f.emitError("qf-quantize-weights: method gptq needs a hessians file");
+      std::string err;
+      if (layerHessians.empty() && !quant::readHessians(hessians, layerHessians, err))
+        return f.emitError("qf-quantize-weights: ") << err;
+    }
     if (bits != 4 && bits != 8)
       return f.emitError("qf-quantize-weights: bits must be 4 or 8, got ") << bits;
     if (format != "int" && format != "nf4")
@@ -133,6 +141,20 @@ struct QfQuantizeWeightsPass : impl::QfQuantizeWeightsBase<QfQuantizeWeightsPass
     EncodedWeight e;
     if (format == "nf4") {
       e = encodeNf4(wt, N, K, g);
+    } else if (method == "gptq") {
+      auto it = layerHessians.find(layerName(op));
+      if (it == layerHessians.end() || it->second.columns() != K)
+        return op.emitError("no ") << K << "-column GPTQ Hessian for layer '"
+                                   << layerName(op) << "' in '" << hessians << "'";
+      quant::GptqOptions o;
+      o.bits = bits;
+      o.group = g;
+      o.symmetric = symmetric;
+      quant::GroupQuantized gq;
+      std::string err;
+      if (!quant::quantizeGptq(wt, N, K, it->second, o, gq, err))
+        return op.emitError("GPTQ failed: ") << err;
+      e = encode(gq, bits);
     } else if (method == "hqq") {
       quant::HqqOptions o;
       o.bits = bits;
