@@ -131,6 +131,27 @@ def QfQuantizeWeights : Pass<"qf-quantize-weights", "::mlir::func::FuncOp"> {
 }
 
 
+def QfFoldQdq : Pass<"qf-fold-qdq", "::mlir::func::FuncOp"> {
+  let summary = "Fold dequantize -> matmul -> quantize into integer kernels";
+  let description = [{
+    QDQ models (ONNX Runtime's quantize_static, Quark, Neural Compressor) say
+    "this matmul may run in int8" by wrapping a float MatMul in
+    DequantizeLinear / QuantizeLinear pairs. This pass makes it so:
+      qf.matmul(qf.dequantize(a), qf.dequantize(w))
+        -> f32(qf.quantized_matmul(a, w)) * (s_a * s_w)
+    for an 8-bit per-tensor `a` and an 8-bit [K, N] `w` per tensor or per
+    output channel, and then
+      qf.quantize(f32(acc) * s) -> qf.requantize(acc)
+    with Q31 multipliers when every s / s_out lies in (0, 1), so a chain of
+    quantized layers stays in integers (`integer-requant=0` keeps the float
+    rescale and its round-half-even instead).
+  }];
+  let options = [
+    Option<"integerRequant", "integer-requant", "bool", "true",
+           "fold quantize(f32(acc) * s) into qf.requantize">
+  ];
+}
+
 def QfInsertObservers : Pass<"qf-insert-observers", "::mlir::func::FuncOp"> {
   let summary = "Observe the inputs of the layers activation quantization will touch";
   let description = [{

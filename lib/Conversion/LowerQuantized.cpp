@@ -204,6 +204,9 @@ Value integerSums(OpBuilder &b, Location loc, Value wide, int64_t reducedDim) {
 /// Column sums [1, N] of a constant 8-bit [K, N] rhs, computed now rather
 /// than at every call; null when rhs is not a readable constant.
 Value constantColumnSums(OpBuilder &b, Location loc, Value rhs, bool isSigned) {
+  // Through storage casts (a quantized weight is scast(constant)).
+  while (auto c = rhs.getDefiningOp<quant::StorageCastOp>())
+    rhs = c.getInput();
   Attribute attr;
   if (!matchPattern(rhs, m_Constant(&attr)))
     return {};

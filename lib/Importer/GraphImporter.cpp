@@ -1,6 +1,7 @@
 //===- GraphImporter.cpp - ONNX graph to a qf function --------------------===//
 #include "NodeImporter.h"
 #include "OnnxModel.h"
+#include "qf/Dialect/Qf/IR/Blobs.h"
 #include "qf/Importer/OnnxImporter.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -39,10 +40,28 @@ RankedTensorType NodeImporter::inputType(size_t i) const {
   return v ? cast<RankedTensorType>(v.getType()) : RankedTensorType();
 }
 
+/// A constant operand's elements, read from a dense_resource blob too (the
+/// importer stores larger initializers as blobs); null for anything else or
+/// anything over 64Ki elements (these helpers serve parameters, not weights).
+static DenseElementsAttr denseConstant(Value v) {
+  Attribute a;
+  if (!v || !matchPattern(v, m_Constant(&a)))
+    return {};
+  if (auto d = dyn_cast<DenseElementsAttr>(a))
+    return d;
+  auto r = dyn_cast<DenseResourceElementsAttr>(a);
+  if (!r || r.getType().getNumElements() > (1 << 16))
+    return {};
+  ArrayRef<char> raw = rawBytes(r);
+  bool splat = false;
+  if (raw.empty() || !DenseElementsAttr::isValidRawBuffer(r.getType(), raw, splat))
+    return {};
+  return DenseElementsAttr::getFromRawBuffer(r.getType(), raw);
+}
+
 std::optional<SmallVector<int64_t>> NodeImporter::constInts(size_t i) const {
-  Value v = input(i);
-  DenseElementsAttr attr;
-  if (!v || !matchPattern(v, m_Constant(&attr)))
+  DenseElementsAttr attr = denseConstant(input(i));
+  if (!attr)
     return std::nullopt;
   SmallVector<int64_t> out;
   if (isa<FloatType>(attr.getElementType())) {
@@ -57,9 +76,8 @@ std::optional<SmallVector<int64_t>> NodeImporter::constInts(size_t i) const {
 }
 
 std::optional<SmallVector<double>> NodeImporter::constFloats(size_t i) const {
-  Value v = input(i);
-  DenseElementsAttr attr;
-  if (!v || !matchPattern(v, m_Constant(&attr)))
+  DenseElementsAttr attr = denseConstant(input(i));
+  if (!attr)
     return std::nullopt;
   SmallVector<double> out;
   if (auto ft = dyn_cast<FloatType>(attr.getElementType())) {

@@ -106,6 +106,42 @@ std::optional<QuantTarget> quantTarget(NodeImporter &n) {
   return QuantTarget{t, isUnsignedType((int32_t)dt)};
 }
 
+/// The !quant.uniform type for 8-bit storage `elt` of a tensor like `x`
+/// when the scale (f32, positive) and zero point are constants and the
+/// quantization is per tensor or per axis (not blocked); null otherwise, and
+/// the caller expands the arithmetic instead.
+mlir::quant::QuantizedType constantQuantType(NodeImporter &n, RankedTensorType x,
+                                             Type elt, bool isUnsigned) {
+  if (!elt.isInteger(8) || n.attrInt("block_size", 0) != 0 ||
+      tensorType(n.input(1)).getElementType() != n.b.getF32Type())
+    return {};
+  auto scales = n.constFloats(1);
+  if (!scales || scales->empty() ||
+      llvm::any_of(*scales, [](double s) { return !(s > 0) || !std::isfinite(s); }))
+    return {};
+  SmallVector<int64_t> zeros(scales->size(), 0);
+  if (n.input(2)) {
+    auto z = n.constInts(2);
+    if (!z || z->size() != scales->size())
+      return {};
+    // Signless i8 storage reads back sign-extended: uint8 zero points are
+    // the low byte.
+    for (auto [dst, v] : llvm::zip(zeros, *z))
+      dst = isUnsigned ? (v & 0xFF) : v;
+  }
+  unsigned flags = isUnsigned ? 0 : mlir::quant::QuantizationFlags::Signed;
+  int64_t lo = isUnsigned ? 0 : -128, hi = isUnsigned ? 255 : 127;
+  Type f32 = n.b.getF32Type();
+  if (scales->size() == 1 && tensorType(n.input(1)).getRank() <= 1)
+    return mlir::quant::UniformQuantizedType::get(flags, elt, f32, (*scales)[0], zeros[0], lo,
+                                                  hi);
+  auto ax = paramAxis(n, x, n.input(1));
+  if (!ax || x.isDynamicDim(*ax) || x.getDimSize(*ax) != (int64_t)scales->size())
+    return {};
+  return mlir::quant::UniformQuantizedPerAxisType::get(flags, elt, f32, *scales, zeros,
+                                                       (int32_t)*ax, lo, hi);
+}
+
 LogicalResult quantizeLinear(NodeImporter &n) {
   Value x = n.input(0), scale = n.input(1);
   if (!x || !scale)
@@ -113,6 +149,17 @@ LogicalResult quantizeLinear(NodeImporter &n) {
   auto target = quantTarget(n);
   if (!target)
     return failure();
+  // Constant parameters: a qf.quantize on quant types, which qf-fold-qdq can
+  // fold into integer kernels; the ONNX value is its storage integers.
+  auto xt0 = tensorType(x);
+  if (xt0.getElementType().isF32())
+    if (auto qt = constantQuantType(n, xt0, target->elt, target->isUnsigned)) {
+      Value q = QuantizeOp::create(n.b, n.loc, xt0.clone(qt), x);
+      n.setOutput(0,
+                  mlir::quant::StorageCastOp::create(n.b, n.loc, xt0.clone(target->elt), q),
+                  target->isUnsigned);
+      return success();
+    }
   if (!isa<IntegerType>(target->elt) || target->elt.isInteger(4))
     return n.fail("only 8- and 16-bit integer outputs are supported");
   auto xt = tensorType(x);
@@ -143,6 +190,11 @@ LogicalResult dequantizeLinear(NodeImporter &n) {
   auto xt = tensorType(x);
   if (!isa<IntegerType>(xt.getElementType()) || xt.getElementType().isInteger(4))
     return n.fail("only 8- to 32-bit integer inputs are supported");
+  if (auto qt = constantQuantType(n, xt, xt.getElementType(), n.inputUnsigned(0))) {
+    Value q = mlir::quant::StorageCastOp::create(n.b, n.loc, xt.clone(qt), x);
+    n.setOutput(0, DequantizeOp::create(n.b, n.loc, xt.clone(n.b.getF32Type()), q));
+    return success();
+  }
   auto ax = paramAxis(n, xt, scale);
   if (!ax)
     return failure();

@@ -145,6 +145,21 @@ def qlinear_matmul():
                   c("zy", 100, np.uint8)])
 
 
+def qdq_const():
+    """Q/DQ with constant parameters: u8 activations (zero point 200, above
+    int8's range), per-output-channel int8 weights."""
+    c = lambda n, v, t: numpy_helper.from_array(np.array(v, dtype=t), n)
+    w = rng.integers(-127, 128, (8, 4)).astype(np.int8)
+    return model([helper.make_node("QuantizeLinear", ["x", "sx", "zx"], ["xq"]),
+                  helper.make_node("DequantizeLinear", ["xq", "sx", "zx"], ["xd"]),
+                  helper.make_node("DequantizeLinear", ["w", "sw", "zw"], ["wd"], axis=1),
+                  helper.make_node("MatMul", ["xd", "wd"], ["y"])],
+                 [vi("x", [2, 8])], [vi("y", [2, 4])],
+                 [c("sx", 0.02, np.float32), c("zx", 200, np.uint8),
+                  numpy_helper.from_array(w, "w"), c("sw", [0.1, 0.2, 0.3, 0.4], np.float32),
+                  c("zw", [0, 0, 0, 0], np.int8)], opset=13)
+
+
 def with_external(location, offset=0, length=None):
     w = f32(32, 16)
     t = numpy_helper.from_array(w, "W")
@@ -181,7 +196,7 @@ def main():
                 "unsupported_op": unsupported_op, "missing_init": missing_init,
                 "gather_oob": gather_oob, "range_huge": range_huge,
                 "huge_output": huge_output, "reshape_input": reshape_input,
-                "qlinear_matmul": qlinear_matmul, "ffn": ffn}
+                "qlinear_matmul": qlinear_matmul, "ffn": ffn, "qdq_const": qdq_const}
     if name in builders:
         onnx.save(builders[name](), path)
     elif name == "truncated":
