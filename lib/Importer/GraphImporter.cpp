@@ -346,11 +346,17 @@ struct GraphImporter {
     return true;
   }
 
+  /// The com.microsoft opset the model imports (1 when it names none).
+  int64_t msOpset = 1;
+
   OwningOpRef<ModuleOp> run(const onnx::ModelProto &model) {
     int64_t opset = -1;
-    for (const auto &o : model.opset_import())
+    for (const auto &o : model.opset_import()) {
       if (o.domain().empty() || o.domain() == "ai.onnx")
         opset = o.version();
+      else if (o.domain() == kMicrosoftDomain)
+        msOpset = o.version();
+    }
     if (opset < 0) {
       error = "the model imports no default-domain (ai.onnx) opset";
       return {};
@@ -466,9 +472,17 @@ struct GraphImporter {
     std::string name = node.name().empty()
                            ? (node.output_size() ? node.output(0) : "")
                            : node.name();
-    std::string where = "node '" + name + "' (" + node.op_type() + ", opset " +
+    // ONNX Runtime's contrib ops (com.microsoft) are table entries keyed
+    // "com.microsoft.<op>", versioned by that domain's opset.
+    std::string opType = node.op_type();
+    if (node.domain() == kMicrosoftDomain) {
+      opType = std::string(kMicrosoftDomain) + "." + opType;
+      opset = msOpset;
+    }
+    std::string where = "node '" + name + "' (" + opType + ", opset " +
                         std::to_string(opset) + ")";
-    if (!node.domain().empty() && node.domain() != "ai.onnx") {
+    if (!node.domain().empty() && node.domain() != "ai.onnx" &&
+        node.domain() != kMicrosoftDomain) {
       error = where + ": op domain '" + node.domain() + "' is not supported";
       return failure();
     }
@@ -478,7 +492,7 @@ struct GraphImporter {
                 "' is not defined (missing initializer or graph input)";
         return failure();
       }
-    const OpBuilderFn *fn = opTable().lookup(node.op_type(), opset);
+    const OpBuilderFn *fn = opTable().lookup(opType, opset);
     if (!fn) {
       error = where + ": unsupported op";
       return failure();

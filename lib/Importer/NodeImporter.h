@@ -118,6 +118,10 @@ inline mlir::RankedTensorType withShape(mlir::Value v,
 
 using OpBuilderFn = std::function<mlir::LogicalResult(NodeImporter &)>;
 
+/// ONNX Runtime's contrib-op domain; its ops are table entries named
+/// "com.microsoft.<op type>".
+inline constexpr const char *kMicrosoftDomain = "com.microsoft";
+
 struct OpTable {
   /// op type -> (since-version -> builder)
   std::map<std::string, std::map<int64_t, OpBuilderFn>> entries;

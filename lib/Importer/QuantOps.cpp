@@ -8,6 +8,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "NodeImporter.h"
+#include "qf/Dialect/Qf/IR/Blobs.h"
+
+#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 
@@ -421,9 +424,109 @@ LogicalResult qlinearConv(NodeImporter &n) {
   return requantizeTo(n, acc, sx, sw, 6, 7);
 }
 
+/// ONNX Runtime's MatMulNBits (com.microsoft): A [..., K] times a constant
+/// low-bit B stored per output row, [N][K / block_size][block bytes], codes
+/// little-endian within a byte, with a scale and an optional zero point per
+/// (row, block); without zero points the code 2^(bits-1) is zero. GPTQ and
+/// AWQ checkpoints ship in this form. It becomes qf.weight_only_matmul with
+/// the codes moved to [K/2, N] (4-bit) or [K, N] (8-bit, recentred to int8).
+LogicalResult matMulNBits(NodeImporter &n) {
+  Value a = n.input(0);
+  if (!a || !n.input(1) || !n.input(2))
+    return n.fail("needs A, B and scales");
+  int64_t K = n.attrInt("K", 0), N = n.attrInt("N", 0), bits = n.attrInt("bits", 4),
+          bs = n.attrInt("block_size", 0);
+  if (bits != 4 && bits != 8)
+    return n.fail("bits=" + std::to_string(bits) + " is not supported (4 or 8)");
+  if (K <= 0 || N <= 0 || bs < 16 || (bs & (bs - 1)))
+    return n.fail("needs positive K and N and a power-of-two block_size >= 16");
+  if (K % bs)
+    return n.fail("K = " + std::to_string(K) + " is not a multiple of block_size " +
+                  std::to_string(bs) + " (padded blocks are not supported)");
+  if (n.hasInput(4))
+    return n.fail("g_idx (act-order groups) is not supported");
+  auto at = tensorType(a);
+  if (!at.getElementType().isF32() || at.getRank() < 1 ||
+      at.getDimSize(at.getRank() - 1) != K)
+    return n.fail("A must be f32 with K = " + std::to_string(K) + " features");
+  int64_t blocks = K / bs, rowBytes = K * bits / 8;
+  Attribute bAttr, sAttr, zAttr;
+  if (!matchPattern(n.input(1), m_Constant(&bAttr)) ||
+      !matchPattern(n.input(2), m_Constant(&sAttr)))
+    return n.fail("B and scales must be constant initializers");
+  ArrayRef<char> braw = rawBytes(bAttr);
+  std::optional<std::vector<float>> scales = readF32(sAttr);
+  if ((int64_t)braw.size() != N * rowBytes)
+    return n.fail("B holds " + std::to_string(braw.size()) + " bytes, expected N * K * bits / 8 = " +
+                  std::to_string(N * rowBytes));
+  if (!scales || (int64_t)scales->size() != N * blocks)
+    return n.fail("scales must be f32 with N * K / block_size = " + std::to_string(N * blocks) +
+                  " entries");
+  // Zero point of (row, block): packed codes, or floats.
+  std::vector<float> zp(N * blocks, (float)(1 << (bits - 1)));
+  bool explicitZeros = false;
+  if (n.hasInput(3)) {
+    if (!matchPattern(n.input(3), m_Constant(&zAttr)))
+      return n.fail("zero_points must be a constant initializer");
+    explicitZeros = true;
+    if (std::optional<std::vector<float>> zf = readF32(zAttr)) {
+      if ((int64_t)zf->size() != N * blocks)
+        return n.fail("float zero_points must match the scales");
+      zp = *zf;
+    } else {
+      ArrayRef<char> zraw = rawBytes(zAttr);
+      int64_t zRow = (blocks * bits + 7) / 8;
+      if ((int64_t)zraw.size() != N * zRow)
+        return n.fail("packed zero_points hold " + std::to_string(zraw.size()) +
+                      " bytes, expected " + std::to_string(N * zRow));
+      for (int64_t r = 0; r < N; ++r)
+        for (int64_t blk = 0; blk < blocks; ++blk) {
+          uint8_t byte = (uint8_t)zraw[r * zRow + blk * bits / 8];
+          zp[r * blocks + blk] = bits == 8 ? byte : (byte >> (4 * (blk % 2))) & 15;
+        }
+    }
+  }
+  // [N][K bytes] -> [K bytes][N]; 8-bit codes recentred into int8.
+  int64_t P = 8 / bits;
+  std::vector<int8_t> codes(rowBytes * N);
+  for (int64_t r = 0; r < N; ++r)
+    for (int64_t j = 0; j < rowBytes; ++j) {
+      uint8_t byte = (uint8_t)braw[r * rowBytes + j];
+      codes[j * N + r] = bits == 8 ? (int8_t)(byte - 128) : (int8_t)byte;
+    }
+  std::vector<float> st(blocks * N), zt(blocks * N);
+  for (int64_t r = 0; r < N; ++r)
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+      st[blk * N + r] = (*scales)[r * blocks + blk];
+      zt[blk * N + r] = zp[r * blocks + blk] - (bits == 8 ? 128.0f : 0.0f);
+    }
+  Type f32 = n.b.getF32Type();
+  std::string name = blobName(bAttr, "nbits");
+  auto codesT = RankedTensorType::get({K / P, N}, n.b.getI8Type());
+  auto paramT = RankedTensorType::get({blocks, N}, f32);
+  Value w = arith::ConstantOp::create(n.b, n.loc, codesT, makeBlob(codesT, name + "_codes", codes));
+  Value s = arith::ConstantOp::create(n.b, n.loc, paramT, makeBlob(paramT, name + "_scales", st));
+  Value z;
+  if (explicitZeros)
+    z = arith::ConstantOp::create(n.b, n.loc, paramT, makeBlob(paramT, name + "_zeros", zt));
+  SmallVector<int64_t> yShape(at.getShape());
+  yShape.back() = N;
+  Value y = WeightOnlyMatMulOp::create(n.b, n.loc, at.clone(yShape), a, w, s, z,
+                                       n.b.getI64IntegerAttr(bits), n.b.getI64IntegerAttr(bs),
+                                       DenseF32ArrayAttr());
+  if (n.hasInput(5)) {
+    y = n.binary<AddOp>(y, n.input(5));
+    if (!y)
+      return failure();
+  }
+  n.setOutput(0, y);
+  return success();
+}
+
 } // namespace
 
 void addQuantOps(OpTable &t) {
+  t.add(std::string(kMicrosoftDomain) + ".MatMulNBits", 1, matMulNBits);
   t.add("QuantizeLinear", 10, quantizeLinear);
   t.add("DequantizeLinear", 10, dequantizeLinear);
   t.add("DynamicQuantizeLinear", 11, dynamicQuantizeLinear);

@@ -160,6 +160,48 @@ def qdq_const():
                   c("zw", [0, 0, 0, 0], np.int8)], opset=13)
 
 
+def matmul_nbits(bits, zero_points, rows=6):
+    """ONNX Runtime's MatMulNBits (com.microsoft) as its quantizer writes it:
+    B [N][K/bs][bs*bits/8] uint8 codes, little-endian within a byte, one f32
+    scale and (optionally) one packed uint8 zero point per (row, block)."""
+    K, N, bs = 64, 48, 32
+    blocks = K // bs
+    w = f32(N, K)
+    wb = w.reshape(N, blocks, bs)
+    lo, hi = np.minimum(wb.min(-1), 0), np.maximum(wb.max(-1), 0)
+    qmax = (1 << bits) - 1
+    scale = ((hi - lo) / qmax).astype(np.float32)
+    zp = np.clip(np.round(-lo / scale), 0, qmax).astype(np.uint8)
+    if not zero_points:  # symmetric: the middle code is zero
+        scale = (np.abs(wb).max(-1) / (qmax // 2)).astype(np.float32)
+        zp = np.full_like(zp, 1 << (bits - 1))
+    q = np.clip(np.round(wb / scale[..., None]) + zp[..., None], 0, qmax).astype(np.uint8)
+    if bits == 4:
+        q = (q[..., 0::2] | (q[..., 1::2] << 4)).astype(np.uint8)
+        zp_packed = np.zeros((N, (blocks + 1) // 2), np.uint8)
+        for b in range(blocks):
+            zp_packed[:, b // 2] |= zp[:, b] << (4 * (b % 2))
+    else:
+        zp_packed = zp
+    inputs = ["x", "B", "scales"] + (["zp"] if zero_points else [])
+    inits = [numpy_helper.from_array(q, "B"), numpy_helper.from_array(scale.reshape(-1), "scales")]
+    if zero_points:
+        inits.append(numpy_helper.from_array(zp_packed.reshape(-1), "zp"))
+    node = helper.make_node("MatMulNBits", inputs, ["y"], domain="com.microsoft", name="nbits",
+                            K=K, N=N, bits=bits, block_size=bs)
+    g = helper.make_graph([node], "g", [vi("x", [1, rows, K])], [vi("y", [1, rows, N])], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17),
+                                               helper.make_opsetid("com.microsoft", 1)])
+
+
+def nbits_bad_bits():
+    m = matmul_nbits(4, True)
+    for a in m.graph.node[0].attribute:
+        if a.name == "bits":
+            a.i = 2
+    return m
+
+
 def with_external(location, offset=0, length=None):
     w = f32(32, 16)
     t = numpy_helper.from_array(w, "W")
@@ -196,7 +238,10 @@ def main():
                 "unsupported_op": unsupported_op, "missing_init": missing_init,
                 "gather_oob": gather_oob, "range_huge": range_huge,
                 "huge_output": huge_output, "reshape_input": reshape_input,
-                "qlinear_matmul": qlinear_matmul, "ffn": ffn, "qdq_const": qdq_const}
+                "qlinear_matmul": qlinear_matmul, "ffn": ffn, "qdq_const": qdq_const,
+                "nbits4": lambda: matmul_nbits(4, True), "nbits4_sym": lambda: matmul_nbits(4, False),
+                "nbits8": lambda: matmul_nbits(8, True), "nbits4_rows20": lambda: matmul_nbits(4, True, 20),
+                "nbits_bad_bits": nbits_bad_bits}
     if name in builders:
         onnx.save(builders[name](), path)
     elif name == "truncated":
