@@ -263,4 +263,22 @@ int32_t requantize(int32_t acc, FixedPointMultiplier m, int32_t zeroPoint,
   return (int32_t)std::clamp<int64_t>(result, range.lo, range.hi);
 }
 
+std::vector<float> decodeWeightOnly(llvm::ArrayRef<int8_t> codes, llvm::ArrayRef<float> scales,
+                                    llvm::ArrayRef<float> zeros,
+                                    llvm::ArrayRef<float> codebook, unsigned bits,
+                                    int64_t group, int64_t K, int64_t N) {
+  std::vector<float> w(K * N);
+  float implicitZero = bits == 4 ? 8.0f : 0.0f;
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n) {
+      int32_t code = bits == 8 ? (int32_t)codes[k * N + n]
+                               : ((uint8_t)codes[(k / 2) * N + n] >> (4 * (k % 2))) & 15;
+      int64_t p = (k / group) * N + n;
+      float v = !codebook.empty() ? codebook[code]
+                                  : (float)code - (zeros.empty() ? implicitZero : zeros[p]);
+      w[k * N + n] = v * scales[p];
+    }
+  return w;
+}
+
 } // namespace qf::quant

@@ -111,6 +111,15 @@ FixedPointMultiplier quantizeMultiplier(double real);
 int32_t requantize(int32_t acc, FixedPointMultiplier m, int32_t zeroPoint,
                    IntRange range);
 
+/// The float weight [K, N] behind qf.weight_only_matmul's storage: `codes`
+/// [K, N] signed bytes (bits 8) or [K/2, N] nibble pairs along K (bits 4),
+/// `scales` and `zeros` [K/group, N] (empty zeros: 0 for 8-bit, 8 for
+/// 4-bit), or a 16-entry `codebook` in place of zeros.
+std::vector<float> decodeWeightOnly(llvm::ArrayRef<int8_t> codes, llvm::ArrayRef<float> scales,
+                                    llvm::ArrayRef<float> zeros,
+                                    llvm::ArrayRef<float> codebook, unsigned bits,
+                                    int64_t group, int64_t K, int64_t N);
+
 } // namespace qf::quant
 
 #endif

@@ -9,7 +9,7 @@
 // CHECK-DAG: %[[W:.*]] = arith.constant dense_resource<weight_q8> : tensor<4x2xi8>
 // CHECK-DAG: %[[SW:.*]] = arith.constant dense_resource<weight_scales> : tensor<2xf32>
 // CHECK: %[[C:.*]], %[[SX:.*]] = qf.dynamic_quantize %arg0 : tensor<3x4xf32> -> tensor<3x4xi8>, tensor<3x1xf32>
-// CHECK: %[[ACC:.*]] = qf.quantized_matmul %[[C]], %[[W]] : (tensor<3x4xi8>, tensor<4x2xi8>) -> tensor<3x2xi32>
+// CHECK: %[[ACC:.*]] = qf.quantized_matmul %[[C]], %[[W]] {qf.layer = "matmul0"} : (tensor<3x4xi8>, tensor<4x2xi8>) -> tensor<3x2xi32>
 // CHECK: %[[F:.*]] = qf.cast %[[ACC]] : tensor<3x2xi32> -> tensor<3x2xf32>
 // CHECK: %[[Y:.*]] = qf.mul %[[F]], %[[SX]]
 // CHECK: qf.mul %[[Y]], %[[SW]]
@@ -23,7 +23,7 @@
 // A layer without a range stays float.
 // STATIC-LABEL: func @mm
 // STATIC: %[[Q:.*]] = qf.quantize %arg0 : tensor<3x4xf32> -> tensor<3x4x!quant.uniform<i8:f32, 2.000000e-02>>
-// STATIC: %[[ACC:.*]] = qf.quantized_matmul %[[Q]], %{{.*}} : (tensor<3x4x!quant.uniform<i8:f32, 2.000000e-02>>, tensor<4x2xi8>) -> tensor<3x2xi32>
+// STATIC: %[[ACC:.*]] = qf.quantized_matmul %[[Q]], %{{.*}} {qf.layer = "matmul0"} : (tensor<3x4x!quant.uniform<i8:f32, 2.000000e-02>>, tensor<4x2xi8>) -> tensor<3x2xi32>
 // STATIC: %[[F:.*]] = qf.cast %[[ACC]]
 // STATIC-NEXT: qf.mul %[[F]], %{{.*}} : (tensor<3x2xf32>, tensor<2xf32>) -> tensor<3x2xf32>
 // STATIC-LABEL: func @relu_input

@@ -32,22 +32,18 @@ struct QfApplyCalibrationPass : impl::QfApplyCalibrationBase<QfApplyCalibrationP
       f.emitError("qf-apply-calibration: ") << (stats.empty() ? "no stats file given" : err);
       return signalPassFailure();
     }
-    WalkResult r = f.walk([&](MatMulOp op) {
+    for (auto &[op, name] : namedMatMuls(f)) {
       if (!constantWeightAttr(op, minElements))
-        return WalkResult::advance();
-      std::string name = layerName(op);
+        continue;
       auto it = statsMap.find(name);
       if (it == statsMap.end()) {
         op.emitError("no calibration statistics for layer '")
             << name << "' in '" << stats << "' (" << statsMap.size() << " layers there)";
-        return WalkResult::interrupt();
+        return signalPassFailure();
       }
       auto [lo, hi] = quant::calibrationRange(it->second, *m, 8, percentile);
       op->setAttr("qf.input_range", DenseF64ArrayAttr::get(&getContext(), {lo, hi}));
-      return WalkResult::advance();
-    });
-    if (r.wasInterrupted())
-      signalPassFailure();
+    }
   }
 };
 } // namespace

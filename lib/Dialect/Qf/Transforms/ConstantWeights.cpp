@@ -39,19 +39,18 @@ std::optional<ConstantWeight> matchConstantWeight(MatMulOp op, int64_t minElemen
   return c;
 }
 
-std::string layerName(MatMulOp op) {
-  Location loc = op.getLoc();
-  if (auto f = dyn_cast<FusedLoc>(loc); f && !f.getLocations().empty())
-    loc = f.getLocations().front();
-  if (auto n = dyn_cast<NameLoc>(loc); n && !n.getName().getValue().empty())
-    return n.getName().str();
-  int64_t i = 0, mine = -1;
-  op->getParentOp()->walk([&](MatMulOp m) {
-    if (m == op)
-      mine = i;
-    ++i;
+std::vector<std::pair<MatMulOp, std::string>> namedMatMuls(Operation *root) {
+  std::vector<std::pair<MatMulOp, std::string>> out;
+  root->walk([&](MatMulOp op) {
+    std::string name = "matmul" + std::to_string(out.size());
+    Location loc = op.getLoc();
+    if (auto f = dyn_cast<FusedLoc>(loc); f && !f.getLocations().empty())
+      loc = f.getLocations().front();
+    if (auto n = dyn_cast<NameLoc>(loc); n && !n.getName().getValue().empty())
+      name = n.getName().str();
+    out.emplace_back(op, std::move(name));
   });
-  return "matmul" + std::to_string(mine);
+  return out;
 }
 
 void retireMatMul(MatMulOp op, Value replacement) {

@@ -10,6 +10,8 @@
 #include "qf/Dialect/Qf/IR/QfDialect.h"
 
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace qf {
@@ -28,9 +30,11 @@ mlir::Attribute constantWeightAttr(MatMulOp op, int64_t minElements);
 /// least `minElements` entries; nullopt otherwise.
 std::optional<ConstantWeight> matchConstantWeight(MatMulOp op, int64_t minElements);
 
-/// The layer's name for calibration statistics and reports: its ONNX node
-/// name, or "matmul<i>" with i its position among the function's matmuls.
-std::string layerName(MatMulOp op);
+/// Every qf.matmul in `root` with its layer name for calibration statistics,
+/// Hessians and reports: its ONNX node name, or "matmul<i>" with i its
+/// position among the matmuls. Taken before a pass rewrites anything, so the
+/// names agree between the calibration module and the one being quantized.
+std::vector<std::pair<MatMulOp, std::string>> namedMatMuls(mlir::Operation *root);
 
 /// Replaces the matmul's uses by `replacement`, erases it and its weight
 /// constant when nothing else reads it.

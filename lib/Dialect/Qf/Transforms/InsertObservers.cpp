@@ -14,14 +14,11 @@ namespace {
 struct QfInsertObserversPass : impl::QfInsertObserversBase<QfInsertObserversPass> {
   using Base::Base;
   void runOnOperation() override {
-    SmallVector<MatMulOp> layers;
-    getOperation().walk([&](MatMulOp op) {
-      if (constantWeightAttr(op, minElements))
-        layers.push_back(op);
-    });
-    for (MatMulOp op : layers) {
+    for (auto &[op, name] : namedMatMuls(getOperation())) {
+      if (!constantWeightAttr(op, minElements))
+        continue;
       OpBuilder b(op);
-      ObserveOp::create(b, op.getLoc(), op.getLhs(), b.getStringAttr(layerName(op)));
+      ObserveOp::create(b, op.getLoc(), op.getLhs(), b.getStringAttr(name));
     }
   }
 };

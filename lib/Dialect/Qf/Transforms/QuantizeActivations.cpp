@@ -64,13 +64,11 @@ struct QfQuantizeActivationsPass
           << mode << "' (valid: dynamic, static)";
       return signalPassFailure();
     }
-    SmallVector<MatMulOp> todo;
-    f.walk([&](MatMulOp op) { todo.push_back(op); });
-    for (MatMulOp op : todo)
-      quantizeLayer(op);
+    for (auto &[op, name] : namedMatMuls(f))
+      quantizeLayer(op, name);
   }
 
-  void quantizeLayer(MatMulOp op) {
+  void quantizeLayer(MatMulOp op, const std::string &layer) {
     auto range = op->getAttrOfType<DenseF64ArrayAttr>("qf.input_range");
     bool isStatic = mode == "static";
     if (isStatic && (!range || range.size() != 2))
@@ -105,7 +103,9 @@ struct QfQuantizeActivationsPass
       rowScale = dq.getScale();
     }
     Value sw = arith::ConstantOp::create(b, loc, scaleT, makeBlob(scaleT, name + "_scales", w.scales));
-    Value acc = QuantizedMatMulOp::create(b, loc, yT.clone(i32), codes, wq);
+    auto qmm = QuantizedMatMulOp::create(b, loc, yT.clone(i32), codes, wq);
+    qmm->setAttr("qf.layer", b.getStringAttr(layer));
+    Value acc = qmm;
     Value y = CastOp::create(b, loc, yT, acc, false, false);
     if (rowScale)
       y = MulOp::create(b, loc, yT, y, rowScale, false);

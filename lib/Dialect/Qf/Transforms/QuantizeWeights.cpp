@@ -119,14 +119,12 @@ struct QfQuantizeWeightsPass : impl::QfQuantizeWeightsBase<QfQuantizeWeightsPass
     func::FuncOp f = getOperation();
     if (failed(checkOptions(f)))
       return signalPassFailure();
-    SmallVector<MatMulOp> todo;
-    f.walk([&](MatMulOp op) { todo.push_back(op); });
-    for (MatMulOp op : todo)
-      if (failed(quantizeLayer(op)))
+    for (auto &[op, name] : namedMatMuls(f))
+      if (failed(quantizeLayer(op, name)))
         return signalPassFailure();
   }
 
-  LogicalResult quantizeLayer(MatMulOp op) {
+  LogicalResult quantizeLayer(MatMulOp op, const std::string &layer) {
     std::optional<ConstantWeight> cw = matchConstantWeight(op, minElements);
     if (!cw)
       return success();
@@ -142,10 +140,10 @@ struct QfQuantizeWeightsPass : impl::QfQuantizeWeightsBase<QfQuantizeWeightsPass
     if (format == "nf4") {
       e = encodeNf4(wt, N, K, g);
     } else if (method == "gptq") {
-      auto it = layerHessians.find(layerName(op));
+      auto it = layerHessians.find(layer);
       if (it == layerHessians.end() || it->second.columns() != K)
         return op.emitError("no ") << K << "-column GPTQ Hessian for layer '"
-                                   << layerName(op) << "' in '" << hessians << "'";
+                                   << layer << "' in '" << hessians << "'";
       quant::GptqOptions o;
       o.bits = bits;
       o.group = g;
@@ -184,6 +182,7 @@ struct QfQuantizeWeightsPass : impl::QfQuantizeWeightsBase<QfQuantizeWeightsPass
     auto q = WeightOnlyMatMulOp::create(b, loc, op.getType(), op.getLhs(), codes, scales,
                                         zeros, b.getI64IntegerAttr(bits),
                                         b.getI64IntegerAttr(g), codebook);
+    q->setAttr("qf.layer", b.getStringAttr(layer));
     retireMatMul(op, q.getOutput());
     return success();
   }
