@@ -2,6 +2,7 @@
 #include "npy.h"
 #include "qf/Compiler/Calibration.h"
 #include "qf/Compiler/Compiler.h"
+#include "qf/Compiler/Report.h"
 #include "qf/Importer/OnnxImporter.h"
 #include "qf/Pipelines/Pipelines.h"
 
@@ -50,6 +51,10 @@ static cl::opt<std::string>
     calibMethod("calib-method",
                 cl::desc("Activation ranges: minmax, moving-average, percentile, mse, entropy"),
                 cl::init("minmax"));
+static cl::opt<std::string> reportFile(
+    "report", cl::desc("Write per-layer quantization error (SQNR, cosine on the "
+                       "calibration inputs) and weight bytes here"),
+    cl::value_desc("FILE.json"));
 static cl::list<std::string>
     inputShapes("input-shape", cl::desc("Fix an input's shape: NAME=1x128"),
                 cl::value_desc("NAME=DIMS"));
@@ -82,6 +87,8 @@ int main(int argc, char **argv) {
     if (!qf::quantizationStages(probe, unused, err))
       return fail(err);
   }
+  if (!reportFile.empty() && calibData.empty())
+    return fail("--report measures layers on calibration inputs: pass --calib-data=DIR");
   bool gptq = weightMethod == "gptq";
   if (gptq && calibData.empty())
     return fail("--weight-method=gptq needs calibration inputs: pass --calib-data=DIR");
@@ -155,6 +162,7 @@ int main(int argc, char **argv) {
   // Calibration: statistics from files and/or from running the samples.
   qf::quant::StatsMap stats;
   qf::quant::HessianMap hessians;
+  qf::ReportInputs report{quant, weightMethod, calibMethod, {}, {}};
   for (const auto &f : calibStatsIn)
     if (!qf::quant::readStats(f, stats, err))
       return fail(err);
@@ -164,6 +172,8 @@ int main(int argc, char **argv) {
     cal.dataDir = calibData;
     if (gptq)
       cal.hessians = &hessians;
+    if (!reportFile.empty())
+      cal.rows = &report.rows;
     cal.progress = [&](size_t done, size_t total) {
       if (quiet)
         return;
@@ -212,6 +222,15 @@ int main(int argc, char **argv) {
   if (!qf::quantizationStages(scheme, copts.preStages, err))
     return fail(err);
   copts.outputPath = outputFile;
+  if (!reportFile.empty()) {
+    report.weights = qf::floatWeights(*module);
+    copts.afterPreStages = [&](mlir::ModuleOp m, std::string &e) {
+      if (!qf::writeQuantReport(m, report, reportFile, e))
+        return false;
+      log("wrote the quantization report to " + reportFile);
+      return true;
+    };
+  }
   copts.progress = [&](int i, int n, const std::string &name) {
     log("[" + std::to_string(i) + "/" + std::to_string(n) + "] " + name);
   };

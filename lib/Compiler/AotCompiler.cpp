@@ -138,7 +138,7 @@ static llvm::TargetMachine *hostTargetMachine(std::string &error) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   std::string triple = llvm::sys::getProcessTriple();
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(llvm::Triple(triple), error);
   if (!target)
     return nullptr;
   std::string features;
@@ -212,6 +212,8 @@ bool compileToSharedObject(ModuleOp module, const CompileOptions &opts,
               (diag.empty() ? std::string("no diagnostic") : diag);
       return false;
     }
+    if (index + 1 == entryStage && opts.afterPreStages && !opts.afterPreStages(module, error))
+      return false;
     if (index == entryStage && !buildSignature(module, sig, error))
       return false;
   }

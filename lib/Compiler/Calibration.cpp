@@ -137,11 +137,20 @@ bool collectCalibrationStats(ModuleOp module, const CalibrationOptions &opts,
       auto *p = reinterpret_cast<const float *>(outData[idx].data());
       llvm::ArrayRef<float> x(p, outData[idx].size() / sizeof(float));
       stats[layer].add(x);
+      const qfrt_io_info &info = outInfo[idx];
+      int64_t cols = info.rank ? info.dims[info.rank - 1] : 1, nrows = (int64_t)x.size() / cols;
       if (opts.hessians) {
-        const qfrt_io_info &info = outInfo[idx];
-        int64_t cols = info.rank ? info.dims[info.rank - 1] : 1;
         auto &h = opts.hessians->try_emplace(layer, cols).first->second;
-        h.addBatch(x, (int64_t)x.size() / cols);
+        h.addBatch(x, nrows);
+      }
+      if (opts.rows) {
+        int64_t take = std::min<int64_t>(
+            nrows, std::max<int64_t>(1, opts.maxRows / (int64_t)samples.size()));
+        std::vector<float> &kept = (*opts.rows)[layer];
+        for (int64_t i = 0; i < take; ++i) {
+          const float *row = x.data() + (i * nrows / take) * cols;
+          kept.insert(kept.end(), row, row + cols);
+        }
       }
     }
     if (opts.progress)

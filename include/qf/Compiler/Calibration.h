@@ -8,6 +8,8 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include <functional>
+#include <map>
+#include <vector>
 #include <string>
 
 namespace qf {
@@ -19,6 +21,10 @@ struct CalibrationOptions {
   int threads = 0;
   /// When set, also accumulates each observed layer's GPTQ Hessian here.
   quant::HessianMap *hessians = nullptr;
+  /// When set, keeps up to `maxRows` input rows per observed layer (spread
+  /// evenly over the samples), for measuring quantization error later.
+  std::map<std::string, std::vector<float>> *rows = nullptr;
+  int64_t maxRows = 512;
   /// Called after each sample with (done, total).
   std::function<void(size_t, size_t)> progress;
 };

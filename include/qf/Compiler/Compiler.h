@@ -14,6 +14,9 @@ struct CompileOptions {
   std::string outputPath;
   /// Run before lowering (quantization; see quantizationStages).
   std::vector<PipelineStage> preStages;
+  /// Called on the module once preStages ran (the quantization report);
+  /// returning false stops the compile with `error`.
+  std::function<bool(mlir::ModuleOp, std::string &)> afterPreStages;
   /// Called once per stage with (index, count, name) before it runs.
   std::function<void(int, int, const std::string &)> progress;
   /// Linker driver used to produce the shared object.

@@ -1,5 +1,5 @@
 //===- ApplyCalibration.cpp - the qf-apply-calibration pass ---------------===//
-#include "ConstantWeights.h"
+#include "qf/Dialect/Qf/ConstantWeights.h"
 #include "qf/Dialect/Qf/Passes.h"
 #include "qf/Quant/Observers.h"
 

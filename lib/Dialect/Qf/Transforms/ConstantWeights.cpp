@@ -1,5 +1,5 @@
 //===- ConstantWeights.cpp - matmuls with compile-time weights ------------===//
-#include "ConstantWeights.h"
+#include "qf/Dialect/Qf/ConstantWeights.h"
 #include "qf/Dialect/Qf/IR/Blobs.h"
 
 #include "mlir/IR/Matchers.h"

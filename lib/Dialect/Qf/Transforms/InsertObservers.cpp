@@ -1,5 +1,5 @@
 //===- InsertObservers.cpp - the qf-insert-observers pass -----------------===//
-#include "ConstantWeights.h"
+#include "qf/Dialect/Qf/ConstantWeights.h"
 #include "qf/Dialect/Qf/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

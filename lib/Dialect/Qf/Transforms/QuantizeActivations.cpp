@@ -6,7 +6,7 @@
 // found per row at run time (dynamic) or fixed from calibration (static).
 //
 //===----------------------------------------------------------------------===//
-#include "ConstantWeights.h"
+#include "qf/Dialect/Qf/ConstantWeights.h"
 #include "qf/Dialect/Qf/IR/Blobs.h"
 #include "qf/Dialect/Qf/IR/QfDialect.h"
 #include "qf/Dialect/Qf/Passes.h"

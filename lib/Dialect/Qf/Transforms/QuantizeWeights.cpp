@@ -7,7 +7,7 @@
 // result is transposed back here.
 //
 //===----------------------------------------------------------------------===//
-#include "ConstantWeights.h"
+#include "qf/Dialect/Qf/ConstantWeights.h"
 #include "qf/Dialect/Qf/IR/Blobs.h"
 #include "qf/Dialect/Qf/IR/QfDialect.h"
 #include "qf/Dialect/Qf/Passes.h"

@@ -4,8 +4,8 @@
 // f32 [K, N]; this is how they find such layers and retire the float op.
 //
 //===----------------------------------------------------------------------===//
-#ifndef QF_LIB_DIALECT_QF_TRANSFORMS_CONSTANTWEIGHTS_H
-#define QF_LIB_DIALECT_QF_TRANSFORMS_CONSTANTWEIGHTS_H
+#ifndef QF_DIALECT_QF_CONSTANTWEIGHTS_H
+#define QF_DIALECT_QF_CONSTANTWEIGHTS_H
 
 #include "qf/Dialect/Qf/IR/QfDialect.h"
 

@@ -1,0 +1,253 @@
+//===- Report.cpp - per-layer quantization error report -------------------===//
+#include "qf/Compiler/Report.h"
+#include "qf/Dialect/Qf/ConstantWeights.h"
+#include "qf/Dialect/Qf/IR/Blobs.h"
+#include "qf/Dialect/Qf/IR/QfDialect.h"
+#include "qf/Quant/Numerics.h"
+
+#include "mlir/IR/Matchers.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <cstring>
+
+using namespace mlir;
+
+namespace qf {
+namespace {
+
+/// The bytes of a constant, looking through quant.scast.
+ArrayRef<char> constantBytes(Value v) {
+  while (auto c = v.getDefiningOp<mlir::quant::StorageCastOp>())
+    v = c.getInput();
+  Attribute a;
+  return matchPattern(v, m_Constant(&a)) ? rawBytes(a) : ArrayRef<char>();
+}
+
+std::vector<float> constantFloats(Value v) {
+  Attribute a;
+  if (!v || !matchPattern(v, m_Constant(&a)))
+    return {};
+  return readF32(a).value_or(std::vector<float>());
+}
+
+ArrayRef<int8_t> asInt8(ArrayRef<char> b) {
+  return {reinterpret_cast<const int8_t *>(b.data()), b.size()};
+}
+
+/// What a quantized layer computes, as the report re-enacts it on the host.
+struct QuantizedLayer {
+  std::string kind;          // "weight-only" or "w8a8"
+  unsigned bits = 8;
+  int64_t group = 0;
+  std::vector<float> w;      // the effective weight [K, N]
+  size_t weightBytes = 0;    // codes, scales, zero points as stored
+  // w8a8 activations: per tensor (scale, zero point, range) or per row.
+  bool dynamicRows = false;
+  double aScale = 1, aZero = 0, aLo = -128, aHi = 127;
+};
+
+std::optional<QuantizedLayer> describe(WeightOnlyMatMulOp op) {
+  QuantizedLayer q;
+  q.kind = "weight-only";
+  q.bits = op.getBits();
+  q.group = op.getGroupSize();
+  ArrayRef<char> codes = constantBytes(op.getWeight());
+  std::vector<float> scales = constantFloats(op.getScales()),
+                     zeros = constantFloats(op.getZeros());
+  if (codes.empty() || scales.empty())
+    return std::nullopt;
+  std::vector<float> book;
+  if (auto cb = op.getCodebook())
+    book.assign(cb->begin(), cb->end());
+  q.w = quant::decodeWeightOnly(asInt8(codes), scales, zeros, book, q.bits, q.group, op.getK(),
+                                op.getN());
+  q.weightBytes = codes.size() + 4 * (scales.size() + zeros.size());
+  return q;
+}
+
+/// acc = quantized_matmul(codes(x), W8) followed by f32(acc) * ... * s.
+std::optional<QuantizedLayer> describe(QuantizedMatMulOp op) {
+  QuantizedLayer q;
+  q.kind = "w8a8";
+  ArrayRef<char> codes = constantBytes(op.getRhs());
+  auto wT = cast<RankedTensorType>(op.getRhs().getType());
+  int64_t K = wT.getDimSize(0), N = wT.getDimSize(1);
+  if ((int64_t)codes.size() != K * N || !op->hasOneUse())
+    return std::nullopt;
+  auto toF32 = dyn_cast<CastOp>(*op->user_begin());
+  if (!toF32 || !toF32->hasOneUse())
+    return std::nullopt;
+  auto mul = dyn_cast<MulOp>(*toF32->user_begin());
+  if (!mul)
+    return std::nullopt;
+  std::vector<float> scale;
+  if (auto dq = op.getLhs().getDefiningOp<DynamicQuantizeOp>()) {
+    q.dynamicRows = true;
+    if (!mul->hasOneUse())
+      return std::nullopt;
+    auto mul2 = dyn_cast<MulOp>(*mul->user_begin());
+    scale = constantFloats(mul2 ? mul2.getRhs() : Value());
+  } else if (auto qz = op.getLhs().getDefiningOp<QuantizeOp>()) {
+    auto t = dyn_cast<mlir::quant::UniformQuantizedType>(
+        cast<RankedTensorType>(qz.getType()).getElementType());
+    if (!t)
+      return std::nullopt;
+    q.aScale = t.getScale();
+    q.aZero = t.getZeroPoint();
+    q.aLo = t.getStorageTypeMin();
+    q.aHi = t.getStorageTypeMax();
+    scale = constantFloats(mul.getRhs());
+    for (float &s : scale) // the constant holds s_x * s_w
+      s = (float)(s / q.aScale);
+  } else {
+    return std::nullopt;
+  }
+  if ((int64_t)scale.size() != N)
+    return std::nullopt;
+  q.w.resize(K * N);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n)
+      q.w[k * N + n] = (float)(int8_t)codes[k * N + n] * scale[n];
+  q.weightBytes = codes.size() + 4 * N;
+  return q;
+}
+
+/// x as the compiled code sees it: quantized and dequantized for w8a8.
+std::vector<float> activationsSeen(const QuantizedLayer &q, const std::vector<float> &x,
+                                   int64_t K) {
+  if (q.kind != "w8a8")
+    return x;
+  std::vector<float> y(x.size());
+  for (size_t r = 0; r < x.size() / K; ++r) {
+    const float *row = &x[r * K];
+    double s = q.aScale, z = q.aZero, lo = q.aLo, hi = q.aHi;
+    if (q.dynamicRows) {
+      double amax = 0;
+      for (int64_t k = 0; k < K; ++k)
+        amax = std::max(amax, (double)std::fabs(row[k]));
+      s = amax > 0 ? amax / 127 : 1;
+      z = 0;
+      lo = -127;
+      hi = 127;
+    }
+    for (int64_t k = 0; k < K; ++k) {
+      double c = std::clamp(std::nearbyint(row[k] / s) + z, lo, hi);
+      y[r * K + k] = (float)((c - z) * s);
+    }
+  }
+  return y;
+}
+
+} // namespace
+
+std::map<std::string, FloatWeight> floatWeights(ModuleOp module) {
+  std::map<std::string, FloatWeight> out;
+  for (auto &[op, name] : namedMatMuls(module)) {
+    std::optional<ConstantWeight> cw = matchConstantWeight(op, 0);
+    if (!cw)
+      continue;
+    FloatWeight &f = out[name];
+    f.K = cw->K;
+    f.N = cw->N;
+    f.w.resize(cw->K * cw->N);
+    for (int64_t n = 0; n < cw->N; ++n)
+      for (int64_t k = 0; k < cw->K; ++k)
+        f.w[k * cw->N + n] = cw->byRow[n * cw->K + k];
+  }
+  return out;
+}
+
+bool writeQuantReport(ModuleOp quantized, const ReportInputs &in, const std::string &path,
+                      std::string &error) {
+  llvm::json::Array layers;
+  double bytesBefore = 0, bytesAfter = 0;
+  std::string failure;
+  quantized.walk([&](Operation *op) {
+    auto layer = op->getAttrOfType<StringAttr>("qf.layer");
+    if (!layer || !failure.empty())
+      return;
+    std::optional<QuantizedLayer> q;
+    if (auto w = dyn_cast<WeightOnlyMatMulOp>(op))
+      q = describe(w);
+    else if (auto m = dyn_cast<QuantizedMatMulOp>(op))
+      q = describe(m);
+    auto fw = in.weights.find(layer.str());
+    if (!q || fw == in.weights.end() || fw->second.w.size() != q->w.size()) {
+      failure = "cannot read back the quantized weights of layer '" + layer.str() + "'";
+      return;
+    }
+    const FloatWeight &f = fw->second;
+    llvm::json::Object o{{"name", layer.str()},
+                         {"kind", q->kind},
+                         {"bits", (int64_t)q->bits},
+                         {"weight_bytes_fp32", (int64_t)(4 * f.w.size())},
+                         {"weight_bytes_quantized", (int64_t)q->weightBytes}};
+    if (q->group)
+      o["group_size"] = q->group;
+    bytesBefore += 4.0 * f.w.size();
+    bytesAfter += q->weightBytes;
+    auto rows = in.rows.find(layer.str());
+    if (rows != in.rows.end() && !rows->second.empty()) {
+      const std::vector<float> &x = rows->second;
+      std::vector<float> xq = activationsSeen(*q, x, f.K);
+      int64_t R = (int64_t)x.size() / f.K;
+      double sig = 0, noise = 0, dot = 0, nq = 0;
+      std::vector<double> y(f.N), yq(f.N);
+      for (int64_t r = 0; r < R; ++r) {
+        std::fill(y.begin(), y.end(), 0.0);
+        std::fill(yq.begin(), yq.end(), 0.0);
+        for (int64_t k = 0; k < f.K; ++k) {
+          double a = x[r * f.K + k], aq = xq[r * f.K + k];
+          const float *wr = &f.w[k * f.N], *wqr = &q->w[k * f.N];
+          for (int64_t n = 0; n < f.N; ++n) {
+            y[n] += a * wr[n];
+            yq[n] += aq * wqr[n];
+          }
+        }
+        for (int64_t n = 0; n < f.N; ++n) {
+          sig += y[n] * y[n];
+          noise += (y[n] - yq[n]) * (y[n] - yq[n]);
+          dot += y[n] * yq[n];
+          nq += yq[n] * yq[n];
+        }
+      }
+      o["rows"] = R;
+      o["sqnr_db"] = noise > 0 ? 10 * std::log10(sig / noise) : 999.0;
+      o["cosine"] = sig > 0 && nq > 0 ? dot / std::sqrt(sig * nq) : 1.0;
+    }
+    layers.push_back(std::move(o));
+  });
+  if (!failure.empty()) {
+    error = failure;
+    return false;
+  }
+  llvm::json::Value doc = llvm::json::Object{
+      {"scheme", in.scheme},
+      {"weight_method", in.weightMethod},
+      {"calib_method", in.calibMethod},
+      {"layers", std::move(layers)},
+      {"weight_bytes_fp32", (int64_t)bytesBefore},
+      {"weight_bytes_quantized", (int64_t)bytesAfter}};
+  std::string tmp = path + ".tmp";
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(tmp, ec);
+    if (ec) {
+      error = "cannot write '" + path + "': " + ec.message();
+      return false;
+    }
+    os << llvm::formatv("{0:2}", doc) << "\n";
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(tmp, path)) {
+    llvm::sys::fs::remove(tmp);
+    error = "cannot write '" + path + "': " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+} // namespace qf
