@@ -33,24 +33,23 @@ class Demo:
         self.model = minilm.model_path()
         self.vocab = minilm.load_vocab()
         self.work = tempfile.mkdtemp(prefix="qf-demo-")
-        self.inputs = []  # one directory of .npy inputs per sentence
-        for i, s in enumerate(minilm.SENTENCES):
-            ids, mask = minilm.tokenize(s, self.vocab)
-            d = os.path.join(self.work, f"s{i}")
-            os.makedirs(d, exist_ok=True)
-            np.save(os.path.join(d, "input_ids.npy"), ids)
-            np.save(os.path.join(d, "attention_mask.npy"), mask)
-            self.inputs.append((d, {"input_ids": ids, "attention_mask": mask}))
-        # Calibration samples for static quantization, one directory each.
+        # One directory of .npy inputs per held-out sentence, and per
+        # calibration sentence (the layout quant-compile --calib-data reads).
+        self.inputs = self._write_samples(minilm.SENTENCES, self.work, "s")
         self.calib_dir = os.path.join(self.work, "calib")
-        self.calib_feeds = []
-        for i, s in enumerate(minilm.CALIBRATION_SENTENCES):
+        self.calib_feeds = [f for _, f in self._write_samples(
+            minilm.CALIBRATION_SENTENCES, self.calib_dir, "c")]
+
+    def _write_samples(self, sentences, root, prefix):
+        samples = []
+        for i, s in enumerate(sentences):
             ids, mask = minilm.tokenize(s, self.vocab)
-            d = os.path.join(self.calib_dir, f"c{i:02d}")
+            d = os.path.join(root, f"{prefix}{i:02d}")
             os.makedirs(d, exist_ok=True)
             np.save(os.path.join(d, "input_ids.npy"), ids)
             np.save(os.path.join(d, "attention_mask.npy"), mask)
-            self.calib_feeds.append({"input_ids": ids, "attention_mask": mask})
+            samples.append((d, {"input_ids": ids, "attention_mask": mask}))
+        return samples
 
     def compile(self, tag, scheme="none", method=None, quiet=False):
         so = os.path.join(self.work, tag + ".so")

@@ -3,6 +3,7 @@
 #include "qf/Dialect/Qf/ConstantWeights.h"
 #include "qf/Dialect/Qf/IR/Blobs.h"
 #include "qf/Dialect/Qf/IR/QfDialect.h"
+#include "qf/Quant/JsonFile.h"
 #include "qf/Quant/Numerics.h"
 
 #include "mlir/IR/Matchers.h"
@@ -232,22 +233,7 @@ bool writeQuantReport(ModuleOp quantized, const ReportInputs &in, const std::str
       {"layers", std::move(layers)},
       {"weight_bytes_fp32", (int64_t)bytesBefore},
       {"weight_bytes_quantized", (int64_t)bytesAfter}};
-  std::string tmp = path + ".tmp";
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(tmp, ec);
-    if (ec) {
-      error = "cannot write '" + path + "': " + ec.message();
-      return false;
-    }
-    os << llvm::formatv("{0:2}", doc) << "\n";
-  }
-  if (std::error_code ec = llvm::sys::fs::rename(tmp, path)) {
-    llvm::sys::fs::remove(tmp);
-    error = "cannot write '" + path + "': " + ec.message();
-    return false;
-  }
-  return true;
+  return writeJsonFile(path, doc, error);
 }
 
 } // namespace qf

@@ -1,11 +1,9 @@
 //===- Observers.cpp - activation statistics for calibration --------------===//
 #include "qf/Quant/Observers.h"
+#include "qf/Quant/JsonFile.h"
 
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
 #include <cmath>
@@ -194,7 +192,7 @@ std::pair<double, double> calibrationRange(const ActivationStats &s, CalibMethod
                                            unsigned bits, double percentile) {
   if (s.batches == 0)
     return {0.0, 0.0};
-  double t;
+  double t = s.range;
   switch (m) {
   case CalibMethod::MinMax:
     return {s.min, s.max};
@@ -229,29 +227,7 @@ bool writeStats(const std::string &path, const StatsMap &stats, std::string &err
   llvm::json::Value doc = llvm::json::Object{{"format", "quantforge-calibration"},
                                              {"version", 1},
                                              {"layers", std::move(layers)}};
-  // Written beside the target and renamed over it: never half a file.
-  std::string tmp = path + ".tmp";
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(tmp, ec);
-    if (ec) {
-      error = "cannot write '" + path + "': " + ec.message();
-      return false;
-    }
-    os << llvm::formatv("{0:2}", doc) << "\n";
-    os.close();
-    if (os.has_error()) {
-      error = "cannot write '" + path + "': " + os.error().message();
-      llvm::sys::fs::remove(tmp);
-      return false;
-    }
-  }
-  if (std::error_code ec = llvm::sys::fs::rename(tmp, path)) {
-    error = "cannot write '" + path + "': " + ec.message();
-    llvm::sys::fs::remove(tmp);
-    return false;
-  }
-  return true;
+  return writeJsonFile(path, doc, error);
 }
 
 bool readStats(const std::string &path, StatsMap &stats, std::string &error) {
