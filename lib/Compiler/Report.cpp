@@ -7,10 +7,7 @@
 #include "qf/Quant/Numerics.h"
 
 #include "mlir/IR/Matchers.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
-#include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
 #include <cstring>
