@@ -222,15 +222,24 @@ int main(int argc, char **argv) {
   if (!qf::quantizationStages(scheme, copts.preStages, err))
     return fail(err);
   copts.outputPath = outputFile;
-  if (!reportFile.empty()) {
+  if (!reportFile.empty())
     report.weights = qf::floatWeights(*module);
-    copts.afterPreStages = [&](mlir::ModuleOp m, std::string &e) {
-      if (!qf::writeQuantReport(m, report, reportFile, e))
-        return false;
-      log("wrote the quantization report to " + reportFile);
+  // After quantization: a scheme that found nothing to quantize is an error
+  // (the user would get a float model under a quantized name), then the
+  // report.
+  copts.afterPreStages = [&](mlir::ModuleOp m, std::string &e) {
+    if (quant != "none" && !qf::countQuantizedLayers(m)) {
+      e = "--quant=" + quant + ": the model has no matmul with a constant f32 weight "
+          "of at least 4096 elements to quantize";
+      return false;
+    }
+    if (reportFile.empty())
       return true;
-    };
-  }
+    if (!qf::writeQuantReport(m, report, reportFile, e))
+      return false;
+    log("wrote the quantization report to " + reportFile);
+    return true;
+  };
   copts.progress = [&](int i, int n, const std::string &name) {
     log("[" + std::to_string(i) + "/" + std::to_string(n) + "] " + name);
   };

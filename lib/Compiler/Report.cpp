@@ -159,6 +159,12 @@ std::map<std::string, FloatWeight> floatWeights(ModuleOp module) {
   return out;
 }
 
+int64_t countQuantizedLayers(ModuleOp module) {
+  int64_t n = 0;
+  module.walk([&](Operation *op) { n += op->hasAttr("qf.layer"); });
+  return n;
+}
+
 bool writeQuantReport(ModuleOp quantized, const ReportInputs &in, const std::string &path,
                       std::string &error) {
   llvm::json::Array layers;

@@ -20,6 +20,9 @@ struct FloatWeight {
 /// layer names the quantization passes use.
 std::map<std::string, FloatWeight> floatWeights(mlir::ModuleOp module);
 
+/// How many layers the quantization passes rewrote (ops tagged qf.layer).
+int64_t countQuantizedLayers(mlir::ModuleOp module);
+
 struct ReportInputs {
   std::string scheme, weightMethod, calibMethod;
   std::map<std::string, FloatWeight> weights;     // before quantization
