@@ -275,6 +275,86 @@ LogicalResult tileAndVectorizeRows(RewriterBase &rw, linalg::LinalgOp op,
   return success();
 }
 
+/// Reductions over a few rows that are not plain contractions, such as the
+/// weight-only matmul with its weight decoded in the loop body: an output
+/// [R, N] over loops (r, n, k...) with every k a reduction. Threads take
+/// column tiles of one row, the k loops run one step at a time, and each
+/// step is a vector update of the whole column tile, whose accumulator the
+/// pass later hoists into registers. The weight streams once, row by row of
+/// its [K, N] layout.
+LogicalResult tileAndVectorizeColumns(RewriterBase &rw, linalg::GenericOp op) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  auto iters = op.getIteratorTypesArray();
+  if (ranges.size() < 3 || llvm::any_of(ranges, ShapedType::isDynamic) ||
+      !op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 ||
+      iters[0] != utils::IteratorType::parallel || iters[1] != utils::IteratorType::parallel ||
+      op.getMatchingIndexingMap(op.getDpsInitOperand(0)) !=
+          AffineMap::getMultiDimMapWithTargets(ranges.size(), {0, 1}, op.getContext()))
+    return failure();
+  for (size_t d = 2; d < iters.size(); ++d)
+    if (iters[d] != utils::IteratorType::reduction)
+      return failure();
+  int64_t nt = pick(ranges[1], {64, 32, 16});
+  if (nt < 16)
+    return failure();
+  SmallVector<int64_t> outer(ranges.size(), 0), steps(ranges.size(), 1);
+  outer[0] = 1;
+  outer[1] = nt;
+  steps[0] = steps[1] = 0;
+
+  scf::SCFTilingOptions forallOpts;
+  forallOpts.setTileSizes(sizes(rw, outer));
+  forallOpts.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+  rw.setInsertionPoint(op);
+  auto fused = scf::tileConsumerAndFuseProducersUsingSCF(
+      rw, cast<TilingInterface>(op.getOperation()), fuseFillOnly(forallOpts));
+  if (failed(fused))
+    return failure();
+  for (auto [orig, repl] : fused->replacements)
+    rw.replaceAllUsesWith(orig, repl);
+  Operation *tile = nullptr, *fill = nullptr;
+  for (Operation *t : fused->tiledAndFusedOps) {
+    if (t->getName() == op->getName())
+      tile = t;
+    else if (isa<linalg::FillOp>(t))
+      fill = t;
+  }
+  if (!tile)
+    return failure();
+
+  scf::SCFTilingOptions stepOpts;
+  stepOpts.setTileSizes(sizes(rw, steps));
+  rw.setInsertionPoint(tile);
+  auto stepped = scf::tileUsingSCF(rw, cast<TilingInterface>(tile), stepOpts);
+  if (failed(stepped))
+    return failure();
+  rw.replaceOp(tile, stepped->replacements);
+
+  // The step's reduction dims are all 1: dropped, the update is elementwise
+  // over the column tile (no per-lane reduction code).
+  Operation *update = stepped->tiledOps.back();
+  linalg::ControlDropUnitDims drop;
+  drop.rankReductionStrategy =
+      linalg::ControlDropUnitDims::RankReductionStrategy::ExtractInsertSlice;
+  rw.setInsertionPoint(update);
+  auto dropped = linalg::dropUnitDims(rw, cast<linalg::GenericOp>(update), drop);
+  if (failed(dropped))
+    return failure();
+  rw.replaceOp(update, dropped->replacements);
+
+  SmallVector<Operation *> toVectorize = {dropped->resultOp.getOperation()};
+  if (fill)
+    toVectorize.push_back(fill);
+  for (Operation *micro : toVectorize) {
+    rw.setInsertionPoint(micro);
+    auto vec = linalg::vectorize(rw, micro);
+    if (failed(vec))
+      return failure();
+    rw.replaceOp(micro, vec->replacements);
+  }
+  return success();
+}
+
 struct QfCpuTileAndVectorizePass
     : impl::QfCpuTileAndVectorizeBase<QfCpuTileAndVectorizePass> {
   void runOnOperation() override {
@@ -288,6 +368,14 @@ struct QfCpuTileAndVectorizePass
     IRRewriter rw(&getContext());
     for (linalg::LinalgOp op : targets)
       (void)tileAndVectorize(rw, op); // untouched ops fall back to loops
+
+    // Few-row reductions with a richer body (weight-only matmuls).
+    SmallVector<linalg::GenericOp> columnOps;
+    for (Operation &o : f.getBody().front())
+      if (auto g = dyn_cast<linalg::GenericOp>(&o); g && !linalg::isaContractionOpInterface(g))
+        columnOps.push_back(g);
+    for (linalg::GenericOp op : columnOps)
+      (void)tileAndVectorizeColumns(rw, op);
 
     // The remaining top-level linalg ops (elementwise, row reductions,
     // transposes, ...): parallel rows, vectorized along the innermost dim.
