@@ -7,6 +7,29 @@
 
 namespace qfrt {
 
+bool bindCarrier(NpyArray &a, qfrt_dtype expected, const std::string &what, std::string &error) {
+  if (a.dtype == expected || qfrt_dtype_carrier(expected) == expected ||
+      a.dtype != qfrt_dtype_carrier(expected))
+    return true; // nothing to relabel; the runtime checks the dtype
+  // Sub-byte integers must hold values of their width.
+  int bits = expected == QFRT_I4 || expected == QFRT_U4 ? 4
+             : expected == QFRT_I2 || expected == QFRT_U2 ? 2 : 0;
+  if (bits) {
+    bool isSigned = expected == QFRT_I4 || expected == QFRT_I2;
+    int lo = isSigned ? -(1 << (bits - 1)) : 0, hi = isSigned ? (1 << (bits - 1)) - 1 : (1 << bits) - 1;
+    for (char c : a.data) {
+      int v = isSigned ? (int)(int8_t)c : (int)(uint8_t)c;
+      if (v < lo || v > hi) {
+        error = what + ": value " + std::to_string(v) + " does not fit " +
+                qfrt_dtype_name(expected);
+        return false;
+      }
+    }
+  }
+  a.dtype = expected;
+  return true;
+}
+
 size_t NpyArray::numElements() const {
   size_t n = 1;
   for (int64_t d : shape)
@@ -169,7 +192,7 @@ bool readNpy(const std::string &path, NpyArray &out, std::string &error) {
 bool writeNpy(const std::string &path, const NpyArray &a, std::string &error) {
   const char *descr = nullptr;
   for (const Descr &d : kDescrs)
-    if (d.dtype == a.dtype)
+    if (d.dtype == qfrt_dtype_carrier(a.dtype))
       descr = d.text;
   if (!descr) {
     error = std::string("cannot write dtype ") + qfrt_dtype_name(a.dtype) + " to .npy";

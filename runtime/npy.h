@@ -16,6 +16,12 @@ struct NpyArray {
   size_t numElements() const;
 };
 
+/// An array read as the .npy carrier of a dtype .npy lacks (an i1 array for
+/// an i4 input; see qfrt_dtype_carrier) takes that dtype, after checking
+/// sub-byte integers fit their width. Other arrays are left alone. False with
+/// `error` (prefixed by `what`) when a value does not fit.
+bool bindCarrier(NpyArray &a, qfrt_dtype expected, const std::string &what, std::string &error);
+
 /// Reads a version 1/2/3 .npy file (C order, little-endian or byte types).
 bool readNpy(const std::string &path, NpyArray &out, std::string &error);
 

@@ -28,9 +28,10 @@ struct IoSpec {
 
 const char *kDtypeNames[QFRT_DTYPE_COUNT] = {
     "f32", "f64", "f16", "bf16", "i8", "u8", "i16", "u16",
-    "i32", "u32", "i64", "u64", "bool"};
-const size_t kDtypeSizes[QFRT_DTYPE_COUNT] = {4, 8, 2, 2, 1, 1, 2, 2,
-                                              4, 4, 8, 8, 1};
+    "i32", "u32", "i64", "u64", "bool",
+    "i4", "u4", "i2", "u2", "f8e4m3fn", "f8e5m2", "f4e2m1"};
+const size_t kDtypeSizes[QFRT_DTYPE_COUNT] = {4, 8, 2, 2, 1, 1, 2, 2, 4, 4,
+                                              8, 8, 1, 1, 1, 1, 1, 1, 1, 1};
 
 std::string dimsText(const int64_t *dims, int32_t rank) {
   std::string s = "[";
@@ -59,6 +60,17 @@ size_t qfrt_dtype_size(qfrt_dtype d) {
 
 const char *qfrt_dtype_name(qfrt_dtype d) {
   return (unsigned)d < QFRT_DTYPE_COUNT ? kDtypeNames[d] : "invalid";
+}
+
+qfrt_dtype qfrt_dtype_carrier(qfrt_dtype d) {
+  switch (d) {
+  case QFRT_I4: case QFRT_I2:
+    return QFRT_I8;
+  case QFRT_U4: case QFRT_U2: case QFRT_F8E4M3FN: case QFRT_F8E5M2: case QFRT_F4E2M1:
+    return QFRT_U8;
+  default:
+    return d;
+  }
 }
 
 qfrt_status qfrt_dtype_from_name(const char *name, qfrt_dtype *out) {

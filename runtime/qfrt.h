@@ -26,10 +26,16 @@ typedef enum qfrt_status {
   QFRT_ERROR_DTYPE = 5,       /* tensor dtype differs from the signature */
 } qfrt_status;
 
+/* Sub-byte integers (i4, u4, i2, u2) take one byte per element, sign- or
+ * zero-extended; minifloats (f8e4m3fn, f8e5m2, f4e2m1) one byte holding their
+ * bit pattern. Neither exists in .npy: files carry them as i1 (signed
+ * integers) or u1 (the rest); see qfrt_dtype_carrier. */
 typedef enum qfrt_dtype {
   QFRT_F32, QFRT_F64, QFRT_F16, QFRT_BF16,
   QFRT_I8, QFRT_U8, QFRT_I16, QFRT_U16,
   QFRT_I32, QFRT_U32, QFRT_I64, QFRT_U64, QFRT_BOOL,
+  QFRT_I4, QFRT_U4, QFRT_I2, QFRT_U2,
+  QFRT_F8E4M3FN, QFRT_F8E5M2, QFRT_F4E2M1,
   QFRT_DTYPE_COUNT
 } qfrt_dtype;
 
@@ -83,6 +89,9 @@ const char *qfrt_last_error(void);
 
 size_t qfrt_dtype_size(qfrt_dtype dtype);
 const char *qfrt_dtype_name(qfrt_dtype dtype);
+/* The byte type a sub-byte integer or minifloat travels as in .npy files
+ * (QFRT_I8 or QFRT_U8); every other dtype is its own carrier. */
+qfrt_dtype qfrt_dtype_carrier(qfrt_dtype dtype);
 /* Parses names as written by quant-compile ("f32", "i64", "bool", ...). */
 qfrt_status qfrt_dtype_from_name(const char *name, qfrt_dtype *out);
 

@@ -43,13 +43,26 @@ SHAPE_OPERANDS = {
 }
 
 
+# Element types .npy lacks travel as bytes (runtime/qfrt.h): sub-byte
+# integers as int8/uint8 values, minifloats as their bit patterns.
+SUB_BYTE_INTS = {"int4": np.int8, "int2": np.int8, "uint4": np.uint8, "uint2": np.uint8}
+MINIFLOATS = {"float8_e4m3fn", "float8_e5m2", "float4_e2m1fn"}
+
+
 def as_array(val):
-    """A data-set value as a numpy array; None for sequences and optionals."""
+    """A data-set value as a numpy array (carried formats as bytes); None for
+    sequences and optionals."""
     if isinstance(val, onnx.TensorProto):
-        return onnx.numpy_helper.to_array(val)
-    if isinstance(val, (np.ndarray, np.generic)):
-        return np.asarray(val)
-    return None
+        a = onnx.numpy_helper.to_array(val)
+    elif isinstance(val, (np.ndarray, np.generic)):
+        a = np.asarray(val)
+    else:
+        return None
+    if a.dtype.name in SUB_BYTE_INTS:
+        return a.astype(SUB_BYTE_INTS[a.dtype.name])
+    if a.dtype.name in MINIFLOATS:
+        return a.view(np.uint8)
+    return a
 
 
 def load_allowlist():

@@ -111,7 +111,8 @@ int main(int argc, char **argv) {
       return fail(msg);
     }
     std::string err;
-    if (!qfrt::readNpy(it->second, ins[i], err)) {
+    if (!qfrt::readNpy(it->second, ins[i], err) ||
+        !qfrt::bindCarrier(ins[i], info.dtype, std::string("input '") + info.name + "'", err)) {
       qfrt_module_free(m);
       return fail(err);
     }

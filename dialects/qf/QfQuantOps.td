@@ -121,6 +121,30 @@ def Qf_WeightOnlyMatMulOp : Qf_Op<"weight_only_matmul", [Pure]> {
   }];
 }
 
+def Qf_EncodeFloatOp : Qf_Op<"encode_float", [Pure, SameOperandsAndResultShape]> {
+  let summary = "f32 to the bit pattern of a minifloat, one byte per element";
+  let description = [{
+    `format` is f8e4m3fn, f8e5m2 or f4e2m1. Rounds to nearest even. With
+    `saturate` (the ONNX default) values beyond the largest finite number,
+    infinities included, become it; without, they become infinity (f8e5m2)
+    or NaN (f8e4m3fn; f4e2m1, which has neither, always saturates). NaN stays
+    NaN. LLVM has no such types, so they are carried as bytes.
+  }];
+  let arguments = (ins Qf_FloatTensor:$input, StrAttr:$format,
+                       DefaultValuedAttr<BoolAttr, "true">:$saturate);
+  let results = (outs Qf_I8Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+def Qf_DecodeFloatOp : Qf_Op<"decode_float", [Pure, SameOperandsAndResultShape]> {
+  let summary = "the value of a minifloat bit pattern, as f32";
+  let arguments = (ins Qf_I8Tensor:$input, StrAttr:$format);
+  let results = (outs Qf_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
 def Qf_ObserveOp : Qf_Op<"observe"> {
   let summary = "mark an activation whose statistics calibration collects";
   let description = [{

@@ -122,7 +122,9 @@ bool collectCalibrationStats(ModuleOp module, const CalibrationOptions &opts,
                 ".npy' for input '" + inInfo[i].name + "'";
         return false;
       }
-      if (!qfrt::readNpy(file, ins[i], error)) {
+      if (!qfrt::readNpy(file, ins[i], error) ||
+          !qfrt::bindCarrier(ins[i], inInfo[i].dtype,
+                             std::string("input '") + inInfo[i].name + "'", error)) {
         error = "calibration sample '" + sampleName + "': " + error;
         return false;
       }

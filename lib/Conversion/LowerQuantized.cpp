@@ -9,6 +9,7 @@
 #include "LinalgBuilders.h"
 #include "qf/Dialect/Qf/IR/Blobs.h"
 #include "qf/Dialect/Qf/IR/QfDialect.h"
+#include "qf/Quant/Numerics.h"
 
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/Matchers.h"
@@ -28,7 +29,7 @@ struct QuantParams {
   SmallVector<double> scales;
   SmallVector<int64_t> zeros;
   int64_t axis = -1;
-  quant::QuantizedType type;
+  mlir::quant::QuantizedType type;
   bool uniformZero() const {
     return llvm::all_of(zeros, [&](int64_t z) { return z == zeros[0]; });
   }
@@ -36,13 +37,13 @@ struct QuantParams {
 
 QuantParams paramsOf(Type elt) {
   QuantParams p;
-  p.type = cast<quant::QuantizedType>(elt);
-  if (auto pa = dyn_cast<quant::UniformQuantizedPerAxisType>(elt)) {
+  p.type = cast<mlir::quant::QuantizedType>(elt);
+  if (auto pa = dyn_cast<mlir::quant::UniformQuantizedPerAxisType>(elt)) {
     p.scales.assign(pa.getScales().begin(), pa.getScales().end());
     p.zeros.assign(pa.getZeroPoints().begin(), pa.getZeroPoints().end());
     p.axis = pa.getQuantizedDimension();
   } else {
-    auto u = cast<quant::UniformQuantizedType>(elt);
+    auto u = cast<mlir::quant::UniformQuantizedType>(elt);
     p.scales = {u.getScale()};
     p.zeros = {u.getZeroPoint()};
   }
@@ -52,15 +53,15 @@ QuantParams paramsOf(Type elt) {
 /// The storage integers behind a quantized (or plain integer) tensor.
 Value storageOf(OpBuilder &b, Location loc, Value v) {
   auto t = rtt(v);
-  auto q = dyn_cast<quant::QuantizedType>(t.getElementType());
+  auto q = dyn_cast<mlir::quant::QuantizedType>(t.getElementType());
   if (!q)
     return v;
-  return quant::StorageCastOp::create(b, loc, t.clone(q.getStorageType()), v);
+  return mlir::quant::StorageCastOp::create(b, loc, t.clone(q.getStorageType()), v);
 }
 
 /// A storage tensor viewed as `quantType` again.
 Value asQuantized(OpBuilder &b, Location loc, Value storage, RankedTensorType quantType) {
-  return quant::StorageCastOp::create(b, loc, quantType, storage);
+  return mlir::quant::StorageCastOp::create(b, loc, quantType, storage);
 }
 
 /// A 1-D f32 or i32 constant of a parameter list, shaped to broadcast along
@@ -205,7 +206,7 @@ Value integerSums(OpBuilder &b, Location loc, Value wide, int64_t reducedDim) {
 /// than at every call; null when rhs is not a readable constant.
 Value constantColumnSums(OpBuilder &b, Location loc, Value rhs, bool isSigned) {
   // Through storage casts (a quantized weight is scast(constant)).
-  while (auto c = rhs.getDefiningOp<quant::StorageCastOp>())
+  while (auto c = rhs.getDefiningOp<mlir::quant::StorageCastOp>())
     rhs = c.getInput();
   Attribute attr;
   if (!matchPattern(rhs, m_Constant(&attr)))
@@ -232,8 +233,8 @@ struct QuantizedMatMulLowering : OpRewritePattern<QuantizedMatMulOp> {
     auto aT = rtt(op.getLhs()), bT = rtt(op.getRhs()), cT = rtt(op.getOutput());
     if (!aT.hasStaticShape() || !bT.hasStaticShape())
       return rw.notifyMatchFailure(op, "needs static shapes");
-    auto qa = dyn_cast<quant::QuantizedType>(aT.getElementType());
-    auto qb = dyn_cast<quant::QuantizedType>(bT.getElementType());
+    auto qa = dyn_cast<mlir::quant::QuantizedType>(aT.getElementType());
+    auto qb = dyn_cast<mlir::quant::QuantizedType>(bT.getElementType());
     bool aSigned = !qa || qa.isSigned(), bSigned = !qb || qb.isSigned();
     int64_t za = qa ? paramsOf(qa).zeros[0] : 0;
     SmallVector<double> zb = {0};
@@ -485,12 +486,100 @@ struct WeightOnlyMatMulLowering : OpRewritePattern<WeightOnlyMatMulOp> {
   }
 };
 
+/// f32 -> minifloat code with integer arithmetic on the f32 bits: below the
+/// smallest normal the code is round_even(|x| / subnormal step) (reaching
+/// the first normal code exactly at its boundary); above, the mantissa is
+/// rounded to nearest even in place, carrying into the exponent, which is
+/// then rebiased. Out-of-range codes saturate or become inf/NaN.
+struct EncodeFloatLowering : OpRewritePattern<EncodeFloatOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(EncodeFloatOp op, PatternRewriter &rw) const override {
+    auto outT = rtt(op.getOutput());
+    std::optional<qf::quant::MinifloatFormat> f = qf::quant::minifloatFormat(op.getFormat());
+    if (!outT.hasStaticShape() || !f)
+      return rw.notifyMatchFailure(op, "needs a static shape and a known format");
+    bool saturate = op.getSaturate() || !f->hasNaN;
+    unsigned M = f->mantBits, shift = 23 - M, signPos = f->expBits + M;
+    Value r = elementwise(
+        rw, op.getLoc(), outT, ValueRange{op.getInput()},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Type i32 = b.getI32Type(), f32 = b.getF32Type();
+          auto c = [&](int64_t v) { return scalarConst(b, l, i32, (double)v); };
+          Value x = a[0];
+          Value bits = arith::BitcastOp::create(b, l, i32, x);
+          Value sign = arith::ShRUIOp::create(b, l, bits, c(31));
+          Value mag = arith::AndIOp::create(b, l, bits, c(0x7FFFFFFF));
+          Value absX = arith::BitcastOp::create(b, l, f32, mag);
+          // Subnormal codes: multiples of 2^(1 - bias - M).
+          Value scaled = arith::MulFOp::create(
+              b, l, absX, scalarConst(b, l, f32, std::ldexp(1.0, f->bias - 1 + (int)M)));
+          Value sub = arith::FPToSIOp::create(b, l, i32, math::RoundEvenOp::create(b, l, scaled));
+          // Normal codes: round the mantissa to M bits, nearest even.
+          Value odd = arith::AndIOp::create(b, l, arith::ShRUIOp::create(b, l, mag, c(shift)), c(1));
+          Value rounded = arith::AddIOp::create(
+              b, l, mag, arith::AddIOp::create(b, l, c((1 << (shift - 1)) - 1), odd));
+          Value exp = arith::SubIOp::create(b, l, arith::ShRUIOp::create(b, l, rounded, c(23)),
+                                            c(127 - f->bias));
+          Value mant = arith::AndIOp::create(
+              b, l, arith::ShRUIOp::create(b, l, rounded, c(shift)), c((1 << M) - 1));
+          Value normal = arith::OrIOp::create(b, l, arith::ShLIOp::create(b, l, exp, c(M)), mant);
+          Value isSub = arith::CmpFOp::create(
+              b, l, arith::CmpFPredicate::OLT, absX,
+              scalarConst(b, l, f32, std::ldexp(1.0, 1 - f->bias)));
+          Value code = arith::SelectOp::create(b, l, isSub, sub, normal);
+          Value over = arith::CmpIOp::create(b, l, arith::CmpIPredicate::sgt, code, c(f->maxCode));
+          int64_t overflowCode = saturate ? f->maxCode : (f->hasInf ? f->infCode : f->nanCode);
+          code = arith::SelectOp::create(b, l, over, c(overflowCode), code);
+          Value isNan = arith::CmpFOp::create(b, l, arith::CmpFPredicate::UNO, x, x);
+          code = arith::SelectOp::create(b, l, isNan, c(f->nanCode), code);
+          // f4e2m1 has no negative zero in ONNX's reference: -0 (and what
+          // rounds to it) encodes as +0.
+          if (!f->hasNaN)
+            sign = arith::SelectOp::create(
+                b, l, arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, code, c(0)), c(0),
+                sign);
+          code = arith::OrIOp::create(b, l, code, arith::ShLIOp::create(b, l, sign, c(signPos)));
+          return Value(arith::TruncIOp::create(b, l, b.getI8Type(), code));
+        });
+    rw.replaceOp(op, r);
+    return success();
+  }
+};
+
+/// Minifloat code -> f32 through a table of every code's value.
+struct DecodeFloatLowering : OpRewritePattern<DecodeFloatOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DecodeFloatOp op, PatternRewriter &rw) const override {
+    auto outT = rtt(op.getOutput());
+    std::optional<qf::quant::MinifloatFormat> f = qf::quant::minifloatFormat(op.getFormat());
+    if (!outT.hasStaticShape() || !f)
+      return rw.notifyMatchFailure(op, "needs a static shape and a known format");
+    int64_t n = int64_t{1} << f->bits();
+    SmallVector<float> values;
+    for (int64_t code = 0; code < n; ++code)
+      values.push_back(qf::quant::decodeMinifloat((uint8_t)code, *f));
+    auto tableT = RankedTensorType::get({n}, rw.getF32Type());
+    Value table = arith::ConstantOp::create(rw, op.getLoc(),
+                                            DenseElementsAttr::get(tableT, ArrayRef<float>(values)));
+    Value r = elementwise(rw, op.getLoc(), outT, ValueRange{op.getInput()},
+                          [&](OpBuilder &b, Location l, ValueRange a) {
+                            Value code = arith::AndIOp::create(
+                                b, l, arith::ExtUIOp::create(b, l, b.getI32Type(), a[0]),
+                                scalarConst(b, l, b.getI32Type(), (double)(n - 1)));
+                            Value idx = arith::IndexCastOp::create(b, l, b.getIndexType(), code);
+                            return Value(tensor::ExtractOp::create(b, l, table, ValueRange{idx}));
+                          });
+    rw.replaceOp(op, r);
+    return success();
+  }
+};
+
 } // namespace
 
 void populateQuantizedLowering(RewritePatternSet &patterns) {
   patterns.add<QuantizeLowering, DequantizeLowering, DynamicQuantizeLowering,
-               QuantizedMatMulLowering, RequantizeLowering, WeightOnlyMatMulLowering>(
-      patterns.getContext());
+               QuantizedMatMulLowering, RequantizeLowering, WeightOnlyMatMulLowering,
+               EncodeFloatLowering, DecodeFloatLowering>(patterns.getContext());
 }
 
 } // namespace qf::lowering

@@ -124,9 +124,16 @@ NodeImporter::attrInts(const std::string &name) const {
   return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
 }
 
-void NodeImporter::setOutput(size_t i, Value v, bool isUnsigned) {
+void NodeImporter::setOutput(size_t i, Value v, bool isUnsigned, int32_t onnxType) {
   if (wantsOutput(i))
-    values[node.output(i)] = {v, isUnsigned};
+    values[node.output(i)] = {v, isUnsigned, onnxType};
+}
+
+int32_t NodeImporter::inputOnnxType(size_t i) const {
+  if (!hasInput(i))
+    return 0;
+  auto it = values.find(node.input(i));
+  return it == values.end() ? 0 : it->second.onnxType;
 }
 
 LogicalResult NodeImporter::fail(const Twine &msg) {
@@ -376,6 +383,7 @@ struct GraphImporter {
     SmallVector<DictionaryAttr> argAttrs;
     SmallVector<std::string> argNames;
     SmallVector<bool> argUnsigned;
+    SmallVector<int32_t> argOnnxTypes;
     SmallVector<Frozen> frozen;
     for (const auto &vi : g.input()) {
       if (inits.count(vi.name()))
@@ -400,6 +408,7 @@ struct GraphImporter {
       argAttrs.push_back(b.getDictionaryAttr(attrs));
       argNames.push_back(vi.name());
       argUnsigned.push_back(isUnsignedType(et));
+      argOnnxTypes.push_back(et);
     }
 
     auto func = func::FuncOp::create(b, loc, opts.funcName,
@@ -409,7 +418,7 @@ struct GraphImporter {
     b.setInsertionPointToStart(entry);
     for (size_t i = 0; i < argNames.size(); ++i) {
       func.setArgAttrs(i, argAttrs[i]);
-      values[argNames[i]] = {entry->getArgument(i), argUnsigned[i]};
+      values[argNames[i]] = {entry->getArgument(i), argUnsigned[i], argOnnxTypes[i]};
     }
     for (const Frozen &f : frozen)
       values[f.name] = {arith::ConstantOp::create(
@@ -424,7 +433,7 @@ struct GraphImporter {
       }
       Location l = NameLoc::get(b.getStringAttr(name));
       values[name] = {arith::ConstantOp::create(b, l, cast<TypedAttr>(attr)),
-                      isUnsignedType(t->data_type())};
+                      isUnsignedType(t->data_type()), t->data_type()};
     }
 
     for (const auto &node : g.node())

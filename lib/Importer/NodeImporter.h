@@ -25,6 +25,9 @@ namespace qf::importer {
 struct TypedValue {
   mlir::Value value;
   bool isUnsigned = false;
+  /// The ONNX element type when the MLIR type does not say it (a byte
+  /// tensor carrying int4 or float8); 0 when it does.
+  int32_t onnxType = 0;
 };
 
 class NodeImporter {
@@ -46,6 +49,8 @@ public:
   bool hasInput(size_t i) const;
   mlir::Value input(size_t i) const;
   bool inputUnsigned(size_t i) const;
+  /// The carried ONNX element type of input `i` (see TypedValue), or 0.
+  int32_t inputOnnxType(size_t i) const;
   mlir::RankedTensorType inputType(size_t i) const;
   /// Integer values of a constant input (shape operands), or nullopt.
   std::optional<llvm::SmallVector<int64_t>> constInts(size_t i) const;
@@ -63,7 +68,7 @@ public:
   bool wantsOutput(size_t i) const {
     return (int)i < node.output_size() && !node.output(i).empty();
   }
-  void setOutput(size_t i, mlir::Value v, bool isUnsigned = false);
+  void setOutput(size_t i, mlir::Value v, bool isUnsigned = false, int32_t onnxType = 0);
 
   // ---- errors ---------------------------------------------------------------
   /// Records `msg` (the importer prefixes node, op type and opset) and fails.
@@ -140,6 +145,11 @@ void addQuantOps(OpTable &t);
 /// Converts ONNX element type codes to MLIR types; null when unsupported.
 mlir::Type elementType(mlir::MLIRContext *ctx, int32_t onnxType);
 bool isUnsignedType(int32_t onnxType);
+/// FLOAT8E4M3FN, FLOAT8E5M2, FLOAT4E2M1: carried as bit patterns in bytes.
+bool isMinifloat(int32_t onnxType);
+/// Bits per element of a sub-byte type (INT4/UINT4/FLOAT4E2M1: 4,
+/// INT2/UINT2: 2), else 0.
+unsigned formatBits(int32_t onnxType);
 const char *onnxTypeName(int32_t onnxType);
 
 } // namespace qf::importer

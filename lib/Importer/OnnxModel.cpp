@@ -21,16 +21,21 @@ Type elementType(MLIRContext *ctx, int32_t t) {
   case onnx::TensorProto::DOUBLE: return b.getF64Type();
   case onnx::TensorProto::FLOAT16: return b.getF16Type();
   case onnx::TensorProto::BFLOAT16: return b.getBF16Type();
-  case onnx::TensorProto::FLOAT8E4M3FN: return b.getType<Float8E4M3FNType>();
+  // Formats LLVM cannot compute in travel as one byte per element: sub-byte
+  // integers sign- or zero-extended, minifloats as their bit pattern (the
+  // importer tracks which format a byte tensor holds; see formatBits).
+  case onnx::TensorProto::FLOAT8E4M3FN: case onnx::TensorProto::FLOAT8E5M2:
+  case onnx::TensorProto::FLOAT4E2M1:
+  case onnx::TensorProto::INT4: case onnx::TensorProto::UINT4:
+  case onnx::TensorProto::INT2: case onnx::TensorProto::UINT2:
+    return b.getI8Type();
   case onnx::TensorProto::FLOAT8E4M3FNUZ: return b.getType<Float8E4M3FNUZType>();
-  case onnx::TensorProto::FLOAT8E5M2: return b.getType<Float8E5M2Type>();
   case onnx::TensorProto::FLOAT8E5M2FNUZ: return b.getType<Float8E5M2FNUZType>();
   case onnx::TensorProto::BOOL: return b.getI1Type();
   case onnx::TensorProto::INT8: case onnx::TensorProto::UINT8: return b.getI8Type();
   case onnx::TensorProto::INT16: case onnx::TensorProto::UINT16: return b.getI16Type();
   case onnx::TensorProto::INT32: case onnx::TensorProto::UINT32: return b.getI32Type();
   case onnx::TensorProto::INT64: case onnx::TensorProto::UINT64: return b.getI64Type();
-  case onnx::TensorProto::INT4: case onnx::TensorProto::UINT4: return b.getIntegerType(4);
   default: return {};
   }
 }
@@ -38,8 +43,28 @@ Type elementType(MLIRContext *ctx, int32_t t) {
 bool isUnsignedType(int32_t t) {
   return t == onnx::TensorProto::UINT8 || t == onnx::TensorProto::UINT16 ||
          t == onnx::TensorProto::UINT32 || t == onnx::TensorProto::UINT64 ||
-         t == onnx::TensorProto::UINT4;
+         t == onnx::TensorProto::UINT4 || t == onnx::TensorProto::UINT2 ||
+         isMinifloat(t);
 }
+
+bool isMinifloat(int32_t t) {
+  return t == onnx::TensorProto::FLOAT8E4M3FN || t == onnx::TensorProto::FLOAT8E5M2 ||
+         t == onnx::TensorProto::FLOAT4E2M1;
+}
+
+unsigned formatBits(int32_t t) {
+  switch (t) {
+  case onnx::TensorProto::INT4: case onnx::TensorProto::UINT4:
+  case onnx::TensorProto::FLOAT4E2M1:
+    return 4;
+  case onnx::TensorProto::INT2: case onnx::TensorProto::UINT2:
+    return 2;
+  default:
+    return 0;
+  }
+}
+
+
 
 const char *onnxTypeName(int32_t t) {
   switch (t) {
@@ -216,10 +241,43 @@ static bool tensorBytes(const onnx::TensorProto &t, Type elt, int64_t count,
   return true;
 }
 
+/// Sub-byte tensors are packed little-endian (first element in the low
+/// bits); they are unpacked to a byte each, signed integers sign-extended.
+static bool unpackSubByte(const onnx::TensorProto &t, int64_t count, const std::string &modelDir,
+                          std::string &bytes, std::string &error) {
+  unsigned bits = formatBits(t.data_type());
+  int64_t perByte = 8 / bits, packedSize = (count + perByte - 1) / perByte;
+  std::string packed;
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    if (!readExternal(t, modelDir, packed, error))
+      return false;
+  } else if (t.has_raw_data()) {
+    packed = t.raw_data();
+  } else {
+    for (int i = 0; i < t.int32_data_size(); ++i)
+      packed.push_back((char)t.int32_data(i));
+  }
+  if ((int64_t)packed.size() != packedSize) {
+    error = "tensor '" + t.name() + "' has " + std::to_string(packed.size()) +
+            " packed bytes, its shape needs " + std::to_string(packedSize);
+    return false;
+  }
+  bool isSigned = t.data_type() == onnx::TensorProto::INT4 ||
+                  t.data_type() == onnx::TensorProto::INT2;
+  bytes.resize(count);
+  for (int64_t i = 0; i < count; ++i) {
+    int v = ((uint8_t)packed[i / perByte] >> (bits * (i % perByte))) & ((1 << bits) - 1);
+    if (isSigned && v >= (1 << (bits - 1)))
+      v -= 1 << bits;
+    bytes[i] = (char)v;
+  }
+  return true;
+}
+
 ElementsAttr tensorToAttr(MLIRContext *ctx, const onnx::TensorProto &t,
                           const std::string &modelDir, std::string &error) {
   Type elt = elementType(ctx, t.data_type());
-  if (!elt || elt.isInteger(4)) {
+  if (!elt) {
     error = "tensor '" + t.name() + "' has unsupported element type " +
             onnxTypeName(t.data_type());
     return {};
@@ -235,7 +293,8 @@ ElementsAttr tensorToAttr(MLIRContext *ctx, const onnx::TensorProto &t,
   }
   auto type = RankedTensorType::get(shape, elt);
   std::string bytes;
-  if (!tensorBytes(t, elt, count, modelDir, bytes, error))
+  if (formatBits(t.data_type()) ? !unpackSubByte(t, count, modelDir, bytes, error)
+                                : !tensorBytes(t, elt, count, modelDir, bytes, error))
     return {};
   if (elt.isInteger(1)) {
     SmallVector<bool> bits;

@@ -74,12 +74,14 @@ std::optional<int64_t> paramAxis(NodeImporter &n, RankedTensorType x, Value scal
 }
 
 /// round_half_even(v) + zp, saturated to the integer type `elt`, as `elt`.
-Value saturate(NodeImporter &n, Value v, Value zpF, Type elt, bool isUnsigned) {
+/// `bits` overrides the width of `elt` for sub-byte integers carried in i8.
+Value saturate(NodeImporter &n, Value v, Value zpF, Type elt, bool isUnsigned,
+               unsigned bits = 0) {
   Type f32 = n.b.getF32Type();
   v = n.create<RoundOp>(v.getType(), v);
   if (zpF)
     v = n.binary<AddOp>(v, zpF);
-  unsigned w = elt.getIntOrFloatBitWidth();
+  unsigned w = bits ? bits : elt.getIntOrFloatBitWidth();
   double lo = isUnsigned ? 0 : -std::ldexp(1.0, w - 1);
   double hi = isUnsigned ? std::ldexp(1.0, w) - 1 : std::ldexp(1.0, w - 1) - 1;
   v = n.binary<MaxOp>(v, n.constScalar(f32, lo));
@@ -88,25 +90,45 @@ Value saturate(NodeImporter &n, Value v, Value zpF, Type elt, bool isUnsigned) {
 }
 
 struct QuantTarget {
-  Type elt;
+  Type elt;          // the MLIR element type (i8 for carried formats)
   bool isUnsigned;
+  int32_t onnxType;  // the ONNX element type, carried formats included
+  unsigned bits() const { return formatBits(onnxType); } // 0: elt's width
 };
 
-/// The integer type QuantizeLinear produces: the zero point's, else
-/// output_dtype, else uint8.
+/// The type QuantizeLinear produces: the zero point's, else output_dtype,
+/// else uint8.
 std::optional<QuantTarget> quantTarget(NodeImporter &n) {
-  if (Value zp = n.input(2))
-    return QuantTarget{tensorType(zp).getElementType(), n.inputUnsigned(2)};
-  int64_t dt = n.attrInt("output_dtype", onnx::TensorProto::UINT8);
-  if (dt == 0)
-    dt = onnx::TensorProto::UINT8;
-  Type t = elementType(n.b.getContext(), (int32_t)dt);
-  if (!t || !isa<IntegerType>(t) || t.isInteger(4) || t.isInteger(1)) {
-    (void)n.fail(std::string("output type ") + onnxTypeName((int32_t)dt) +
-                 " is not supported");
+  int32_t dt = 0;
+  if (Value zp = n.input(2)) {
+    dt = n.inputOnnxType(2);
+    if (!dt) {
+      Type e = tensorType(zp).getElementType();
+      bool u = n.inputUnsigned(2);
+      dt = e.isInteger(8) ? (u ? onnx::TensorProto::UINT8 : onnx::TensorProto::INT8)
+           : e.isInteger(16) ? (u ? onnx::TensorProto::UINT16 : onnx::TensorProto::INT16)
+           : e.isInteger(32) ? onnx::TensorProto::INT32 : 0;
+    }
+  } else {
+    dt = (int32_t)n.attrInt("output_dtype", onnx::TensorProto::UINT8);
+    if (dt == 0)
+      dt = onnx::TensorProto::UINT8;
+  }
+  Type t = dt ? elementType(n.b.getContext(), dt) : Type();
+  if (!t || (!isa<IntegerType>(t) && !isMinifloat(dt)) || t.isInteger(1)) {
+    (void)n.fail(std::string("output type ") + onnxTypeName(dt) + " is not supported");
     return std::nullopt;
   }
-  return QuantTarget{t, isUnsignedType((int32_t)dt)};
+  return QuantTarget{t, isUnsignedType(dt), dt};
+}
+
+/// The qf.encode_float / qf.decode_float name of a minifloat ONNX type.
+const char *minifloatName(int32_t onnxType) {
+  switch (onnxType) {
+  case onnx::TensorProto::FLOAT8E4M3FN: return "f8e4m3fn";
+  case onnx::TensorProto::FLOAT8E5M2: return "f8e5m2";
+  default: return "f4e2m1";
+  }
 }
 
 /// The !quant.uniform type for 8-bit storage `elt` of a tensor like `x`
@@ -155,7 +177,7 @@ LogicalResult quantizeLinear(NodeImporter &n) {
   // Constant parameters: a qf.quantize on quant types, which qf-fold-qdq can
   // fold into integer kernels; the ONNX value is its storage integers.
   auto xt0 = tensorType(x);
-  if (xt0.getElementType().isF32())
+  if (xt0.getElementType().isF32() && !target->bits() && !isMinifloat(target->onnxType))
     if (auto qt = constantQuantType(n, xt0, target->elt, target->isUnsigned)) {
       Value q = QuantizeOp::create(n.b, n.loc, xt0.clone(qt), x);
       n.setOutput(0,
@@ -163,8 +185,6 @@ LogicalResult quantizeLinear(NodeImporter &n) {
                   target->isUnsigned);
       return success();
     }
-  if (!isa<IntegerType>(target->elt) || target->elt.isInteger(4))
-    return n.fail("only 8- and 16-bit integer outputs are supported");
   auto xt = tensorType(x);
   auto ax = paramAxis(n, xt, scale);
   if (!ax)
@@ -181,8 +201,16 @@ LogicalResult quantizeLinear(NodeImporter &n) {
   Value q = n.binary<DivOp>(xf, s);
   if (!q)
     return failure();
-  n.setOutput(0, saturate(n, q, zp, target->elt, target->isUnsigned),
-              target->isUnsigned);
+  if (isMinifloat(target->onnxType)) {
+    // Float targets round to the format itself (their zero point is 0).
+    Value y = EncodeFloatOp::create(n.b, n.loc, tensorType(q).clone(n.b.getI8Type()), q,
+                                    n.b.getStringAttr(minifloatName(target->onnxType)),
+                                    n.b.getBoolAttr(n.attrInt("saturate", 1) != 0));
+    n.setOutput(0, y, true, target->onnxType);
+    return success();
+  }
+  n.setOutput(0, saturate(n, q, zp, target->elt, target->isUnsigned, target->bits()),
+              target->isUnsigned, target->onnxType);
   return success();
 }
 
@@ -191,20 +219,26 @@ LogicalResult dequantizeLinear(NodeImporter &n) {
   if (!x || !scale)
     return n.fail("needs x and x_scale");
   auto xt = tensorType(x);
-  if (!isa<IntegerType>(xt.getElementType()) || xt.getElementType().isInteger(4))
-    return n.fail("only 8- to 32-bit integer inputs are supported");
-  if (auto qt = constantQuantType(n, xt, xt.getElementType(), n.inputUnsigned(0))) {
-    Value q = mlir::quant::StorageCastOp::create(n.b, n.loc, xt.clone(qt), x);
-    n.setOutput(0, DequantizeOp::create(n.b, n.loc, xt.clone(n.b.getF32Type()), q));
-    return success();
-  }
+  int32_t xType = n.inputOnnxType(0);
+  if (!isa<IntegerType>(xt.getElementType()))
+    return n.fail("only integer and 8/4-bit float inputs are supported");
+  if (!formatBits(xType) && !isMinifloat(xType))
+    if (auto qt = constantQuantType(n, xt, xt.getElementType(), n.inputUnsigned(0))) {
+      Value q = mlir::quant::StorageCastOp::create(n.b, n.loc, xt.clone(qt), x);
+      n.setOutput(0, DequantizeOp::create(n.b, n.loc, xt.clone(n.b.getF32Type()), q));
+      return success();
+    }
   auto ax = paramAxis(n, xt, scale);
   if (!ax)
     return failure();
   int64_t block = n.attrInt("block_size", 0);
   Type f32 = n.b.getF32Type();
-  Value v = castTo(n, x, f32, n.inputUnsigned(0));
-  if (Value z = n.input(2)) {
+  // Float formats decode to their value (their zero point is 0).
+  bool isFloat = isMinifloat(xType);
+  Value v = isFloat ? Value(DecodeFloatOp::create(n.b, n.loc, xt.clone(f32), x,
+                                                  n.b.getStringAttr(minifloatName(xType))))
+                    : castTo(n, x, f32, n.inputUnsigned(0));
+  if (Value z = n.input(2); z && !isFloat) {
     Value zp = alignParam(n, castTo(n, z, f32, n.inputUnsigned(2)), xt, *ax, block);
     if (!zp)
       return failure();

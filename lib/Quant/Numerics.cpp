@@ -281,4 +281,47 @@ std::vector<float> decodeWeightOnly(llvm::ArrayRef<int8_t> codes, llvm::ArrayRef
   return w;
 }
 
+std::optional<MinifloatFormat> minifloatFormat(llvm::StringRef name) {
+  MinifloatFormat f;
+  if (name == "f8e4m3fn")
+    return f; // E4M3FN: bias 7, max 448, NaN 0x7F
+  if (name == "f8e5m2") {
+    f.expBits = 5;
+    f.mantBits = 2;
+    f.bias = 15;
+    f.hasInf = true;
+    f.maxCode = 0x7B; // 57344
+    f.infCode = 0x7C;
+    f.nanCode = 0x7E;
+    return f;
+  }
+  if (name == "f4e2m1") {
+    f.expBits = 2;
+    f.mantBits = 1;
+    f.bias = 1;
+    f.hasNaN = false;
+    f.maxCode = 0x7; // 6
+    f.nanCode = 0x7;
+    return f;
+  }
+  return std::nullopt;
+}
+
+float decodeMinifloat(uint8_t code, const MinifloatFormat &f) {
+  unsigned mBits = f.mantBits, eBits = f.expBits;
+  bool neg = (code >> (eBits + mBits)) & 1;
+  int e = (code >> mBits) & ((1 << eBits) - 1), m = code & ((1 << mBits) - 1);
+  float v;
+  int eMax = (1 << eBits) - 1;
+  if (f.hasInf && e == eMax)
+    v = m == 0 ? INFINITY : NAN;
+  else if (f.hasNaN && !f.hasInf && e == eMax && m == (1 << mBits) - 1)
+    v = NAN;
+  else if (e == 0)
+    v = std::ldexp((float)m, 1 - f.bias - (int)mBits);
+  else
+    v = std::ldexp(1.0f + (float)m / (1 << mBits), e - f.bias);
+  return neg ? -v : v;
+}
+
 } // namespace qf::quant

@@ -202,6 +202,14 @@ def nbits_bad_bits():
     return m
 
 
+def dq_int4():
+    """int4 in, f32 out: DequantizeLinear with scale 0.5 and zero point 1."""
+    return model([helper.make_node("DequantizeLinear", ["x", "s", "z"], ["y"])],
+                 [vi("x", [6], TensorProto.INT4)], [vi("y", [6])],
+                 [numpy_helper.from_array(np.array(0.5, np.float32), "s"),
+                  helper.make_tensor("z", TensorProto.INT4, [], [1])], opset=21)
+
+
 def with_external(location, offset=0, length=None):
     w = f32(32, 16)
     t = numpy_helper.from_array(w, "W")
@@ -241,7 +249,7 @@ def main():
                 "qlinear_matmul": qlinear_matmul, "ffn": ffn, "qdq_const": qdq_const,
                 "nbits4": lambda: matmul_nbits(4, True), "nbits4_sym": lambda: matmul_nbits(4, False),
                 "nbits8": lambda: matmul_nbits(8, True), "nbits4_rows20": lambda: matmul_nbits(4, True, 20),
-                "nbits_bad_bits": nbits_bad_bits}
+                "nbits_bad_bits": nbits_bad_bits, "dq_int4": dq_int4}
     if name in builders:
         onnx.save(builders[name](), path)
     elif name == "truncated":

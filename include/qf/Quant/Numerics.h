@@ -12,9 +12,11 @@
 #define QF_QUANT_NUMERICS_H
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace qf::quant {
@@ -110,6 +112,22 @@ struct FixedPointMultiplier {
 FixedPointMultiplier quantizeMultiplier(double real);
 int32_t requantize(int32_t acc, FixedPointMultiplier m, int32_t zeroPoint,
                    IntRange range);
+
+/// A small IEEE-like float format: 1 sign bit, `expBits`, `mantBits`.
+/// f8e4m3fn and f4e2m1 have no infinities (f8e4m3fn's all-ones code is NaN,
+/// f4e2m1 has no NaN either); f8e5m2 has both, IEEE style.
+struct MinifloatFormat {
+  unsigned expBits = 4, mantBits = 3;
+  int bias = 7;
+  bool hasInf = false, hasNaN = true;
+  uint8_t maxCode = 0x7E; // the largest finite magnitude
+  uint8_t nanCode = 0x7F, infCode = 0;
+  unsigned bits() const { return 1 + expBits + mantBits; }
+};
+/// "f8e4m3fn", "f8e5m2", "f4e2m1"; nullopt for anything else.
+std::optional<MinifloatFormat> minifloatFormat(llvm::StringRef name);
+/// The value of a code (the low bits() bits of `code`).
+float decodeMinifloat(uint8_t code, const MinifloatFormat &f);
 
 /// The float weight [K, N] behind qf.weight_only_matmul's storage: `codes`
 /// [K, N] signed bytes (bits 8) or [K/2, N] nibble pairs along K (bits 4),

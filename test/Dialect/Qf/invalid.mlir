@@ -453,3 +453,35 @@ func.func @wo_result(%x: tensor<2x8xf32>, %w: tensor<4x3xi8>, %s: tensor<2x3xf32
   %0 = qf.weight_only_matmul %x, %w, %s {bits = 4 : i64, group_size = 4 : i64} : (tensor<2x8xf32>, tensor<4x3xi8>, tensor<2x3xf32>) -> tensor<2x4xf32>
   return %0 : tensor<2x4xf32>
 }
+
+// -----
+
+func.func @encode_format(%x: tensor<4xf32>) -> tensor<4xi8> {
+  // expected-error @+1 {{format must be f8e4m3fn, f8e5m2 or f4e2m1, got f8e8m0}}
+  %0 = qf.encode_float %x {format = "f8e8m0"} : tensor<4xf32> -> tensor<4xi8>
+  return %0 : tensor<4xi8>
+}
+
+// -----
+
+func.func @encode_input(%x: tensor<4xf16>) -> tensor<4xi8> {
+  // expected-error @+1 {{input must be f32}}
+  %0 = qf.encode_float %x {format = "f8e5m2"} : tensor<4xf16> -> tensor<4xi8>
+  return %0 : tensor<4xi8>
+}
+
+// -----
+
+func.func @decode_format(%c: tensor<4xi8>) -> tensor<4xf32> {
+  // expected-error @+1 {{format must be f8e4m3fn, f8e5m2 or f4e2m1, got bf8}}
+  %0 = qf.decode_float %c {format = "bf8"} : tensor<4xi8> -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @decode_result(%c: tensor<4xi8>) -> tensor<4xf16> {
+  // expected-error @+1 {{result must be f32}}
+  %0 = qf.decode_float %c {format = "f4e2m1"} : tensor<4xi8> -> tensor<4xf16>
+  return %0 : tensor<4xf16>
+}

@@ -88,3 +88,12 @@ func.func @weight_only(%x: tensor<1x5x8xf32>, %w4: tensor<4x3xi8>, %w8: tensor<8
   %2 = qf.weight_only_matmul %x, %w4, %s {bits = 4 : i64, group_size = 4 : i64, codebook = array<f32: -1.0, -0.75, -0.5, -0.375, -0.25, -0.125, -0.0625, 0.0, 0.0625, 0.125, 0.25, 0.375, 0.5, 0.75, 0.875, 1.0>} : (tensor<1x5x8xf32>, tensor<4x3xi8>, tensor<2x3xf32>) -> tensor<1x5x3xf32>
   return %0, %1, %2 : tensor<1x5x3xf32>, tensor<1x5x3xf32>, tensor<1x5x3xf32>
 }
+
+// CHECK-LABEL: func @minifloat
+func.func @minifloat(%x: tensor<4xf32>, %c: tensor<4xi8>) -> (tensor<4xi8>, tensor<4xf32>) {
+  // CHECK: qf.encode_float %{{.*}} {format = "f8e4m3fn", saturate = false} : tensor<4xf32> -> tensor<4xi8>
+  %e = qf.encode_float %x {format = "f8e4m3fn", saturate = false} : tensor<4xf32> -> tensor<4xi8>
+  // CHECK: qf.decode_float %{{.*}} {format = "f4e2m1"} : tensor<4xi8> -> tensor<4xf32>
+  %d = qf.decode_float %c {format = "f4e2m1"} : tensor<4xi8> -> tensor<4xf32>
+  return %e, %d : tensor<4xi8>, tensor<4xf32>
+}

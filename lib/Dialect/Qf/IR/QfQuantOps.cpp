@@ -152,3 +152,23 @@ LogicalResult WeightOnlyMatMulOp::verify() {
     return emitOpError("result must be [..., N] of the input's type");
   return success();
 }
+
+static bool isMinifloatFormat(StringRef f) {
+  return f == "f8e4m3fn" || f == "f8e5m2" || f == "f4e2m1";
+}
+
+LogicalResult EncodeFloatOp::verify() {
+  if (!isMinifloatFormat(getFormat()))
+    return emitOpError("format must be f8e4m3fn, f8e5m2 or f4e2m1, got ") << getFormat();
+  if (!rtt(getInput()).getElementType().isF32())
+    return emitOpError("input must be f32");
+  return success();
+}
+
+LogicalResult DecodeFloatOp::verify() {
+  if (!isMinifloatFormat(getFormat()))
+    return emitOpError("format must be f8e4m3fn, f8e5m2 or f4e2m1, got ") << getFormat();
+  if (!rtt(getOutput()).getElementType().isF32())
+    return emitOpError("result must be f32");
+  return success();
+}
