@@ -21,9 +21,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 import minilm  # noqa: E402
 
 # Cosine floors of the sentence embeddings against ONNX Runtime fp32.
-FLOORS = {"w8a8": 0.99, "w8a16": 0.999, "w8a8-dynamic": 0.995, "w4a16-g128": 0.95,
+FLOORS = {"w8a8": 0.99, "fp8": 0.99, "w8a16": 0.999, "w8a8-dynamic": 0.995, "w4a16-g128": 0.95,
           "w4a16-g128/hqq": 0.95, "w4a16-g128/gptq": 0.95, "nf4-g64": 0.95}
-DEFAULT_SCHEMES = "w8a8,w8a8-dynamic,w8a16,w4a16-g128,w4a16-g128/hqq,w4a16-g128/gptq,nf4-g64"
+DEFAULT_SCHEMES = "w8a8,fp8,w8a8-dynamic,w8a16,w4a16-g128,w4a16-g128/hqq,w4a16-g128/gptq,nf4-g64"
 
 
 class Demo:
@@ -57,9 +57,9 @@ class Demo:
         cmd = [os.path.join(self.bindir, "quant-compile"), self.model, "--target=cpu",
                f"--input-shape=input_ids={shape}", f"--input-shape=attention_mask={shape}",
                f"--quant={scheme}", "-o", so]
-        if scheme == "w8a8" or method == "gptq":
+        if scheme in ("w8a8", "fp8") or method == "gptq":
             cmd.append(f"--calib-data={self.calib_dir}")
-        if scheme == "w8a8":
+        if scheme in ("w8a8", "fp8"):
             if method:
                 cmd.append(f"--calib-method={method}")
         elif method:

@@ -31,7 +31,7 @@ static cl::opt<std::string> target("target", cl::desc("Target: cpu"),
                                    cl::init("cpu"));
 static cl::opt<std::string>
     quant("quant",
-          cl::desc("Quantization scheme: none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>"),
+          cl::desc("Quantization scheme: none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>, fp8"),
           cl::init("none"));
 static cl::opt<std::string> weightMethod("weight-method",
                                          cl::desc("Weight quantizer: rtn, hqq, gptq"),

@@ -199,9 +199,16 @@ def QfQuantizeActivations : Pass<"qf-quantize-activations", "::mlir::func::FuncO
     `!quant.uniform` tensor; y = f32(acc) * (s_x * s_w) with the product of
     scales folded into one constant per output channel. Layers without a
     range stay float.
+    `format=fp8` (static only) uses E4M3 instead of int8 on both sides: x is
+    scaled by 448 / max|range|, rounded to E4M3 (qf.encode_float /
+    qf.decode_float) and multiplied with per-output-channel E4M3 weight codes
+    through a weight-only matmul whose 256-entry codebook holds the E4M3
+    values, with s_x * s_w as its scales: the products an fp8 GEMM with f32
+    accumulation computes.
   }];
   let options = [
     Option<"mode", "mode", "std::string", "\"dynamic\"", "dynamic | static">,
+    Option<"format", "format", "std::string", "\"int8\"", "int8 | fp8">,
     Option<"minElements", "min-elements", "int64_t", "4096",
            "weights with fewer elements stay float">
   ];

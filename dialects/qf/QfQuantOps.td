@@ -97,7 +97,9 @@ def Qf_WeightOnlyMatMulOp : Qf_Op<"weight_only_matmul", [Pure]> {
     dequantized inside the product, never materialized:
       W[k, n] = scales[k / g, n] * (code(k, n) - zeros[k / g, n])
     or, with a `codebook`, scales[k / g, n] * codebook[code(k, n)].
-    `bits` is 8 or 4. 8-bit codes are `weight` [K, N] as signed i8. 4-bit
+    `bits` is 8 or 4. 8-bit codes are `weight` [K, N] as signed i8 (as
+    unsigned indices when there is a codebook: fp8 weights carry the 256
+    E4M3 values). 4-bit
     codes are unsigned nibbles packed two per byte along K: `weight` is
     [K/2, N] i8, byte [j, n] holding k = 2j in its low and k = 2j+1 in its
     high nibble. `g` = `group_size` divides K (g = K: per output channel).

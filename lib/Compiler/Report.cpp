@@ -38,7 +38,7 @@ ArrayRef<int8_t> asInt8(ArrayRef<char> b) {
 
 /// What a quantized layer computes, as the report re-enacts it on the host.
 struct QuantizedLayer {
-  std::string kind;          // "weight-only" or "w8a8"
+  std::string kind;          // "weight-only", "w8a8" or "fp8"
   unsigned bits = 8;
   int64_t group = 0;
   std::vector<float> w;      // the effective weight [K, N]
@@ -46,6 +46,7 @@ struct QuantizedLayer {
   // w8a8 activations: per tensor (scale, zero point, range) or per row.
   bool dynamicRows = false;
   double aScale = 1, aZero = 0, aLo = -128, aHi = 127;
+  double fp8Scale = 0; // fp8: x is rounded to E4M3 after dividing by this
 };
 
 std::optional<QuantizedLayer> describe(WeightOnlyMatMulOp op) {
@@ -64,6 +65,14 @@ std::optional<QuantizedLayer> describe(WeightOnlyMatMulOp op) {
   q.w = quant::decodeWeightOnly(asInt8(codes), scales, zeros, book, q.bits, q.group, op.getK(),
                                 op.getN());
   q.weightBytes = codes.size() + 4 * (scales.size() + zeros.size());
+  // fp8 layers fold the input scale into the weight scales (see
+  // qf-quantize-activations format=fp8).
+  if (auto sx = op->getAttrOfType<FloatAttr>("qf.fp8_input_scale")) {
+    q.kind = "fp8";
+    q.fp8Scale = sx.getValueAsDouble();
+    for (float &v : q.w)
+      v = (float)(v / q.fp8Scale);
+  }
   return q;
 }
 
@@ -117,6 +126,13 @@ std::optional<QuantizedLayer> describe(QuantizedMatMulOp op) {
 /// x as the compiled code sees it: quantized and dequantized for w8a8.
 std::vector<float> activationsSeen(const QuantizedLayer &q, const std::vector<float> &x,
                                    int64_t K) {
+  if (q.kind == "fp8") {
+    std::vector<float> y(x.size());
+    for (size_t i = 0; i < x.size(); ++i)
+      y[i] = (float)(quant::fromE4M3FN(quant::toE4M3FN((float)(x[i] / q.fp8Scale))) *
+                     q.fp8Scale);
+    return y;
+  }
   if (q.kind != "w8a8")
     return x;
   std::vector<float> y(x.size());

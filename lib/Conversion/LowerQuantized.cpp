@@ -369,7 +369,9 @@ struct WeightDecoder {
           b, l, arith::ShRUIOp::create(b, l, arith::ExtUIOp::create(b, l, i32, byte), sh),
           scalarConst(b, l, i32, 15));
     } else {
-      code = arith::ExtSIOp::create(b, l, i32, byte);
+      // Signed codes, or unsigned indices into a 256-entry codebook.
+      code = codebook ? Value(arith::ExtUIOp::create(b, l, i32, byte))
+                      : Value(arith::ExtSIOp::create(b, l, i32, byte));
     }
     Value w;
     if (codebook) {

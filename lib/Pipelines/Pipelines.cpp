@@ -51,12 +51,12 @@ std::vector<PipelineStage> cpuPipelineStages() {
 }
 
 bool needsCalibration(const QuantScheme &s) {
-  return s.scheme == "w8a8" || s.weightMethod == "gptq";
+  return s.scheme == "w8a8" || s.scheme == "fp8" || s.weightMethod == "gptq";
 }
 
 bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages,
                         std::string &error) {
-  static const char *kSchemes = "none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>";
+  static const char *kSchemes = "none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>, fp8";
   if (!quant::parseCalibMethod(s.calibMethod)) {
     error = "unknown --calib-method '" + s.calibMethod + "' (valid: " +
             quant::calibMethodNames() + ")";
@@ -86,7 +86,7 @@ bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages
       return false;
     }
     weights = "bits=4 group-size=" + std::to_string(g) + " format=nf4";
-  } else if (s.scheme == "w8a8-dynamic" || s.scheme == "w8a8") {
+  } else if (s.scheme == "w8a8-dynamic" || s.scheme == "w8a8" || s.scheme == "fp8") {
     if (m != "rtn") {
       error = "--quant=" + s.scheme + " quantizes weights per channel by absmax; "
               "--weight-method does not apply";
@@ -98,13 +98,14 @@ bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages
       return true;
     }
     if (s.statsPath.empty()) {
-      error = "--quant=w8a8 needs calibration: pass --calib-data=DIR or --calib-stats-in=FILE";
+      error = "--quant=" + s.scheme +
+              " needs calibration: pass --calib-data=DIR or --calib-stats-in=FILE";
       return false;
     }
-    stages.push_back({"quantize (w8a8, " + s.calibMethod + " ranges)",
+    stages.push_back({"quantize (" + s.scheme + ", " + s.calibMethod + " ranges)",
                       "func.func(qf-apply-calibration{stats=" + s.statsPath + " method=" +
-                          s.calibMethod + "},qf-quantize-activations{mode=static}),"
-                          "canonicalize,cse"});
+                          s.calibMethod + "},qf-quantize-activations{mode=static format=" +
+                          (s.scheme == "fp8" ? "fp8" : "int8") + "}),canonicalize,cse"});
     return true;
   } else {
     error = "unknown --quant '" + s.scheme + "' (valid: " + kSchemes + ")";

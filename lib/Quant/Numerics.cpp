@@ -271,7 +271,8 @@ std::vector<float> decodeWeightOnly(llvm::ArrayRef<int8_t> codes, llvm::ArrayRef
   float implicitZero = bits == 4 ? 8.0f : 0.0f;
   for (int64_t k = 0; k < K; ++k)
     for (int64_t n = 0; n < N; ++n) {
-      int32_t code = bits == 8 ? (int32_t)codes[k * N + n]
+      int32_t code = bits == 8 ? (codebook.empty() ? (int32_t)codes[k * N + n]
+                                                   : (int32_t)(uint8_t)codes[k * N + n])
                                : ((uint8_t)codes[(k / 2) * N + n] >> (4 * (k % 2))) & 15;
       int64_t p = (k / group) * N + n;
       float v = !codebook.empty() ? codebook[code]

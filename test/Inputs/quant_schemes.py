@@ -3,7 +3,7 @@ with ONNX Runtime's fp32 outputs on the same random input.
 
 usage: quant_schemes.py MODEL.onnx WORKDIR NAME=SHAPE [SCHEME:MIN_COSINE ...]
 A scheme may carry a method: the weight method (w4a16-g32/hqq) or, for
-w8a8, the calibration method (w8a8/entropy). w8a8 calibrates on 8 random
+w8a8 and fp8, the calibration method (w8a8/entropy), which calibrate on 8 random
 samples written to WORKDIR/calib. Prints one line per scheme and exits 1 if
 any cosine falls below its floor.
 """
@@ -36,9 +36,9 @@ for spec in sys.argv[4:]:
     tag = scheme + ("-" + method if method else "")
     so = os.path.join(work, tag + ".so")
     cmd = ["quant-compile", "-q", model, "--input-shape", shape_arg, "--quant=" + scheme, "-o", so]
-    if scheme == "w8a8" or method == "gptq":
+    if scheme in ("w8a8", "fp8") or method == "gptq":
         cmd.append("--calib-data=" + calib)
-    if scheme == "w8a8":
+    if scheme in ("w8a8", "fp8"):
         cmd += ["--calib-method=" + method] if method else []
     elif method:
         cmd.append("--weight-method=" + method)

@@ -18,8 +18,8 @@ struct PipelineStage {
 std::vector<PipelineStage> cpuPipelineStages();
 
 /// A quantization scheme as quant-compile's --quant and --weight-method give
-/// it: none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>; methods rtn,
-/// hqq, gptq. w8a8 reads calibration statistics from `statsPath` with
+/// it: none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>, fp8; methods rtn,
+/// hqq, gptq. w8a8 and fp8 read calibration statistics from `statsPath` with
 /// `calibMethod`; gptq reads the layers' Hessians from `hessiansPath`.
 struct QuantScheme {
   std::string scheme = "none";

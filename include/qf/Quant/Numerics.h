@@ -132,7 +132,8 @@ float decodeMinifloat(uint8_t code, const MinifloatFormat &f);
 /// The float weight [K, N] behind qf.weight_only_matmul's storage: `codes`
 /// [K, N] signed bytes (bits 8) or [K/2, N] nibble pairs along K (bits 4),
 /// `scales` and `zeros` [K/group, N] (empty zeros: 0 for 8-bit, 8 for
-/// 4-bit), or a 16-entry `codebook` in place of zeros.
+/// 4-bit), or a codebook (16 or 256 entries, indexed by the unsigned code)
+/// in place of zeros.
 std::vector<float> decodeWeightOnly(llvm::ArrayRef<int8_t> codes, llvm::ArrayRef<float> scales,
                                     llvm::ArrayRef<float> zeros,
                                     llvm::ArrayRef<float> codebook, unsigned bits,

@@ -1,6 +1,8 @@
 // RUN: quant-opt %s -pass-pipeline='builtin.module(func.func(qf-quantize-activations{min-elements=0}))' | FileCheck %s
 // RUN: quant-opt %s -pass-pipeline='builtin.module(func.func(qf-quantize-activations{mode=static min-elements=0}))' | FileCheck %s --check-prefix=STATIC
 // RUN: not quant-opt %s -pass-pipeline='builtin.module(func.func(qf-quantize-activations{mode=bogus min-elements=0}))' 2>&1 | FileCheck %s --check-prefix=MODE
+// RUN: quant-opt %s -pass-pipeline='builtin.module(func.func(qf-quantize-activations{mode=static format=fp8 min-elements=0}))' | FileCheck %s --check-prefix=FP8
+// RUN: not quant-opt %s -pass-pipeline='builtin.module(func.func(qf-quantize-activations{mode=dynamic format=fp8 min-elements=0}))' 2>&1 | FileCheck %s --check-prefix=FP8DYN
 
 // x is quantized per row at run time, W per output channel here (column 0
 // absmax 8 -> [24, -32, 48, -127], column 1 absmax 2 -> [32, -13, -76, 127]);
@@ -21,6 +23,17 @@
 // an asymmetric [0, 5.1] uint8 with scale 0.02 and zero point 0. s_x folds
 // into the per-channel constant (weight scales 8/127 and 2/127 times 0.02).
 // A layer without a range stays float.
+// fp8: x / s_x (s_x = 2.54 / 448) rounded to E4M3 and back, times E4M3
+// weight codes through the 256-value codebook.
+// FP8-LABEL: func @mm
+// FP8: %[[XS:.*]] = qf.mul %arg0, %{{.*}} : (tensor<3x4xf32>, tensor<f32>) -> tensor<3x4xf32>
+// FP8: %[[E:.*]] = qf.encode_float %[[XS]] {format = "f8e4m3fn"} : tensor<3x4xf32> -> tensor<3x4xi8>
+// FP8: %[[D:.*]] = qf.decode_float %[[E]] {format = "f8e4m3fn"} : tensor<3x4xi8> -> tensor<3x4xf32>
+// FP8: qf.weight_only_matmul %[[D]], %{{.*}}, %{{.*}} {bits = 8 : i64, codebook = array<f32: 0.000000e+00, {{.*}}>, group_size = 4 : i64, qf.fp8_input_scale = {{.*}}, qf.layer = "matmul0"}
+// FP8-LABEL: func @uncalibrated
+// FP8: qf.matmul
+// FP8DYN: error: qf-quantize-activations: format must be int8, or fp8 with mode=static
+
 // STATIC-LABEL: func @mm
 // STATIC: %[[Q:.*]] = qf.quantize %arg0 : tensor<3x4xf32> -> tensor<3x4x!quant.uniform<i8:f32, 2.000000e-02>>
 // STATIC: %[[ACC:.*]] = qf.quantized_matmul %[[Q]], %{{.*}} {qf.layer = "matmul0"} : (tensor<3x4x!quant.uniform<i8:f32, 2.000000e-02>>, tensor<4x2xi8>) -> tensor<3x2xi32>

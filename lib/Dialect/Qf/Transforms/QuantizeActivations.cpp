@@ -14,6 +14,8 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
+#include <cmath>
+
 using namespace mlir;
 
 namespace qf {
@@ -57,11 +59,60 @@ struct QfQuantizeActivationsPass
     : impl::QfQuantizeActivationsBase<QfQuantizeActivationsPass> {
   using Base::Base;
 
+  /// y = decode(encode(x / s_x)) . E4M3(W / s_w) * (s_x * s_w).
+  void quantizeFp8(MatMulOp op, const std::string &layer, const ConstantWeight &cw, double lo,
+                   double hi) {
+    constexpr double kMax = 448.0; // largest finite E4M3FN
+    int64_t K = cw.K, N = cw.N;
+    double amax = std::max(std::fabs(lo), std::fabs(hi));
+    double sx = amax > 0 ? amax / kMax : 1.0;
+    std::vector<int8_t> codes(K * N);
+    std::vector<float> scales(N);
+    for (int64_t n = 0; n < N; ++n) {
+      float wmax = 0;
+      for (int64_t k = 0; k < K; ++k)
+        wmax = std::max(wmax, std::fabs(cw.byRow[n * K + k]));
+      float sw = wmax > 0 ? (float)(wmax / kMax) : 1.0f;
+      for (int64_t k = 0; k < K; ++k)
+        codes[k * N + n] = (int8_t)quant::toE4M3FN(cw.byRow[n * K + k] / sw);
+      scales[n] = (float)(sx * sw);
+    }
+    SmallVector<float> book;
+    for (int c = 0; c < 256; ++c)
+      book.push_back(quant::fromE4M3FN((uint8_t)c));
+
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    std::string name = blobName(cw.attr, "weight");
+    auto xT = cast<RankedTensorType>(op.getLhs().getType());
+    auto codesT = RankedTensorType::get({K, N}, b.getI8Type());
+    auto scaleT = RankedTensorType::get({1, N}, b.getF32Type());
+    Value wq = arith::ConstantOp::create(b, loc, codesT, makeBlob(codesT, name + "_e4m3", codes));
+    Value sw = arith::ConstantOp::create(b, loc, scaleT, makeBlob(scaleT, name + "_scales", scales));
+    auto scalarT = RankedTensorType::get({}, b.getF32Type());
+    Value inv = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(scalarT, ArrayRef<float>{(float)(1.0 / sx)}));
+    Value xs = MulOp::create(b, loc, xT, op.getLhs(), inv, false);
+    Value e = EncodeFloatOp::create(b, loc, xT.clone(b.getI8Type()), xs,
+                                    b.getStringAttr("f8e4m3fn"), b.getBoolAttr(true));
+    Value xq = DecodeFloatOp::create(b, loc, xT, e, b.getStringAttr("f8e4m3fn"));
+    auto y = WeightOnlyMatMulOp::create(b, loc, op.getType(), xq, wq, sw, Value(),
+                                        b.getI64IntegerAttr(8), b.getI64IntegerAttr(K),
+                                        b.getDenseF32ArrayAttr(book));
+    y->setAttr("qf.layer", b.getStringAttr(layer));
+    y->setAttr("qf.fp8_input_scale", b.getF64FloatAttr(sx));
+    retireMatMul(op, y.getOutput());
+  }
+
   void runOnOperation() override {
     func::FuncOp f = getOperation();
     if (mode != "dynamic" && mode != "static") {
       f.emitError("qf-quantize-activations: unknown mode '")
           << mode << "' (valid: dynamic, static)";
+      return signalPassFailure();
+    }
+    if (format != "int8" && !(format == "fp8" && mode == "static")) {
+      f.emitError("qf-quantize-activations: format must be int8, or fp8 with mode=static");
       return signalPassFailure();
     }
     for (auto &[op, name] : namedMatMuls(f))
@@ -76,6 +127,8 @@ struct QfQuantizeActivationsPass
     std::optional<ConstantWeight> cw = matchConstantWeight(op, minElements);
     if (!cw)
       return;
+    if (format == "fp8")
+      return quantizeFp8(op, layer, *cw, range[0], range[1]);
     Int8Weight w = quantizePerChannel(*cw);
 
     OpBuilder b(op);
