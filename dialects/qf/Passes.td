@@ -132,7 +132,7 @@ def QfQuantizeWeights : Pass<"qf-quantize-weights", "::mlir::func::FuncOp"> {
 
 
 def QfFoldQdq : Pass<"qf-fold-qdq", "::mlir::func::FuncOp"> {
-  let summary = "Fold dequantize -> matmul -> quantize into integer kernels";
+  let summary = "Fold dequantize -> matmul into integer matmuls";
   let description = [{
     QDQ models (ONNX Runtime's quantize_static, Quark, Neural Compressor) say
     "this matmul may run in int8" by wrapping a float MatMul in
@@ -140,16 +140,19 @@ def QfFoldQdq : Pass<"qf-fold-qdq", "::mlir::func::FuncOp"> {
       qf.matmul(qf.dequantize(a), qf.dequantize(w))
         -> f32(qf.quantized_matmul(a, w)) * (s_a * s_w)
     for an 8-bit per-tensor `a` and an 8-bit [K, N] `w` per tensor or per
-    output channel, and then
-      qf.quantize(f32(acc) * s) -> qf.requantize(acc)
-    with Q31 multipliers when every s / s_out lies in (0, 1), so a chain of
-    quantized layers stays in integers (`integer-requant=0` keeps the float
-    rescale and its round-half-even instead).
+    output channel. `qf-fuse-requant` then keeps chains in integers.
   }];
-  let options = [
-    Option<"integerRequant", "integer-requant", "bool", "true",
-           "fold quantize(f32(acc) * s) into qf.requantize">
-  ];
+}
+
+def QfFuseRequant : Pass<"qf-fuse-requant", "::mlir::func::FuncOp"> {
+  let summary = "Quantized outputs of integer matmuls by integer requantization";
+  let description = [{
+      qf.quantize(f32(acc) * s [+ b]) -> qf.requantize(acc [+ round(b / s)])
+    when `acc` comes from qf.quantized_matmul, `s` and the optional bias `b`
+    are constants per tensor or per output channel, and every s / s_out lies
+    in (2^-62, 1): the rescale becomes a Q31 fixed-point multiply and shift,
+    and the bias joins the i32 accumulator, as in integer-only inference.
+  }];
 }
 
 def QfInsertObservers : Pass<"qf-insert-observers", "::mlir::func::FuncOp"> {

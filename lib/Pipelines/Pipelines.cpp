@@ -18,7 +18,8 @@ namespace qf {
 std::vector<PipelineStage> cpuPipelineStages() {
   return {
       {"lower qf to linalg",
-       "qf-prepare-entry,func.func(qf-fold-qdq),canonicalize,qf-convert-to-linalg,"
+       "qf-prepare-entry,func.func(qf-fold-qdq,qf-fuse-requant),canonicalize,"
+       "qf-convert-to-linalg,"
        "canonicalize,cse"},
       {"fuse elementwise ops",
        "qf-fuse-elementwise,canonicalize,cse"},

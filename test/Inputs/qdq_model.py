@@ -39,7 +39,7 @@ oq.quantize_static(model, qdq, Reader(), quant_format=oq.QuantFormat.QDQ, per_ch
 
 mlir = subprocess.run(["quant-import", qdq, "--input-shape", shape_arg], check=True,
                       capture_output=True, text=True).stdout
-folded = subprocess.run(["quant-opt", "-pass-pipeline=builtin.module(func.func(qf-fold-qdq))"],
+folded = subprocess.run(["quant-opt", "-pass-pipeline=builtin.module(func.func(qf-fold-qdq,qf-fuse-requant))"],
                         input=mlir, check=True, capture_output=True, text=True).stdout
 print(f"matmuls {mlir.count('qf.matmul')} -> integer {folded.count('qf.quantized_matmul')},"
       f" requantized {folded.count('qf.requantize')}")

@@ -1,13 +1,14 @@
-// RUN: quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-fold-qdq))' | FileCheck %s
-// RUN: quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-fold-qdq{integer-requant=0}))' | FileCheck %s --check-prefix=FLOAT
+// RUN: quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-fold-qdq,qf-fuse-requant))' | FileCheck %s
+// RUN: quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-fold-qdq))' | FileCheck %s --check-prefix=FLOAT
 
 !a = !quant.uniform<i8:f32, 0.5:-5>
 !w = !quant.uniform<i8:f32:1, {0.25, 0.125}>
 !y = !quant.uniform<u8:f32, 4.0:128>
 
 // DQ(a) x DQ(w) becomes an integer product rescaled by s_a * s_w per output
-// channel (0.5 * 0.25, 0.5 * 0.125); the following Q becomes an integer
-// requantization by s_a * s_w / s_y = 1/32 and 1/64: 2^30 shifted by 4 and 5.
+// channel (0.5 * 0.25, 0.5 * 0.125); with qf-fuse-requant the following Q
+// becomes an integer requantization by s_a * s_w / s_y = 1/32 and 1/64:
+// 2^30 shifted by 4 and 5.
 // CHECK-LABEL: func @qdq_matmul
 // CHECK: %[[ACC:.*]] = qf.quantized_matmul %arg0, %{{.*}} : (tensor<2x4x!quant.uniform<i8:f32, 5.000000e-01:-5>>, tensor<4x2x!quant.uniform<i8:f32:1, {2.500000e-01,1.250000e-01}>>) -> tensor<2x2xi32>
 // CHECK-NOT: qf.matmul

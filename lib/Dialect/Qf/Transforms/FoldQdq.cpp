@@ -1,7 +1,6 @@
 //===- FoldQdq.cpp - the qf-fold-qdq pass ---------------------------------===//
 #include "qf/Dialect/Qf/IR/QfDialect.h"
 #include "qf/Dialect/Qf/Passes.h"
-#include "qf/Quant/Numerics.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Matchers.h"
@@ -61,50 +60,10 @@ struct FoldDequantizedMatMul : OpRewritePattern<MatMulOp> {
   }
 };
 
-/// qf.quantize(f32(acc) * s) -> qf.requantize(acc): integer-only output.
-struct FoldRequantize : OpRewritePattern<QuantizeOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(QuantizeOp op, PatternRewriter &rw) const override {
-    auto outT = cast<RankedTensorType>(op.getType());
-    auto qo = dyn_cast<mq::UniformQuantizedType>(outT.getElementType());
-    if (!qo || !isEightBit(qo))
-      return rw.notifyMatchFailure(op, "result is not 8-bit per tensor");
-    auto mul = op.getInput().getDefiningOp<MulOp>();
-    if (!mul || !mul->hasOneUse())
-      return rw.notifyMatchFailure(op, "input is not a rescaled product");
-    auto toF32 = mul.getLhs().getDefiningOp<CastOp>();
-    DenseElementsAttr sAttr;
-    if (!toF32 || !toF32->hasOneUse() || !matchPattern(mul.getRhs(), m_Constant(&sAttr)) ||
-        !toF32.getInput().getDefiningOp<QuantizedMatMulOp>())
-      return rw.notifyMatchFailure(op, "input is not f32(acc) * constant");
-    auto sT = cast<RankedTensorType>(sAttr.getType());
-    int64_t N = outT.getRank() ? outT.getDimSize(outT.getRank() - 1) : 1;
-    if (sT.getRank() > 1 || (sT.getNumElements() != 1 && sT.getNumElements() != N) ||
-        mul.getType() != op.getInput().getType())
-      return rw.notifyMatchFailure(op, "scales are not per tensor or per output channel");
-    SmallVector<int32_t> mult, shift;
-    for (float s : sAttr.getValues<float>()) {
-      double real = (double)s / qo.getScale();
-      if (!(real > std::ldexp(1.0, -62) && real < 1.0))
-        return rw.notifyMatchFailure(op, "a multiplier falls outside (2^-62, 1)");
-      quant::FixedPointMultiplier m = quant::quantizeMultiplier(real);
-      mult.push_back(m.multiplier);
-      shift.push_back(m.shift);
-    }
-    rw.replaceOpWithNewOp<RequantizeOp>(op, outT, toF32.getInput(),
-                                        rw.getDenseI32ArrayAttr(mult),
-                                        rw.getDenseI32ArrayAttr(shift));
-    return success();
-  }
-};
-
 struct QfFoldQdqPass : impl::QfFoldQdqBase<QfFoldQdqPass> {
-  using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<FoldDequantizedMatMul>(&getContext());
-    if (integerRequant)
-      patterns.add<FoldRequantize>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
