@@ -132,7 +132,7 @@ def QfQuantizeWeights : Pass<"qf-quantize-weights", "::mlir::func::FuncOp"> {
 
 
 def QfFoldQdq : Pass<"qf-fold-qdq", "::mlir::func::FuncOp"> {
-  let summary = "Fold dequantize -> matmul into integer matmuls";
+  let summary = "Fold dequantize -> matmul / conv into integer kernels";
   let description = [{
     QDQ models (ONNX Runtime's quantize_static, Quark, Neural Compressor) say
     "this matmul may run in int8" by wrapping a float MatMul in
@@ -140,7 +140,10 @@ def QfFoldQdq : Pass<"qf-fold-qdq", "::mlir::func::FuncOp"> {
       qf.matmul(qf.dequantize(a), qf.dequantize(w))
         -> f32(qf.quantized_matmul(a, w)) * (s_a * s_w)
     for an 8-bit per-tensor `a` and an 8-bit [K, N] `w` per tensor or per
-    output channel. `qf-fuse-requant` then keeps chains in integers.
+    output channel; and qf.conv(qf.dequantize(x), qf.dequantize(w)) likewise
+    becomes an i32 convolution of the zero-point-centred integers, rescaled
+    per output channel (a float bias is added after). `qf-fuse-requant` then
+    keeps chains in integers.
   }];
 }
 

@@ -7,7 +7,7 @@ int8 per-channel weights, min-max on 8 random samples), compiles it with
 quant-compile, and prints how many matmuls qf-fold-qdq turned into integer
 products and the cosine and worst row error of our outputs against ONNX
 Runtime's. Single codes may round differently (integer requantization
-versus float), so rows are compared, not elements.
+versus float), so most elements, not all, must be equal.
 """
 import logging
 import os
@@ -43,6 +43,8 @@ folded = subprocess.run(["quant-opt", "-pass-pipeline=builtin.module(func.func(q
                         input=mlir, check=True, capture_output=True, text=True).stdout
 print(f"matmuls {mlir.count('qf.matmul')} -> integer {folded.count('qf.quantized_matmul')},"
       f" requantized {folded.count('qf.requantize')}")
+int_convs = len([l for l in folded.splitlines() if "qf.conv" in l and "xi32>" in l.split("->")[-1]])
+print(f"convs {mlir.count('qf.conv ')} -> integer {int_convs}")
 
 so = os.path.join(work, "qdq.so")
 subprocess.run(["quant-compile", "-q", qdq, "--input-shape", shape_arg, "-o", so], check=True)
@@ -55,8 +57,10 @@ out = sess.get_outputs()[0].name
 ref = sess.run(None, {name: x})[0].astype(np.float64)
 got = np.load(os.path.join(work, "out", out + ".npy")).astype(np.float64)
 cos = float(got.ravel() @ ref.ravel() / (np.linalg.norm(got) * np.linalg.norm(ref)))
-rows = np.abs(got - ref).reshape(-1, ref.shape[-1]).max(axis=1)
-exact = int((rows <= 1e-4).sum())
-print(f"cosine {cos:.6f}; rows within 1e-4: {exact} of {rows.size}")
-# A handful of rounding flips is allowed; a wrong fold moves every row.
-print("MATCH" if cos >= 0.9999 and exact >= 0.75 * rows.size else "MISMATCH")
+close = np.abs(got - ref) <= 1e-4 * max(1.0, float(np.abs(ref).max()))
+exact = int(close.sum())
+print(f"cosine {cos:.6f}; elements equal: {exact} of {close.size}")
+# A few codes may round the other way (integer requantization here, ONNX
+# Runtime's own integer kernels there) and move what depends on them; a
+# wrong fold moves nearly everything.
+print("MATCH" if cos >= 0.9999 and exact >= 0.6 * close.size else "MISMATCH")

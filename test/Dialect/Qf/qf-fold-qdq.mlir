@@ -42,3 +42,23 @@ func.func @not_folded(%a: tensor<2x4x!quant.uniform<i8:f32, 0.5>>, %x: tensor<2x
   %y1 = qf.matmul %x, %wf : (tensor<2x4xf32>, tensor<4x2xf32>) -> tensor<2x2xf32>
   return %y0, %y1 : tensor<2x2xf32>, tensor<2x2xf32>
 }
+
+// -----
+
+// DQ(x) conv DQ(w): an i32 convolution of the centred integers (x's zero
+// point 3 subtracted, w per output channel with zero points 0), rescaled per
+// output channel by s_x * s_w = [0.05, 0.1], then the float bias.
+// CHECK-LABEL: func @qdq_conv
+// CHECK: %[[X:.*]] = qf.cast %{{.*}} : tensor<1x2x4x4xi8> -> tensor<1x2x4x4xi32>
+// CHECK: %[[XC:.*]] = qf.sub %[[X]], %{{.*}} : (tensor<1x2x4x4xi32>, tensor<i32>) -> tensor<1x2x4x4xi32>
+// CHECK: %[[W:.*]] = qf.cast %{{.*}} : tensor<2x2x3x3xi8> -> tensor<2x2x3x3xi32>
+// CHECK: %[[ACC:.*]] = qf.conv %[[XC]], %[[W]] {{.*}} : (tensor<1x2x4x4xi32>, tensor<2x2x3x3xi32>) -> tensor<1x2x4x4xi32>
+// CHECK: qf.mul {{.*}} : (tensor<1x2x4x4xf32>, tensor<2x1x1xf32>) -> tensor<1x2x4x4xf32>
+// CHECK: qf.add
+// CHECK-NOT: qf.conv {{.*}}xf32>
+func.func @qdq_conv(%x: tensor<1x2x4x4x!quant.uniform<u8:f32, 0.5:3>>, %w: tensor<2x2x3x3x!quant.uniform<i8:f32:0, {0.1, 0.2}>>, %b: tensor<2xf32>) -> tensor<1x2x4x4xf32> {
+  %xf = qf.dequantize %x : tensor<1x2x4x4x!quant.uniform<u8:f32, 0.5:3>> -> tensor<1x2x4x4xf32>
+  %wf = qf.dequantize %w : tensor<2x2x3x3x!quant.uniform<i8:f32:0, {0.1, 0.2}>> -> tensor<2x2x3x3xf32>
+  %y = qf.conv %xf, %wf, %b {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 1 : i64} : (tensor<1x2x4x4xf32>, tensor<2x2x3x3xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32>
+  return %y : tensor<1x2x4x4xf32>
+}
