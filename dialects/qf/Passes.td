@@ -112,7 +112,8 @@ def QfQuantizeWeights : Pass<"qf-quantize-weights", "::mlir::func::FuncOp"> {
     affine). `method=gptq` quantizes column by column against the layer's
     input Hessian (from `hessians`, written by calibration), pushing each
     rounding error onto the columns still to come. `format=nf4` stores 4-bit
-    NormalFloat codes against the group absmax. A group size that does not divide a layer's K is an error.
+    NormalFloat codes against the group absmax; `format=fp8` (bits=8) E4M3
+    codes against absmax / 448, with the 256 E4M3 values as codebook. A group size that does not divide a layer's K is an error.
   }];
   let options = [
     Option<"method", "method", "std::string", "\"rtn\"", "rtn | hqq | gptq">,
@@ -123,7 +124,7 @@ def QfQuantizeWeights : Pass<"qf-quantize-weights", "::mlir::func::FuncOp"> {
            "K elements per scale; 0 = per output channel">,
     Option<"symmetric", "symmetric", "bool", "true",
            "absmax ranges (zero point 0) instead of min/max (rtn only)">,
-    Option<"format", "format", "std::string", "\"int\"", "int | nf4">,
+    Option<"format", "format", "std::string", "\"int\"", "int | nf4 | fp8">,
     Option<"minElements", "min-elements", "int64_t", "4096",
            "weights with fewer elements stay float">
   ];

@@ -3,6 +3,8 @@
 // RUN: quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-quantize-weights{bits=4 group-size=2 symmetric=0 min-elements=0}))' | FileCheck %s --check-prefix=AFF4
 // RUN: quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-quantize-weights{bits=4 group-size=4 format=nf4 min-elements=0}))' | FileCheck %s --check-prefix=NF4
 // RUN: quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-quantize-weights{bits=4 group-size=2 min-elements=100}))' | FileCheck %s --check-prefix=SMALL
+// RUN: quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-quantize-weights{bits=8 group-size=0 format=fp8 min-elements=0}))' | FileCheck %s --check-prefix=FP8
+// RUN: not quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-quantize-weights{bits=4 format=fp8 min-elements=0}))' 2>&1 | FileCheck %s --check-prefix=FP8BITS
 // RUN: not quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-quantize-weights{bits=4 group-size=3 min-elements=0}))' 2>&1 | FileCheck %s --check-prefix=GROUP
 // RUN: not quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-quantize-weights{method=gptq min-elements=0}))' 2>&1 | FileCheck %s --check-prefix=METHOD
 // RUN: not quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-quantize-weights{method=bogus min-elements=0}))' 2>&1 | FileCheck %s --check-prefix=BOGUS
@@ -36,6 +38,15 @@
 // NF4 carries the 16 NormalFloat levels, -1 first, 1 last, 0 among them.
 // NF4-LABEL: func @mm
 // NF4: qf.weight_only_matmul {{.*}} {bits = 4 : i64, codebook = array<f32: -1.000000e+00, {{.*}}, 0.000000e+00, {{.*}}, 1.000000e+00>, group_size = 4 : i64, qf.layer = "matmul0"}
+
+// fp8: column 0 divided by 8/448 is [84, -112, 168, -448], rounded to E4M3
+// [80, -112, 160, -448] = 0x6A 0xEE 0x72 0xFE; column 1 divided by 2/448 is
+// [112, -44.8, -268.8, 448] -> [112, -44, -256, 448] = 0x6E 0xE3 0xF8 0x7E;
+// stored [K, N] row-major, with the 256 E4M3 values as codebook.
+// FP8-LABEL: func @mm
+// FP8: qf.weight_only_matmul {{.*}} {bits = 8 : i64, codebook = array<f32: 0.000000e+00, {{.*}}>, group_size = 4 : i64, qf.layer = "matmul0"}
+// FP8: weight_q8: "0x400000006A6EEEE372F8FE7E"
+// FP8BITS: error: qf-quantize-weights: fp8 is an 8-bit format
 
 // SMALL-LABEL: func @mm
 // SMALL: qf.matmul

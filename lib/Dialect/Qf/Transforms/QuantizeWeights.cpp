@@ -88,6 +88,28 @@ EncodedWeight encodeNf4(ArrayRef<float> wt, int64_t N, int64_t K, int64_t g) {
   return e;
 }
 
+/// fp8 E4M3 weights: each group scaled by absmax / 448 (E4M3's largest
+/// finite value); the 256 E4M3 values are the codebook.
+EncodedWeight encodeFp8(ArrayRef<float> wt, int64_t N, int64_t K, int64_t g) {
+  int64_t G = K / g;
+  EncodedWeight e;
+  e.codes.assign(K * N, 0);
+  e.scales.resize(G * N);
+  for (int c = 0; c < 256; ++c)
+    e.codebook.push_back(quant::fromE4M3FN((uint8_t)c));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t kb = 0; kb < G; ++kb) {
+      float amax = 0;
+      for (int64_t k = kb * g; k < (kb + 1) * g; ++k)
+        amax = std::max(amax, std::fabs(wt[n * K + k]));
+      float s = amax > 0 ? amax / 448.0f : 1.0f;
+      e.scales[kb * N + n] = s;
+      for (int64_t k = kb * g; k < (kb + 1) * g; ++k)
+        e.codes[k * N + n] = (int8_t)quant::toE4M3FN(wt[n * K + k] / s);
+    }
+  return e;
+}
+
 struct QfQuantizeWeightsPass : impl::QfQuantizeWeightsBase<QfQuantizeWeightsPass> {
   using Base::Base;
   quant::HessianMap layerHessians;
@@ -105,9 +127,11 @@ struct QfQuantizeWeightsPass : impl::QfQuantizeWeightsBase<QfQuantizeWeightsPass
     }
     if (bits != 4 && bits != 8)
       return f.emitError("qf-quantize-weights: bits must be 4 or 8, got ") << bits;
-    if (format != "int" && format != "nf4")
+    if (format != "int" && format != "nf4" && format != "fp8")
       return f.emitError("qf-quantize-weights: unknown format '") << format
-                                                                  << "' (valid: int, nf4)";
+                                                                  << "' (valid: int, nf4, fp8)";
+    if (format == "fp8" && bits != 8)
+      return f.emitError("qf-quantize-weights: fp8 is an 8-bit format");
     if (format == "nf4" && bits != 4)
       return f.emitError("qf-quantize-weights: nf4 is a 4-bit format");
     if (groupSize < 0)
@@ -139,6 +163,8 @@ struct QfQuantizeWeightsPass : impl::QfQuantizeWeightsBase<QfQuantizeWeightsPass
     EncodedWeight e;
     if (format == "nf4") {
       e = encodeNf4(wt, N, K, g);
+    } else if (format == "fp8") {
+      e = encodeFp8(wt, N, K, g);
     } else if (method == "gptq") {
       auto it = layerHessians.find(layer);
       if (it == layerHessians.end() || it->second.columns() != K)
