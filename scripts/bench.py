@@ -182,6 +182,42 @@ def bench_matmul(bindir, work, threads, runs, roof):
             "ours_gflops": flops / (ours * 1e-3) / 1e9}
 
 
+def bench_int4_gemv(bindir, work, threads, runs, roof):
+    """One row times an int4 group-128 weight, 4096 x 14336 (an LLM MLP
+    projection at batch 1), as ONNX Runtime's MatMulNBits: the same model
+    file for both; the bound is the weight bytes at the measured bandwidth."""
+    K, N, bs = 4096, 14336, 128
+    rng = np.random.default_rng(0)
+    blocks = K // bs
+    b = rng.integers(0, 256, (N, blocks, bs // 2), dtype=np.uint8)
+    scales = rng.uniform(0.001, 0.01, N * blocks).astype(np.float32)
+    zp = rng.integers(0, 256, (N, (blocks + 1) // 2), dtype=np.uint8)
+    node = helper.make_node("MatMulNBits", ["x", "B", "scales", "zp"], ["y"],
+                            domain="com.microsoft", K=K, N=N, bits=4, block_size=bs)
+    g = helper.make_graph([node], "gemv",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, K])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, N])],
+                          [numpy_helper.from_array(b, "B"), numpy_helper.from_array(scales, "scales"),
+                           numpy_helper.from_array(zp.reshape(-1), "zp")])
+    path = os.path.join(work, "gemv.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17),
+                                                  helper.make_opsetid("com.microsoft", 1)]), path)
+    so = os.path.join(work, "gemv.so")
+    subprocess.run([os.path.join(bindir, "quant-compile"), "-q", path, "-o", so], check=True)
+    x = rng.standard_normal((1, K)).astype(np.float32)
+    xf = os.path.join(work, "gemv_x.npy")
+    np.save(xf, x)
+    ours = ours_ms(bindir, so, {"x": xf}, threads, runs)
+    sess = ort_session(path, threads)
+    theirs = median_ms(lambda: sess.run(None, {"x": x}), runs)
+    del sess
+    nbytes = b.nbytes + scales.nbytes + zp.nbytes
+    bound = nbytes / (roof["bandwidth_gbs"] * 1e9) * 1e3
+    return {"ours_ms": ours, "onnxruntime_ms": theirs, "peer": "onnxruntime MatMulNBits",
+            "roofline_ms": bound,
+            "weight_mb": nbytes / 1e6, "ours_gbs": nbytes / (ours * 1e-3) / 1e9}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build")
@@ -198,6 +234,8 @@ def main():
               "roofline": roof, "workloads": {}}
     work = work_dir
     result["workloads"]["minilm_l3_seq128_fp32"] = bench_minilm(bindir, work, a.threads, a.runs, roof)
+    result["workloads"]["int4_g128_gemv_4096x14336"] = bench_int4_gemv(bindir, work, a.threads,
+                                                                       a.runs, roof)
     result["workloads"]["matmul_128x384x1536_fp32"] = bench_matmul(bindir, work, a.threads, a.runs, roof)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)

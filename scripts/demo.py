@@ -8,6 +8,7 @@ With --check, exits 1 unless every fp32 output is within 1e-3 of ONNX
 Runtime and every scheme's embeddings keep their cosine floor.
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -120,6 +121,7 @@ def main():
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--schemes", default=DEFAULT_SCHEMES,
                     help="comma-separated --quant values, SCHEME/METHOD for a weight method")
+    ap.add_argument("--json", help="also write the table (and the machine) to this JSON file")
     a = ap.parse_args()
     demo = Demo(a.build, a.threads, a.runs)
     print(f"model: {demo.model}")
@@ -197,6 +199,7 @@ def main():
         del sp
 
     emb = emb_name.replace("/", "_")
+    rows = []
     print(f"\nquantized ({a.threads} threads; cosine: worst sentence embedding vs ONNX Runtime fp32;"
           f" static schemes calibrated on {len(demo.calib_feeds)} other sentences)")
     print(f"  {'':28s} {'cosine':>9s} {'latency':>10s} {'module':>9s}")
@@ -205,11 +208,26 @@ def main():
         cos = min(cosine(ours[tag][i][emb], refs[i][-1]) for i in range(len(refs)))
         size = os.path.getsize(modules[tag]) / 2**20
         print(f"  {'quantforge ' + tag:28s} {cos:9.5f} {lat[tag]:8.2f} ms {size:6.1f} MB")
+        rows.append({"who": "quantforge", "scheme": tag, "cosine": cos, "latency_ms": lat[tag],
+                     "module_mb": round(size, 2)})
         if tag in FLOORS and cos < FLOORS[tag]:
             failed.append(f"{tag} cosine {cos:.5f} < {FLOORS[tag]}")
     print(f"  {'onnxruntime fp32':28s} {1.0:9.5f} {ort_fp32:8.2f} ms")
     for label, c, t in peer_rows:
         print(f"  {'onnxruntime ' + label:28s} {c:9.5f} {t:8.2f} ms")
+    rows.append({"who": "onnxruntime", "scheme": "fp32", "cosine": 1.0, "latency_ms": ort_fp32})
+    rows += [{"who": "onnxruntime", "scheme": label, "cosine": c, "latency_ms": t}
+             for label, c, t in peer_rows]
+    if a.json:
+        sys.path.insert(0, os.path.dirname(__file__))
+        from bench import machine  # noqa: E402
+        with open(a.json, "w") as f:
+            json.dump({"model": os.path.basename(demo.model), "threads": a.threads,
+                       "runs": a.runs, "held_out_sentences": len(minilm.SENTENCES),
+                       "calibration_sentences": len(minilm.CALIBRATION_SENTENCES),
+                       "fp32_max_abs_diff_vs_onnxruntime": worst, "machine": machine(),
+                       "rows": rows}, f, indent=2)
+        print(f"wrote {a.json}")
 
     if a.check:
         if worst > 1e-3:
