@@ -77,6 +77,20 @@ SmallVector<OpFoldResult> sizes(OpBuilder &b, ArrayRef<int64_t> v) {
 LogicalResult tileAndVectorizeRows(RewriterBase &rw, linalg::LinalgOp op,
                                    scf::SCFTilingOptions::LoopType loops);
 
+/// A tile's generic without its size-1 loops (rank-reduced through slices),
+/// so a one-step update vectorizes as elementwise code.
+FailureOr<Operation *> dropUnitLoops(RewriterBase &rw, Operation *generic) {
+  linalg::ControlDropUnitDims drop;
+  drop.rankReductionStrategy =
+      linalg::ControlDropUnitDims::RankReductionStrategy::ExtractInsertSlice;
+  rw.setInsertionPoint(generic);
+  auto dropped = linalg::dropUnitDims(rw, cast<linalg::GenericOp>(generic), drop);
+  if (failed(dropped))
+    return failure();
+  rw.replaceOp(generic, dropped->replacements);
+  return dropped->resultOp.getOperation();
+}
+
 /// K above this is split into blocks of at most kKBlock, so that the A rows
 /// and B panel a register tile streams through stay in cache.
 constexpr int64_t kKBlock = 512;
@@ -195,15 +209,10 @@ LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
   //    elementwise fma over [mr, nr] with A broadcast along the lane.
   Operation *update = kTiled->tiledOps.back();
   if (panels) {
-    linalg::ControlDropUnitDims drop;
-    drop.rankReductionStrategy =
-        linalg::ControlDropUnitDims::RankReductionStrategy::ExtractInsertSlice;
-    rw.setInsertionPoint(update);
-    auto dropped = linalg::dropUnitDims(rw, cast<linalg::GenericOp>(update), drop);
+    FailureOr<Operation *> dropped = dropUnitLoops(rw, update);
     if (failed(dropped))
       return failure();
-    rw.replaceOp(update, dropped->replacements);
-    update = dropped->resultOp.getOperation();
+    update = *dropped;
   }
   SmallVector<Operation *> toVectorize = {update};
   if (fill)
@@ -332,17 +341,11 @@ LogicalResult tileAndVectorizeColumns(RewriterBase &rw, linalg::GenericOp op) {
 
   // The step's reduction dims are all 1: dropped, the update is elementwise
   // over the column tile (no per-lane reduction code).
-  Operation *update = stepped->tiledOps.back();
-  linalg::ControlDropUnitDims drop;
-  drop.rankReductionStrategy =
-      linalg::ControlDropUnitDims::RankReductionStrategy::ExtractInsertSlice;
-  rw.setInsertionPoint(update);
-  auto dropped = linalg::dropUnitDims(rw, cast<linalg::GenericOp>(update), drop);
-  if (failed(dropped))
+  FailureOr<Operation *> update = dropUnitLoops(rw, stepped->tiledOps.back());
+  if (failed(update))
     return failure();
-  rw.replaceOp(update, dropped->replacements);
 
-  SmallVector<Operation *> toVectorize = {dropped->resultOp.getOperation()};
+  SmallVector<Operation *> toVectorize = {*update};
   if (fill)
     toVectorize.push_back(fill);
   for (Operation *micro : toVectorize) {
