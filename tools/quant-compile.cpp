@@ -51,6 +51,9 @@ static cl::opt<std::string>
     calibMethod("calib-method",
                 cl::desc("Activation ranges: minmax, moving-average, percentile, mse, entropy"),
                 cl::init("minmax"));
+static cl::opt<std::string> smoothQuant(
+    "smoothquant", cl::desc("SmoothQuant migration strength alpha in [0, 1] (w8a8, fp8)"),
+    cl::value_desc("ALPHA"));
 static cl::opt<std::string> reportFile(
     "report", cl::desc("Write per-layer quantization error (SQNR, cosine on the "
                        "calibration inputs) and weight bytes here"),
@@ -77,7 +80,7 @@ int main(int argc, char **argv) {
     return fail("unknown --target '" + target + "' (valid: cpu)");
   // Flags are checked before any work; w8a8's stats path is filled in once
   // the statistics exist.
-  qf::QuantScheme scheme{quant, weightMethod, calibMethod, ""};
+  qf::QuantScheme scheme{quant, weightMethod, calibMethod, "", "", smoothQuant};
   qf::CompileOptions copts;
   std::string err;
   {

@@ -22,6 +22,9 @@ static cl::list<std::string>
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // --mlir-print-debuginfo keeps the node names (layer names for
+  // calibration statistics) in the printed IR.
+  mlir::registerAsmPrinterCLOptions();
   cl::ParseCommandLineOptions(argc, argv, "Quantforge ONNX importer\n");
   qf::ImportOptions opts;
   for (const auto &spec : inputShapes) {
@@ -50,7 +53,7 @@ int main(int argc, char **argv) {
                  << "': " << ec.message() << "\n";
     return 1;
   }
-  module->print(out.os());
+  module->print(out.os(), mlir::OpPrintingFlags());
   out.os() << "\n";
   out.keep();
   return 0;

@@ -153,3 +153,20 @@ TEST(Observers, JsonRoundTripAndBadFiles) {
   EXPECT_NE(err.find("cannot open"), std::string::npos) << err;
   std::remove(path.c_str());
 }
+
+TEST(Observers, ChannelMaximaForSmoothQuant) {
+  ActivationStats a, b;
+  a.add({1.0f, -5.0f, 0.5f, 2.0f}, 2); // rows [1, -5], [0.5, 2]
+  EXPECT_EQ(a.channelAbsMax, (std::vector<double>{1.0, 5.0}));
+  b.add({-3.0f, 1.0f}, 2);
+  a.merge(b);
+  EXPECT_EQ(a.channelAbsMax, (std::vector<double>{3.0, 5.0}));
+  StatsMap m;
+  m["l"] = a;
+  std::string path = testing::TempDir() + "/qf-stats-ch.json", err;
+  ASSERT_TRUE(writeStats(path, m, err)) << err;
+  StatsMap back;
+  ASSERT_TRUE(readStats(path, back, err)) << err;
+  EXPECT_EQ(back["l"].channelAbsMax, (std::vector<double>{3.0, 5.0}));
+  std::remove(path.c_str());
+}

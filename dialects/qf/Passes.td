@@ -191,6 +191,27 @@ def QfApplyCalibration : Pass<"qf-apply-calibration", "::mlir::func::FuncOp"> {
   ];
 }
 
+def QfSmoothQuant : Pass<"qf-smooth-quant", "::mlir::func::FuncOp"> {
+  let summary = "Move activation outliers into the weights (SmoothQuant)";
+  let description = [{
+    For the layers that share an input x (Q, K and V after one LayerNorm),
+    per input channel j: s_j = max|X_j|^alpha / max|W_j|^(1 - alpha), with
+    max|X_j| from the calibration statistics in `stats` and max|W_j| over
+    all those layers' row j. x / s, W * s computes the same function with
+    flattened activation channels, so per-tensor int8 activations lose far
+    less. The division folds into a LayerNorm's scale and bias when the
+    LayerNorm feeds only these layers; otherwise a qf.mul by 1/s is
+    inserted. Layers already given a `qf.input_range` get the smoothed one,
+    symmetric at max_j max|X_j| / s_j.
+  }];
+  let options = [
+    Option<"alpha", "alpha", "double", "0.5", "migration strength in [0, 1]">,
+    Option<"stats", "stats", "std::string", "", "calibration stats JSON file">,
+    Option<"minElements", "min-elements", "int64_t", "4096",
+           "layers with smaller weights are left alone">
+  ];
+}
+
 def QfQuantizeActivations : Pass<"qf-quantize-activations", "::mlir::func::FuncOp"> {
   let summary = "Run matmuls with constant weights as int8 x int8 integer products";
   let description = [{

@@ -138,9 +138,9 @@ bool collectCalibrationStats(ModuleOp module, const CalibrationOptions &opts,
     for (const auto &[idx, layer] : observed) {
       auto *p = reinterpret_cast<const float *>(outData[idx].data());
       llvm::ArrayRef<float> x(p, outData[idx].size() / sizeof(float));
-      stats[layer].add(x);
       const qfrt_io_info &info = outInfo[idx];
       int64_t cols = info.rank ? info.dims[info.rank - 1] : 1, nrows = (int64_t)x.size() / cols;
+      stats[layer].add(x, cols);
       if (opts.hessians) {
         auto &h = opts.hessians->try_emplace(layer, cols).first->second;
         h.addBatch(x, nrows);

@@ -74,6 +74,10 @@ bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages
   };
   int64_t g = 0;
   std::string weights;
+  if (!s.smoothQuant.empty() && s.scheme != "w8a8" && s.scheme != "fp8") {
+    error = "--smoothquant applies to statically quantized activations: --quant=w8a8 or fp8";
+    return false;
+  }
   if (s.scheme == "none") {
     return true;
   } else if (s.scheme == "w8a16") {
@@ -103,9 +107,20 @@ bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages
               " needs calibration: pass --calib-data=DIR or --calib-stats-in=FILE";
       return false;
     }
-    stages.push_back({"quantize (" + s.scheme + ", " + s.calibMethod + " ranges)",
+    std::string smooth;
+    if (!s.smoothQuant.empty()) {
+      double a = -1;
+      if (llvm::StringRef(s.smoothQuant).getAsDouble(a) || !(a >= 0 && a <= 1)) {
+        error = "bad --smoothquant '" + s.smoothQuant + "': expected an alpha in [0, 1]";
+        return false;
+      }
+      smooth = "qf-smooth-quant{alpha=" + s.smoothQuant + " stats=" + s.statsPath + "},";
+    }
+    stages.push_back({"quantize (" + s.scheme + ", " + s.calibMethod + " ranges" +
+                          (smooth.empty() ? "" : ", smoothquant " + s.smoothQuant) + ")",
                       "func.func(qf-apply-calibration{stats=" + s.statsPath + " method=" +
-                          s.calibMethod + "},qf-quantize-activations{mode=static format=" +
+                          s.calibMethod + "}," + smooth +
+                          "qf-quantize-activations{mode=static format=" +
                           (s.scheme == "fp8" ? "fp8" : "int8") + "}),canonicalize,cse"});
     return true;
   } else {

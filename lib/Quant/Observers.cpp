@@ -27,9 +27,17 @@ void ActivationStats::growTo(double newRange) {
   }
 }
 
-void ActivationStats::add(llvm::ArrayRef<float> x) {
+void ActivationStats::add(llvm::ArrayRef<float> x, int64_t channels) {
   if (x.empty())
     return;
+  if (channels > 0 && (int64_t)x.size() % channels == 0) {
+    if ((int64_t)channelAbsMax.size() != channels)
+      channelAbsMax.assign(channels, 0.0);
+    for (size_t i = 0; i < x.size(); ++i) {
+      double &m = channelAbsMax[i % channels];
+      m = std::max(m, (double)std::fabs(x[i]));
+    }
+  }
   double lo = x[0], hi = x[0];
   for (float v : x) {
     lo = std::min(lo, (double)v);
@@ -68,6 +76,11 @@ void ActivationStats::merge(const ActivationStats &o) {
   emaMax = (emaMax * n + o.emaMax * m) / (n + m);
   min = std::min(min, o.min);
   max = std::max(max, o.max);
+  if (channelAbsMax.empty())
+    channelAbsMax = o.channelAbsMax;
+  else if (channelAbsMax.size() == o.channelAbsMax.size())
+    for (size_t i = 0; i < channelAbsMax.size(); ++i)
+      channelAbsMax[i] = std::max(channelAbsMax[i], o.channelAbsMax[i]);
   ActivationStats other = o;
   growTo(other.range);
   other.growTo(range);
@@ -219,10 +232,17 @@ bool writeStats(const std::string &path, const StatsMap &stats, std::string &err
     llvm::json::Array hist;
     for (double h : s.hist)
       hist.push_back(h);
-    layers[name] = llvm::json::Object{
+    llvm::json::Object o{
         {"batches", s.batches}, {"count", s.count},   {"min", s.min},
         {"max", s.max},         {"ema_min", s.emaMin}, {"ema_max", s.emaMax},
         {"hist_range", s.range}, {"hist", std::move(hist)}};
+    if (!s.channelAbsMax.empty()) {
+      llvm::json::Array ch;
+      for (double v : s.channelAbsMax)
+        ch.push_back(v);
+      o["channel_absmax"] = std::move(ch);
+    }
+    layers[name] = std::move(o);
   }
   llvm::json::Value doc = llvm::json::Object{{"format", "quantforge-calibration"},
                                              {"version", 1},
@@ -282,6 +302,13 @@ bool readStats(const std::string &path, StatsMap &stats, std::string &error) {
         return bad("layer '" + name + "' has a bad histogram count");
       s.hist.push_back(*v);
     }
+    if (const llvm::json::Array *ch = o->getArray("channel_absmax"))
+      for (const llvm::json::Value &c : *ch) {
+        std::optional<double> v = c.getAsNumber();
+        if (!v || *v < 0 || !std::isfinite(*v))
+          return bad("layer '" + name + "' has a bad channel maximum");
+        s.channelAbsMax.push_back(*v);
+      }
     read[name] = std::move(s);
   }
   for (auto &[name, s] : read)

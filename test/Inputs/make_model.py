@@ -210,6 +210,55 @@ def dq_int4():
                   helper.make_tensor("z", TensorProto.INT4, [], [1])], opset=21)
 
 
+def outlier_block():
+    """A transformer block (LayerNorm -> QKV -> attention -> out-proj ->
+    residual -> LayerNorm -> MLP -> residual) whose LayerNorms scale a handful
+    of channels by 50, as the activations of real LLMs show: naive per-tensor
+    int8 activation quantization then loses most of the other channels."""
+    d, h, f = 128, 4, 512
+    hd = d // h
+    outliers = [3, 17, 40, 58, 77, 90, 101, 122]
+    def ln_gamma():
+        g = (1 + 0.1 * f32(d)).astype(np.float32)
+        g[outliers] *= 50
+        return g
+    n = [helper.make_node("LayerNormalization", ["x", "g1", "b1"], ["ln1"], axis=-1)]
+    for t in "qkv":
+        n.append(helper.make_node("MatMul", ["ln1", "w" + t], [t + "0"], name=t + "_proj"))
+        n.append(helper.make_node("Reshape", [t + "0", "heads"], [t + "1"]))
+        n.append(helper.make_node("Transpose", [t + "1"], [t + "2"], perm=[0, 2, 1, 3]))
+    n += [helper.make_node("Transpose", ["k2"], ["kt"], perm=[0, 1, 3, 2]),
+          helper.make_node("MatMul", ["q2", "kt"], ["sc"]),
+          helper.make_node("Div", ["sc", "scale"], ["sc2"]),
+          helper.make_node("Softmax", ["sc2"], ["pr"], axis=-1),
+          helper.make_node("MatMul", ["pr", "v2"], ["ctx"]),
+          helper.make_node("Transpose", ["ctx"], ["ctx2"], perm=[0, 2, 1, 3]),
+          helper.make_node("Reshape", ["ctx2", "flat"], ["ctx3"]),
+          helper.make_node("MatMul", ["ctx3", "wo"], ["att"], name="out_proj"),
+          helper.make_node("Add", ["x", "att"], ["res1"]),
+          helper.make_node("LayerNormalization", ["res1", "g2", "b2"], ["ln2"], axis=-1),
+          helper.make_node("MatMul", ["ln2", "w1"], ["up"], name="mlp_up"),
+          helper.make_node("Relu", ["up"], ["act"]),
+          helper.make_node("MatMul", ["act", "w2"], ["down"], name="mlp_down"),
+          helper.make_node("Add", ["res1", "down"], ["out"])]
+    c = lambda name, v: numpy_helper.from_array(np.array(v), name)
+    inits = [numpy_helper.from_array(ln_gamma(), "g1"), numpy_helper.from_array((0.1 * f32(d)).astype(np.float32), "b1"),
+             numpy_helper.from_array(ln_gamma(), "g2"), numpy_helper.from_array((0.1 * f32(d)).astype(np.float32), "b2"),
+             c("heads", np.array([1, -1, h, hd], np.int64)), c("flat", np.array([1, -1, d], np.int64)),
+             c("scale", np.float32(np.sqrt(hd)))]
+    for name, shape in (("wq", (d, d)), ("wk", (d, d)), ("wv", (d, d)), ("wo", (d, d)),
+                        ("w1", (d, f)), ("w2", (f, d))):
+        w = (f32(*shape) / np.sqrt(shape[0])).astype(np.float32)
+        if name in ("wq", "wk", "wv", "w1"):
+            # Trained weights damp the outlier channels: their products stay
+            # in range, so the other channels carry most of the signal.
+            w[outliers] /= 50
+        else:  # the block's output outweighs the residual input
+            w *= 4
+        inits.append(numpy_helper.from_array(w, name))
+    return model(n, [vi("x", [1, "seq", d])], [vi("out", [1, "seq", d])], inits)
+
+
 def with_external(location, offset=0, length=None):
     w = f32(32, 16)
     t = numpy_helper.from_array(w, "W")
@@ -249,7 +298,8 @@ def main():
                 "qlinear_matmul": qlinear_matmul, "ffn": ffn, "qdq_const": qdq_const,
                 "nbits4": lambda: matmul_nbits(4, True), "nbits4_sym": lambda: matmul_nbits(4, False),
                 "nbits8": lambda: matmul_nbits(8, True), "nbits4_rows20": lambda: matmul_nbits(4, True, 20),
-                "nbits_bad_bits": nbits_bad_bits, "dq_int4": dq_int4}
+                "nbits_bad_bits": nbits_bad_bits, "dq_int4": dq_int4,
+                "outlier_block": outlier_block}
     if name in builders:
         onnx.save(builders[name](), path)
     elif name == "truncated":

@@ -2,8 +2,9 @@
 with ONNX Runtime's fp32 outputs on the same random input.
 
 usage: quant_schemes.py MODEL.onnx WORKDIR NAME=SHAPE [SCHEME:MIN_COSINE ...]
-A scheme may carry a method: the weight method (w4a16-g32/hqq) or, for
+A floor written "<X" is a ceiling instead. A scheme may carry a method: the weight method (w4a16-g32/hqq) or, for
 w8a8 and fp8, the calibration method (w8a8/entropy), which calibrate on 8 random
+samples, and "+sqALPHA" adds SmoothQuant (w8a8+sq0.5/percentile); calibration uses 8 random
 samples written to WORKDIR/calib. Prints one line per scheme and exits 1 if
 any cosine falls below its floor.
 """
@@ -33,13 +34,15 @@ ok = True
 for spec in sys.argv[4:]:
     scheme, floor = spec.rsplit(":", 1)
     scheme, _, method = scheme.partition("/")
-    tag = scheme + ("-" + method if method else "")
+    scheme, _, smooth = scheme.partition("+sq")  # w8a8+sq0.5: with SmoothQuant alpha 0.5
+    tag = scheme + ("-sq" + smooth if smooth else "") + ("-" + method if method else "")
     so = os.path.join(work, tag + ".so")
     cmd = ["quant-compile", "-q", model, "--input-shape", shape_arg, "--quant=" + scheme, "-o", so]
     if scheme in ("w8a8", "fp8") or method == "gptq":
         cmd.append("--calib-data=" + calib)
     if scheme in ("w8a8", "fp8"):
         cmd += ["--calib-method=" + method] if method else []
+        cmd += ["--smoothquant=" + smooth] if smooth else []
     elif method:
         cmd.append("--weight-method=" + method)
     subprocess.run(cmd, check=True)
@@ -47,8 +50,10 @@ for spec in sys.argv[4:]:
     subprocess.run(["quant-run", so, "-i", f"{name}={work}/x.npy", "-o", out], check=True)
     got = np.load(os.path.join(out, out_name + ".npy")).astype(np.float64).ravel()
     cos = float(got @ ref / (np.linalg.norm(got) * np.linalg.norm(ref)))
-    good = cos >= float(floor)
+    # "<0.95": the scheme must do worse than that (a model built to break it).
+    good = cos < float(floor[1:]) if floor.startswith("<") else cos >= float(floor)
     ok &= good
-    print(f"{'OK' if good else 'FAIL'} {tag}: cosine {cos:.6f} (floor {floor})")
+    kind = "ceiling" if floor.startswith("<") else "floor"
+    print(f"{'OK' if good else 'FAIL'} {tag}: cosine {cos:.6f} ({kind} {floor.lstrip('<')})")
 print("ALL SCHEMES OK" if ok else "SCHEME BELOW FLOOR")
 sys.exit(0 if ok else 1)

@@ -27,6 +27,8 @@ struct QuantScheme {
   std::string calibMethod = "minmax";
   std::string statsPath;
   std::string hessiansPath;
+  /// SmoothQuant migration strength in [0, 1] (w8a8, fp8); empty: off.
+  std::string smoothQuant;
 };
 
 /// Whether the scheme quantizes activations with calibrated ranges, or

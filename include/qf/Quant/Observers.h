@@ -35,9 +35,12 @@ struct ActivationStats {
   /// any two shards line up after the smaller range is doubled.
   double range = 0;
   std::vector<double> hist;
+  /// max |x| per channel (the last dim), when batches were added with one.
+  std::vector<double> channelAbsMax;
 
-  /// Adds one batch (one calibration sample's tensor).
-  void add(llvm::ArrayRef<float> x);
+  /// Adds one batch (one calibration sample's tensor); with `channels`, rows
+  /// of that many values also update channelAbsMax (SmoothQuant needs it).
+  void add(llvm::ArrayRef<float> x, int64_t channels = 0);
   /// Folds in the stats of another shard of data. The moving averages
   /// combine weighted by batch counts (the order of batches across shards is
   /// not known).
