@@ -54,6 +54,9 @@ static cl::opt<std::string>
 static cl::opt<std::string> smoothQuant(
     "smoothquant", cl::desc("SmoothQuant migration strength alpha in [0, 1] (w8a8, fp8)"),
     cl::value_desc("ALPHA"));
+static cl::opt<std::string> clip("clip",
+                                 cl::desc("Weight group ranges for rtn: none, mse, aciq"),
+                                 cl::init("none"));
 static cl::opt<std::string> reportFile(
     "report", cl::desc("Write per-layer quantization error (SQNR, cosine on the "
                        "calibration inputs) and weight bytes here"),
@@ -80,7 +83,7 @@ int main(int argc, char **argv) {
     return fail("unknown --target '" + target + "' (valid: cpu)");
   // Flags are checked before any work; w8a8's stats path is filled in once
   // the statistics exist.
-  qf::QuantScheme scheme{quant, weightMethod, calibMethod, "", "", smoothQuant};
+  qf::QuantScheme scheme{quant, weightMethod, calibMethod, "", "", smoothQuant, clip};
   qf::CompileOptions copts;
   std::string err;
   {

@@ -125,6 +125,8 @@ def QfQuantizeWeights : Pass<"qf-quantize-weights", "::mlir::func::FuncOp"> {
     Option<"symmetric", "symmetric", "bool", "true",
            "absmax ranges (zero point 0) instead of min/max (rtn only)">,
     Option<"format", "format", "std::string", "\"int\"", "int | nf4 | fp8">,
+    Option<"clip", "clip", "std::string", "\"none\"",
+           "rtn group ranges: none (min/max), mse (search), aciq (Laplace rule)">,
     Option<"minElements", "min-elements", "int64_t", "4096",
            "weights with fewer elements stay float">
   ];

@@ -2,6 +2,7 @@
 #include "qf/Pipelines/Pipelines.h"
 #include "qf/Dialect/Qf/IR/QfDialect.h"
 #include "qf/Dialect/Qf/Passes.h"
+#include "qf/Quant/Numerics.h"
 #include "qf/Quant/Observers.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -74,6 +75,16 @@ bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages
   };
   int64_t g = 0;
   std::string weights;
+  if (!quant::parseClipMethod(s.clip)) {
+    error = "unknown --clip '" + s.clip + "' (valid: none, mse, aciq)";
+    return false;
+  }
+  if (s.clip != "none" && (m != "rtn" || (s.scheme != "w8a16" &&
+                                          !llvm::StringRef(s.scheme).starts_with("w4a16")))) {
+    error = "--clip chooses rtn weight ranges (w8a16, w4a16-g<N>); activation ranges "
+            "come from --calib-method (mse among them)";
+    return false;
+  }
   if (!s.smoothQuant.empty() && s.scheme != "w8a8" && s.scheme != "fp8") {
     error = "--smoothquant applies to statically quantized activations: --quant=w8a8 or fp8";
     return false;
@@ -134,7 +145,9 @@ bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages
     }
     weights += " hessians=" + s.hessiansPath;
   }
-  stages.push_back({"quantize (" + s.scheme + ", " + m + ")",
+  if (s.clip != "none")
+    weights += " clip=" + s.clip;
+  stages.push_back({"quantize (" + s.scheme + ", " + m + (s.clip != "none" ? ", clip " + s.clip : "") + ")",
                     "func.func(qf-quantize-weights{method=" + m + " " + weights +
                         "}),canonicalize,cse"});
   return true;

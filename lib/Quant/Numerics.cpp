@@ -61,8 +61,78 @@ float dequantize(int32_t q, QParams p) {
   return p.scale * (float)(q - p.zeroPoint);
 }
 
+std::optional<ClipMethod> parseClipMethod(llvm::StringRef name) {
+  if (name == "none")
+    return ClipMethod::None;
+  if (name == "mse")
+    return ClipMethod::Mse;
+  if (name == "aciq")
+    return ClipMethod::Aciq;
+  return std::nullopt;
+}
+
+/// Parameters covering [lo, hi] (symmetric: [-max|.|, max|.|]).
+static QParams paramsForRange(double lo, double hi, unsigned bits, bool symmetric) {
+  if (symmetric) {
+    double amax = std::max(std::fabs(lo), std::fabs(hi));
+    double qmax = std::ldexp(1.0, bits - 1) - 1;
+    return {amax > 0 ? (float)(amax / qmax) : 1.0f, 0};
+  }
+  return affineParams((float)lo, (float)hi, intRange(bits, false));
+}
+
+static double squaredError(llvm::ArrayRef<float> x, QParams p, IntRange range) {
+  double e = 0;
+  for (float v : x) {
+    double d = v - dequantize(quantize(v, p, range), p);
+    e += d * d;
+  }
+  return e;
+}
+
+/// ACIQ's optimal clip for a Laplace(b) variable quantized to `bits`, in
+/// units of b (Banner et al., 2019, table for 2..8 bits).
+static double aciqAlpha(unsigned bits) {
+  static const double alpha[] = {2.83, 3.89, 5.03, 6.2, 7.41, 8.64, 9.89};
+  return alpha[std::clamp<int>((int)bits, 2, 8) - 2];
+}
+
+static QParams groupParams(llvm::ArrayRef<float> x, unsigned bits, bool symmetric,
+                           ClipMethod clip, IntRange range) {
+  double lo = 0, hi = 0;
+  for (float v : x) {
+    lo = std::min(lo, (double)v);
+    hi = std::max(hi, (double)v);
+  }
+  if (clip == ClipMethod::Aciq) {
+    double mean = 0, b = 0;
+    for (float v : x)
+      mean += v;
+    mean /= x.size();
+    for (float v : x)
+      b += std::fabs(v - mean);
+    b /= x.size();
+    double c = aciqAlpha(bits) * b;
+    return paramsForRange(std::max(lo, mean - c), std::min(hi, mean + c), bits, symmetric);
+  }
+  QParams best = paramsForRange(lo, hi, bits, symmetric);
+  if (clip == ClipMethod::Mse) {
+    double bestErr = squaredError(x, best, range);
+    for (int i = 1; i <= 10; ++i) {
+      double r = 1.0 - 0.05 * i;
+      QParams p = paramsForRange(lo * r, hi * r, bits, symmetric);
+      double e = squaredError(x, p, range);
+      if (e < bestErr) {
+        bestErr = e;
+        best = p;
+      }
+    }
+  }
+  return best;
+}
+
 GroupQuantized quantizeGroups(llvm::ArrayRef<float> w, int64_t rows, int64_t cols,
-                              int64_t group, unsigned bits, bool symmetric) {
+                              int64_t group, unsigned bits, bool symmetric, ClipMethod clip) {
   assert(group > 0 && cols % group == 0 && (int64_t)w.size() == rows * cols);
   GroupQuantized g;
   g.rows = rows;
@@ -75,8 +145,10 @@ GroupQuantized quantizeGroups(llvm::ArrayRef<float> w, int64_t rows, int64_t col
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c0 = 0; c0 < cols; c0 += group) {
       llvm::ArrayRef<float> slice = w.slice(r * cols + c0, group);
-      QParams p = symmetric ? absmaxParams(slice, bits)
-                            : affineParams(slice, bits, /*isSigned=*/false);
+      QParams p = clip == ClipMethod::None
+                      ? (symmetric ? absmaxParams(slice, bits)
+                                   : affineParams(slice, bits, /*isSigned=*/false))
+                      : groupParams(slice, bits, symmetric, clip, range);
       g.params.push_back(p);
       for (int64_t i = 0; i < group; ++i)
         g.q[r * cols + c0 + i] = quantize(slice[i], p, range);

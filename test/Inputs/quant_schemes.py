@@ -34,8 +34,10 @@ ok = True
 for spec in sys.argv[4:]:
     scheme, floor = spec.rsplit(":", 1)
     scheme, _, method = scheme.partition("/")
+    scheme, _, clip = scheme.partition("+clip")  # w4a16-g32+clipmse: --clip=mse
     scheme, _, smooth = scheme.partition("+sq")  # w8a8+sq0.5: with SmoothQuant alpha 0.5
-    tag = scheme + ("-sq" + smooth if smooth else "") + ("-" + method if method else "")
+    tag = (scheme + ("-sq" + smooth if smooth else "") + ("-clip" + clip if clip else "") +
+           ("-" + method if method else ""))
     so = os.path.join(work, tag + ".so")
     cmd = ["quant-compile", "-q", model, "--input-shape", shape_arg, "--quant=" + scheme, "-o", so]
     if scheme in ("w8a8", "fp8") or method == "gptq":
@@ -45,6 +47,8 @@ for spec in sys.argv[4:]:
         cmd += ["--smoothquant=" + smooth] if smooth else []
     elif method:
         cmd.append("--weight-method=" + method)
+    if clip:
+        cmd.append("--clip=" + clip)
     subprocess.run(cmd, check=True)
     out = os.path.join(work, tag)
     subprocess.run(["quant-run", so, "-i", f"{name}={work}/x.npy", "-o", out], check=True)

@@ -29,6 +29,8 @@ struct QuantScheme {
   std::string hessiansPath;
   /// SmoothQuant migration strength in [0, 1] (w8a8, fp8); empty: off.
   std::string smoothQuant;
+  /// Clipping of weight group ranges (rtn): none, mse, aciq.
+  std::string clip = "none";
 };
 
 /// Whether the scheme quantizes activations with calibrated ranges, or

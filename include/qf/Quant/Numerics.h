@@ -67,11 +67,20 @@ struct GroupQuantized {
   }
 };
 
+/// How a group's range is chosen: its full min/max (absmax), the shrunk
+/// range of least squared quantization error (ratios 1.0, 0.95, ..., 0.5 of
+/// it), or ACIQ's analytical clip for a Laplace fit (Banner et al., 2019):
+/// mean +- alpha(bits) * mean|x - mean|.
+enum class ClipMethod { None, Mse, Aciq };
+std::optional<ClipMethod> parseClipMethod(llvm::StringRef name); // none, mse, aciq
+
 /// Round-to-nearest quantization with one (scale, zero point) per group of
 /// `group` elements of a row. `group` must divide `cols`; group == cols is
-/// per-channel. Symmetric uses absmax; otherwise affine min/max (unsigned).
+/// per-channel. Symmetric uses absmax; otherwise affine min/max (unsigned);
+/// `clip` may narrow either range first.
 GroupQuantized quantizeGroups(llvm::ArrayRef<float> w, int64_t rows, int64_t cols,
-                              int64_t group, unsigned bits, bool symmetric);
+                              int64_t group, unsigned bits, bool symmetric,
+                              ClipMethod clip = ClipMethod::None);
 std::vector<float> dequantizeGroups(const GroupQuantized &g);
 
 /// Double quantization of group scales, as QLoRA does: scales are split in
