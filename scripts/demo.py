@@ -4,11 +4,13 @@ latency with ONNX Runtime (both on the same number of threads): first fp32,
 then one table over the quantization schemes, ours and ONNX Runtime's.
 
 demo.py BUILD_DIR [--threads N] [--runs N] [--check] [--schemes A,B,...]
+        [--all-methods] [--json FILE]
 With --check, exits 1 unless every fp32 output is within 1e-3 of ONNX
 Runtime and every scheme's embeddings keep their cosine floor.
 """
 import argparse
 import json
+import re
 import os
 import subprocess
 import sys
@@ -24,6 +26,9 @@ import minilm  # noqa: E402
 # Cosine floors of the sentence embeddings against ONNX Runtime fp32.
 FLOORS = {"w8a8": 0.99, "fp8": 0.99, "w8a16": 0.999, "w8a8-dynamic": 0.995, "w4a16-g128": 0.95,
           "w4a16-g128/hqq": 0.95, "w4a16-g128/gptq": 0.95, "nf4-g64": 0.95}
+# --all-methods adds these (outlier handling and clipping).
+ALL_METHODS = ("w8a8+smoothquant=0.5,w8a8/percentile,w8a8/entropy,fp8+smoothquant=0.5,"
+               "w4a16-g128+clip=mse,w4a16-g128+clip=aciq")
 DEFAULT_SCHEMES = "w8a8,fp8,w8a8-dynamic,w8a16,w4a16-g128,w4a16-g128/hqq,w4a16-g128/gptq,nf4-g64"
 
 
@@ -52,12 +57,12 @@ class Demo:
             samples.append((d, {"input_ids": ids, "attention_mask": mask}))
         return samples
 
-    def compile(self, tag, scheme="none", method=None, quiet=False):
+    def compile(self, tag, scheme="none", method=None, quiet=False, extra=()):
         so = os.path.join(self.work, tag + ".so")
         shape = f"1x{minilm.SEQ_LEN}"
         cmd = [os.path.join(self.bindir, "quant-compile"), self.model, "--target=cpu",
                f"--input-shape=input_ids={shape}", f"--input-shape=attention_mask={shape}",
-               f"--quant={scheme}", "-o", so]
+               f"--quant={scheme}", "-o", so, *extra]
         if scheme in ("w8a8", "fp8") or method == "gptq":
             cmd.append(f"--calib-data={self.calib_dir}")
         if scheme in ("w8a8", "fp8"):
@@ -122,6 +127,8 @@ def main():
     ap.add_argument("--schemes", default=DEFAULT_SCHEMES,
                     help="comma-separated --quant values, SCHEME/METHOD for a weight method")
     ap.add_argument("--json", help="also write the table (and the machine) to this JSON file")
+    ap.add_argument("--all-methods", action="store_true",
+                    help="add the outlier and clipping methods to the schemes")
     a = ap.parse_args()
     demo = Demo(a.build, a.threads, a.runs)
     print(f"model: {demo.model}")
@@ -132,10 +139,16 @@ def main():
     # Every quant-run latency first: a live ONNX Runtime session keeps its
     # pool threads spinning and would steal the cores from quant-run.
     schemes = [s for s in a.schemes.split(",") if s]
+    if a.all_methods:
+        schemes += [s for s in ALL_METHODS.split(",") if s not in schemes]
     modules = {"fp32": so}
     for spec in schemes:
-        scheme, _, method = spec.partition("/")
-        modules[spec] = demo.compile(spec.replace("/", "-"), scheme, method or None, quiet=True)
+        # SCHEME[/METHOD][+FLAG=VALUE...]: w8a8+smoothquant=0.5, w4a16-g128+clip=mse
+        head, *flags = spec.split("+")
+        scheme, _, method = head.partition("/")
+        extra = ["--" + f for f in flags]
+        modules[spec] = demo.compile(re.sub(r"[/+=]", "-", spec), scheme, method or None,
+                                     quiet=True, extra=extra)
     lat = {tag: demo.latency(m) for tag, m in modules.items()}
 
     sess = demo.session(demo.model)

@@ -158,6 +158,8 @@ TEST(Observers, ChannelMaximaForSmoothQuant) {
   ActivationStats a, b;
   a.add({1.0f, -5.0f, 0.5f, 2.0f}, 2); // rows [1, -5], [0.5, 2]
   EXPECT_EQ(a.channelAbsMax, (std::vector<double>{1.0, 5.0}));
+  EXPECT_EQ(a.channelMin, (std::vector<double>{0.5, -5.0}));
+  EXPECT_EQ(a.channelMax, (std::vector<double>{1.0, 2.0}));
   b.add({-3.0f, 1.0f}, 2);
   a.merge(b);
   EXPECT_EQ(a.channelAbsMax, (std::vector<double>{3.0, 5.0}));
@@ -168,5 +170,7 @@ TEST(Observers, ChannelMaximaForSmoothQuant) {
   StatsMap back;
   ASSERT_TRUE(readStats(path, back, err)) << err;
   EXPECT_EQ(back["l"].channelAbsMax, (std::vector<double>{3.0, 5.0}));
+  EXPECT_EQ(back["l"].channelMin, (std::vector<double>{-3.0, -5.0}));
+  EXPECT_EQ(back["l"].channelMax, (std::vector<double>{1.0, 2.0}));
   std::remove(path.c_str());
 }

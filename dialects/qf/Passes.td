@@ -204,7 +204,7 @@ def QfSmoothQuant : Pass<"qf-smooth-quant", "::mlir::func::FuncOp"> {
     less. The division folds into a LayerNorm's scale and bias when the
     LayerNorm feeds only these layers; otherwise a qf.mul by 1/s is
     inserted. Layers already given a `qf.input_range` get the smoothed one,
-    symmetric at max_j max|X_j| / s_j.
+    [min_j min(X_j) / s_j, max_j max(X_j) / s_j].
   }];
   let options = [
     Option<"alpha", "alpha", "double", "0.5", "migration strength in [0, 1]">,

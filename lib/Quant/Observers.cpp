@@ -31,11 +31,16 @@ void ActivationStats::add(llvm::ArrayRef<float> x, int64_t channels) {
   if (x.empty())
     return;
   if (channels > 0 && (int64_t)x.size() % channels == 0) {
-    if ((int64_t)channelAbsMax.size() != channels)
+    if ((int64_t)channelAbsMax.size() != channels) {
       channelAbsMax.assign(channels, 0.0);
+      channelMin.assign(channels, INFINITY);
+      channelMax.assign(channels, -INFINITY);
+    }
     for (size_t i = 0; i < x.size(); ++i) {
-      double &m = channelAbsMax[i % channels];
-      m = std::max(m, (double)std::fabs(x[i]));
+      size_t c = i % channels;
+      channelAbsMax[c] = std::max(channelAbsMax[c], (double)std::fabs(x[i]));
+      channelMin[c] = std::min(channelMin[c], (double)x[i]);
+      channelMax[c] = std::max(channelMax[c], (double)x[i]);
     }
   }
   double lo = x[0], hi = x[0];
@@ -76,11 +81,19 @@ void ActivationStats::merge(const ActivationStats &o) {
   emaMax = (emaMax * n + o.emaMax * m) / (n + m);
   min = std::min(min, o.min);
   max = std::max(max, o.max);
-  if (channelAbsMax.empty())
+  if (channelAbsMax.empty()) {
     channelAbsMax = o.channelAbsMax;
-  else if (channelAbsMax.size() == o.channelAbsMax.size())
+    channelMin = o.channelMin;
+    channelMax = o.channelMax;
+  } else if (channelAbsMax.size() == o.channelAbsMax.size()) {
     for (size_t i = 0; i < channelAbsMax.size(); ++i)
       channelAbsMax[i] = std::max(channelAbsMax[i], o.channelAbsMax[i]);
+    if (channelMin.size() == o.channelMin.size() && channelMax.size() == o.channelMax.size())
+      for (size_t i = 0; i < channelMin.size(); ++i) {
+        channelMin[i] = std::min(channelMin[i], o.channelMin[i]);
+        channelMax[i] = std::max(channelMax[i], o.channelMax[i]);
+      }
+  }
   ActivationStats other = o;
   growTo(other.range);
   other.growTo(range);
@@ -236,11 +249,17 @@ bool writeStats(const std::string &path, const StatsMap &stats, std::string &err
         {"batches", s.batches}, {"count", s.count},   {"min", s.min},
         {"max", s.max},         {"ema_min", s.emaMin}, {"ema_max", s.emaMax},
         {"hist_range", s.range}, {"hist", std::move(hist)}};
-    if (!s.channelAbsMax.empty()) {
-      llvm::json::Array ch;
-      for (double v : s.channelAbsMax)
-        ch.push_back(v);
-      o["channel_absmax"] = std::move(ch);
+    auto array = [](const std::vector<double> &v) {
+      llvm::json::Array a;
+      for (double x : v)
+        a.push_back(x);
+      return a;
+    };
+    if (!s.channelAbsMax.empty())
+      o["channel_absmax"] = array(s.channelAbsMax);
+    if (!s.channelMin.empty()) {
+      o["channel_min"] = array(s.channelMin);
+      o["channel_max"] = array(s.channelMax);
     }
     layers[name] = std::move(o);
   }
@@ -302,13 +321,19 @@ bool readStats(const std::string &path, StatsMap &stats, std::string &error) {
         return bad("layer '" + name + "' has a bad histogram count");
       s.hist.push_back(*v);
     }
-    if (const llvm::json::Array *ch = o->getArray("channel_absmax"))
-      for (const llvm::json::Value &c : *ch) {
-        std::optional<double> v = c.getAsNumber();
-        if (!v || *v < 0 || !std::isfinite(*v))
-          return bad("layer '" + name + "' has a bad channel maximum");
-        s.channelAbsMax.push_back(*v);
-      }
+    auto channels = [&](llvm::StringRef field, std::vector<double> &out) {
+      if (const llvm::json::Array *ch = o->getArray(field))
+        for (const llvm::json::Value &c : *ch) {
+          std::optional<double> v = c.getAsNumber();
+          if (!v || !std::isfinite(*v))
+            return false;
+          out.push_back(*v);
+        }
+      return true;
+    };
+    if (!channels("channel_absmax", s.channelAbsMax) || !channels("channel_min", s.channelMin) ||
+        !channels("channel_max", s.channelMax) || s.channelMin.size() != s.channelMax.size())
+      return bad("layer '" + name + "' has bad per-channel statistics");
     read[name] = std::move(s);
   }
   for (auto &[name, s] : read)

@@ -35,8 +35,9 @@ struct ActivationStats {
   /// any two shards line up after the smaller range is doubled.
   double range = 0;
   std::vector<double> hist;
-  /// max |x| per channel (the last dim), when batches were added with one.
-  std::vector<double> channelAbsMax;
+  /// min, max and max |x| per channel (the last dim), when batches were
+  /// added with a channel count.
+  std::vector<double> channelMin, channelMax, channelAbsMax;
 
   /// Adds one batch (one calibration sample's tensor); with `channels`, rows
   /// of that many values also update channelAbsMax (SmoothQuant needs it).

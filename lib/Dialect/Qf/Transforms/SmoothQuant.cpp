@@ -76,14 +76,20 @@ struct QfSmoothQuantPass : impl::QfSmoothQuantBase<QfSmoothQuantPass> {
         for (int64_t k = 0; k < K; ++k)
           aw[k] = std::max(aw[k], (double)std::fabs(l.weight.byRow[n * K + k]));
     std::vector<float> s(K), inv(K);
-    double smoothedMax = 0;
+    // The smoothed input's range: per-channel min/max over s when the stats
+    // have them (keeps one-sided ranges such as GELU outputs asymmetric),
+    // else symmetric at max |x| / s.
+    const quant::ActivationStats &st = it->second;
+    bool sided = (int64_t)st.channelMin.size() == K && (int64_t)st.channelMax.size() == K;
+    double smoothedLo = 0, smoothedHi = 0;
     for (int64_t k = 0; k < K; ++k) {
       double v = ax[k] > 0 && aw[k] > 0
                      ? std::pow(ax[k], alpha) / std::pow(aw[k], 1.0 - alpha)
                      : 1.0;
       s[k] = (float)std::max(v, 1e-5);
       inv[k] = 1.0f / s[k];
-      smoothedMax = std::max(smoothedMax, ax[k] / s[k]);
+      smoothedLo = std::min(smoothedLo, sided ? st.channelMin[k] / s[k] : -ax[k] / s[k]);
+      smoothedHi = std::max(smoothedHi, sided ? st.channelMax[k] / s[k] : ax[k] / s[k]);
     }
 
     // x / s: into the LayerNorm that produces x when only these layers read
@@ -139,7 +145,7 @@ struct QfSmoothQuantPass : impl::QfSmoothQuantBase<QfSmoothQuantPass> {
         old->erase();
       if (l.op->hasAttr("qf.input_range"))
         l.op->setAttr("qf.input_range",
-                      DenseF64ArrayAttr::get(&getContext(), {-smoothedMax, smoothedMax}));
+                      DenseF64ArrayAttr::get(&getContext(), {smoothedLo, smoothedHi}));
     }
     return success();
   }
