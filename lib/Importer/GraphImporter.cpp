@@ -190,6 +190,26 @@ NodeImporter::broadcast(ArrayRef<int64_t> a, ArrayRef<int64_t> bs) {
   return out;
 }
 
+Value NodeImporter::batchMatMul(Value a, Value b) {
+  auto ta = cast<RankedTensorType>(a.getType()), tb = cast<RankedTensorType>(b.getType());
+  if (ta.getRank() < 2 || tb.getRank() < 2) {
+    (void)fail("operands must have rank >= 2");
+    return {};
+  }
+  int64_t K1 = ta.getDimSize(ta.getRank() - 1), K2 = tb.getDimSize(tb.getRank() - 2);
+  if (!ShapedType::isDynamic(K1) && !ShapedType::isDynamic(K2) && K1 != K2) {
+    (void)fail("contraction dims differ: " + std::to_string(K1) + " vs " + std::to_string(K2));
+    return {};
+  }
+  auto batch = broadcast(ta.getShape().drop_back(2), tb.getShape().drop_back(2));
+  if (!batch)
+    return {};
+  SmallVector<int64_t> shape = *batch;
+  shape.push_back(ta.getDimSize(ta.getRank() - 2));
+  shape.push_back(tb.getDimSize(tb.getRank() - 1));
+  return MatMulOp::create(this->b, loc, withShape(a, shape), a, b);
+}
+
 std::optional<int64_t> NodeImporter::axis(int64_t a, int64_t rank) {
   int64_t r = a < 0 ? a + rank : a;
   if (r < 0 || r >= std::max<int64_t>(rank, 1)) {

@@ -20,21 +20,10 @@ Value matmul(NodeImporter &n, Value a, Value b) {
     a = n.reshape(a, {1, ta.getDimSize(0)});
   if (vecB)
     b = n.reshape(b, {tb.getDimSize(0), 1});
-  ta = cast<RankedTensorType>(a.getType());
-  tb = cast<RankedTensorType>(b.getType());
-  int64_t K1 = ta.getDimSize(ta.getRank() - 1), K2 = tb.getDimSize(tb.getRank() - 2);
-  if (!ShapedType::isDynamic(K1) && !ShapedType::isDynamic(K2) && K1 != K2) {
-    (void)n.fail("contraction dims differ: " + std::to_string(K1) + " vs " +
-                 std::to_string(K2));
+  Value r = n.batchMatMul(a, b);
+  if (!r)
     return {};
-  }
-  auto batch = n.broadcast(ta.getShape().drop_back(2), tb.getShape().drop_back(2));
-  if (!batch)
-    return {};
-  SmallVector<int64_t> shape = *batch;
-  shape.push_back(ta.getDimSize(ta.getRank() - 2));
-  shape.push_back(tb.getDimSize(tb.getRank() - 1));
-  Value r = MatMulOp::create(n.b, n.loc, withShape(a, shape), a, b);
+  ArrayRef<int64_t> shape = cast<RankedTensorType>(r.getType()).getShape();
   if (vecA || vecB) {
     SmallVector<int64_t> out(shape.begin(), shape.end() - 2);
     if (!vecA)

@@ -107,6 +107,9 @@ public:
   /// Numpy broadcast of two shapes; fails the node when they do not broadcast.
   std::optional<llvm::SmallVector<int64_t>> broadcast(llvm::ArrayRef<int64_t> a,
                                                       llvm::ArrayRef<int64_t> b);
+  /// qf.matmul of [..., M, K] and [..., K, N] with numpy-broadcast batch
+  /// dims; null after fail() when K differs or the batches clash.
+  mlir::Value batchMatMul(mlir::Value a, mlir::Value b);
   /// Normalizes a possibly negative axis; fails the node when out of range.
   std::optional<int64_t> axis(int64_t a, int64_t rank);
 

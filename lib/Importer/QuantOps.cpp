@@ -302,21 +302,6 @@ Value widen(NodeImporter &n, size_t vIdx, size_t zpIdx,
   return n.binary<SubOp>(v, zi);
 }
 
-Value matmulI32(NodeImporter &n, Value a, Value b) {
-  auto ta = tensorType(a), tb = tensorType(b);
-  if (ta.getRank() < 2 || tb.getRank() < 2) {
-    (void)n.fail("operands must have rank >= 2");
-    return {};
-  }
-  auto batch = n.broadcast(ta.getShape().drop_back(2), tb.getShape().drop_back(2));
-  if (!batch)
-    return {};
-  SmallVector<int64_t> shape = *batch;
-  shape.push_back(ta.getDimSize(ta.getRank() - 2));
-  shape.push_back(tb.getDimSize(tb.getRank() - 1));
-  return MatMulOp::create(n.b, n.loc, withShape(a, shape), a, b);
-}
-
 /// The zero point of A is per row: [M] broadcasts as [M, 1].
 SmallVector<int64_t> rowShape(NodeImporter &n, size_t aIdx) {
   auto t = n.inputType(aIdx);
@@ -327,7 +312,7 @@ LogicalResult matMulInteger(NodeImporter &n) {
   if (!n.input(0) || !n.input(1))
     return n.fail("needs A and B");
   Value a = widen(n, 0, 2, rowShape(n, 0)), b = widen(n, 1, 3);
-  Value y = a && b ? matmulI32(n, a, b) : Value();
+  Value y = a && b ? n.batchMatMul(a, b) : Value();
   if (!y)
     return failure();
   n.setOutput(0, y);
@@ -356,7 +341,7 @@ LogicalResult qlinearMatMul(NodeImporter &n) {
     if (!n.input(i))
       return n.fail("needs all eight inputs");
   Value a = widen(n, 0, 2, rowShape(n, 0)), b = widen(n, 3, 5);
-  Value acc = a && b ? matmulI32(n, a, b) : Value();
+  Value acc = a && b ? n.batchMatMul(a, b) : Value();
   if (!acc)
     return failure();
   Type f32 = n.b.getF32Type();
