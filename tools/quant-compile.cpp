@@ -34,7 +34,7 @@ static cl::opt<std::string>
           cl::desc("Quantization scheme: none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>, fp8"),
           cl::init("none"));
 static cl::opt<std::string> weightMethod("weight-method",
-                                         cl::desc("Weight quantizer: rtn, hqq, gptq"),
+                                         cl::desc("Weight quantizer: rtn, hqq, gptq, awq"),
                                          cl::init("rtn"));
 static cl::opt<std::string> calibData(
     "calib-data", cl::desc("Calibration samples: one subdirectory per sample, an "
@@ -54,6 +54,14 @@ static cl::opt<std::string>
 static cl::opt<std::string> smoothQuant(
     "smoothquant", cl::desc("SmoothQuant migration strength alpha in [0, 1] (w8a8, fp8)"),
     cl::value_desc("ALPHA"));
+static cl::opt<std::string> llmInt8(
+    "llm-int8",
+    cl::desc("LLM.int8: input channels whose calibrated max |x| exceeds THRESHOLD "
+             "run in float, the rest in vector-wise int8 (w8a8-dynamic)"),
+    cl::value_desc("THRESHOLD"));
+static cl::opt<std::string> rotate(
+    "rotate", cl::desc("Rotate layer inputs before quantization: none, hadamard"),
+    cl::init("none"));
 static cl::opt<std::string> clip("clip",
                                  cl::desc("Weight group ranges for rtn: none, mse, aciq"),
                                  cl::init("none"));
@@ -83,7 +91,8 @@ int main(int argc, char **argv) {
     return fail("unknown --target '" + target + "' (valid: cpu)");
   // Flags are checked before any work; w8a8's stats path is filled in once
   // the statistics exist.
-  qf::QuantScheme scheme{quant, weightMethod, calibMethod, "", "", smoothQuant, clip};
+  qf::QuantScheme scheme{quant, weightMethod, calibMethod, "", "", smoothQuant, clip,
+                         llmInt8, rotate};
   qf::CompileOptions copts;
   std::string err;
   {
@@ -95,11 +104,12 @@ int main(int argc, char **argv) {
   }
   if (!reportFile.empty() && calibData.empty())
     return fail("--report measures layers on calibration inputs: pass --calib-data=DIR");
-  bool gptq = weightMethod == "gptq";
-  if (gptq && calibData.empty())
-    return fail("--weight-method=gptq needs calibration inputs: pass --calib-data=DIR");
+  bool hessiansNeeded = qf::needsHessians(scheme);
+  if (hessiansNeeded && calibData.empty())
+    return fail("--weight-method=" + weightMethod +
+                " needs calibration inputs: pass --calib-data=DIR");
   if (qf::needsCalibration(scheme) && calibData.empty() && calibStatsIn.empty())
-    return fail("--quant=" + quant +
+    return fail((llmInt8.empty() ? "--quant=" + quant : std::string("--llm-int8")) +
                 " needs calibration: pass --calib-data=DIR or --calib-stats-in=FILE");
 
   mlir::DialectRegistry registry;
@@ -165,6 +175,13 @@ int main(int argc, char **argv) {
       return fail(err);
   }
 
+  // Rotations change what calibration observes: they run first.
+  for (const qf::PipelineStage &stage : qf::preCalibrationStages(scheme)) {
+    log(stage.name);
+    if (!qf::runStage(*module, stage, err))
+      return fail(err);
+  }
+
   // Calibration: statistics from files and/or from running the samples.
   qf::quant::StatsMap stats;
   qf::quant::HessianMap hessians;
@@ -176,7 +193,7 @@ int main(int argc, char **argv) {
     log("calibrate on " + calibData);
     qf::CalibrationOptions cal;
     cal.dataDir = calibData;
-    if (gptq)
+    if (hessiansNeeded)
       cal.hessians = &hessians;
     if (!reportFile.empty())
       cal.rows = &report.rows;
@@ -215,7 +232,7 @@ int main(int argc, char **argv) {
     if (!hessTmp.empty())
       llvm::sys::fs::remove(hessTmp);
   });
-  if (gptq) {
+  if (hessiansNeeded) {
     int fd;
     if (std::error_code ec =
             llvm::sys::fs::createTemporaryFile("qf-hessians", "bin", fd, hessTmp))

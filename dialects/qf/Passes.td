@@ -214,6 +214,87 @@ def QfSmoothQuant : Pass<"qf-smooth-quant", "::mlir::func::FuncOp"> {
   ];
 }
 
+def QfLlmInt8 : Pass<"qf-llm-int8", "::mlir::func::FuncOp"> {
+  let summary = "Mixed-precision decomposition of outlier input channels (LLM.int8)";
+  let description = [{
+    LLM.int8 (Dettmers et al., 2022). For every `qf.matmul` with a constant
+    f32 [K, N] weight of at least `min-elements` entries, the input channels
+    whose calibrated max |x| (from `stats`) exceeds `threshold` are the
+    outliers O:
+      y = qf.gather(x, O) . W[O, :]                      (float, |O| columns)
+        + vector-wise int8 (x * mask) . W[not O, :]      (per-row dynamic
+                                                          x, per-channel W)
+    The mask zeroes the outlier columns, so they neither enter the int8
+    product nor widen its per-row scales; the outlier rows of W are zeroed
+    before its per-channel scales are taken. Layers without outliers become
+    plain vector-wise int8. The outlier set is fixed at compile time from
+    calibration (the shapes stay static); the quantized op records it as
+    `qf.outlier_channels`.
+  }];
+  let options = [
+    Option<"threshold", "threshold", "double", "6.0",
+           "an input channel whose calibrated max |x| exceeds this stays float">,
+    Option<"stats", "stats", "std::string", "", "calibration stats JSON file">,
+    Option<"minElements", "min-elements", "int64_t", "4096",
+           "layers with smaller weights are left alone">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def QfAwq : Pass<"qf-awq", "::mlir::func::FuncOp"> {
+  let summary = "Activation-aware weight scaling and clipping (AWQ) before rounding";
+  let description = [{
+    For the layers that share an input x (Q, K and V), with their input
+    Hessian H from `hessians` (written by calibration): per input channel
+    s_k = a_k^alpha with a_k = sqrt(H_kk) (the channel's RMS), alpha searched
+    on a grid of `grid` values for the least output error
+    sum_n (w_n - q_n)^T H (w_n - q_n) after group round-to-nearest with
+    `bits`, `group-size` and `symmetric`; then (`clip`) each group's range is
+    shrunk by the ratio in [1 - 0.5, 1] with the least error. x / s folds
+    into the LayerNorm that produces x when only these layers read it,
+    otherwise a qf.mul is inserted; the weights become W * s, clipped, still
+    f32: `qf-quantize-weights{method=rtn}` with the same bits and groups
+    rounds them next. Without clipping the float function is unchanged.
+    Each layer records `qf.awq = [alpha, error_rtn, error_awq]`.
+  }];
+  let options = [
+    Option<"hessians", "hessians", "std::string", "",
+           "per-layer input Hessians (quant-compile writes them)">,
+    Option<"bits", "bits", "int64_t", "4", "bits of the weight codes">,
+    Option<"groupSize", "group-size", "int64_t", "128",
+           "K elements per scale; 0 = per output channel">,
+    Option<"symmetric", "symmetric", "bool", "false", "absmax instead of min/max group ranges">,
+    Option<"grid", "grid", "int64_t", "20", "points of the alpha and clip-ratio grids">,
+    Option<"clip", "clip", "bool", "true", "search group clipping ranges too">,
+    Option<"minElements", "min-elements", "int64_t", "4096",
+           "layers with smaller weights are left alone">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def QfHadamardRotate : Pass<"qf-hadamard-rotate", "::mlir::func::FuncOp"> {
+  let summary = "Rotate layer inputs by orthogonal Hadamard matrices (QuaRot)";
+  let description = [{
+    For the layers that share an input x of n channels (constant f32
+    weights of at least `min-elements` entries), with H the orthogonal
+    Hadamard matrix of order n (lib/Quant/Hadamard.h): the layers read x H
+    and their weights become H^T W, so every product is unchanged while an
+    outlier channel of x is spread over all n channels of x H. When x is
+    produced by a layer with a constant weight W_p (and optionally a
+    constant bias b) and read by nothing else, the rotation folds into it:
+    W_p H and b H, at no run-time cost. Otherwise a `qf.hadamard` op (the
+    fast Walsh-Hadamard transform) computes x H at run time. Layers whose n
+    has no known Hadamard matrix are left alone. Rotated layers carry
+    `qf.rotated_input`. Runs before calibration, so that statistics and
+    Hessians describe the rotated inputs.
+  }];
+  let options = [
+    Option<"minElements", "min-elements", "int64_t", "4096",
+           "layers with smaller weights are left alone">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def QfQuantizeActivations : Pass<"qf-quantize-activations", "::mlir::func::FuncOp"> {
   let summary = "Run matmuls with constant weights as int8 x int8 integer products";
   let description = [{

@@ -147,6 +147,23 @@ def Qf_DecodeFloatOp : Qf_Op<"decode_float", [Pure, SameOperandsAndResultShape]>
   let hasVerifier = 1;
 }
 
+def Qf_HadamardOp : Qf_Op<"hadamard", [Pure, SameOperandsAndResultType]> {
+  let summary = "rotate the last axis by an orthogonal Hadamard matrix";
+  let description = [{
+    y = x . H along the last axis, n = its size: H = (H_m (x) H_{2^k}) /
+    sqrt(n), Sylvester's construction for the power of two and a Paley block
+    of order m (1, 12, 20, 24, 44, ...; see lib/Quant/Hadamard.h). Orthogonal:
+    a layer reading y with weight H^T W computes what it computed from x with
+    W. Lowered to the fast Walsh-Hadamard butterflies (k passes of adds and
+    subtracts) and one m x m mix. `qf-hadamard-rotate` inserts it where the
+    rotation cannot be folded into a producing layer.
+  }];
+  let arguments = (ins Qf_FloatTensor:$input);
+  let results = (outs Qf_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
 def Qf_ObserveOp : Qf_Op<"observe"> {
   let summary = "mark an activation whose statistics calibration collects";
   let description = [{

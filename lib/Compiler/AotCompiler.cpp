@@ -171,6 +171,37 @@ static void optimize(llvm::Module &m, llvm::TargetMachine *tm) {
   mpm.run(m, mam);
 }
 
+/// Keeps the first error diagnostic as a one-line message.
+struct FirstError {
+  std::string text;
+  ScopedDiagnosticHandler handler;
+  explicit FirstError(MLIRContext *ctx)
+      : handler(ctx, [this](Diagnostic &d) {
+          if (d.getSeverity() == DiagnosticSeverity::Error && text.empty()) {
+            llvm::raw_string_ostream os(text);
+            os << d;
+            if (auto nl = dyn_cast<NameLoc>(d.getLocation()))
+              text = "at '" + nl.getName().str() + "': " + text;
+          }
+          return success();
+        }) {}
+};
+
+bool runStage(ModuleOp module, const PipelineStage &stage, std::string &error) {
+  FirstError diag(module.getContext());
+  PassManager pm(module.getContext());
+  if (failed(parsePassPipeline(stage.pipeline, pm))) {
+    error = "internal error: bad pipeline for stage '" + stage.name + "'";
+    return false;
+  }
+  if (failed(pm.run(module))) {
+    error = "stage '" + stage.name + "' failed: " +
+            (diag.text.empty() ? std::string("no diagnostic") : diag.text);
+    return false;
+  }
+  return true;
+}
+
 bool compileToSharedObject(ModuleOp module, const CompileOptions &opts,
                            std::string &error) {
   // Checked before any work; taken again once qf-prepare-entry (first CPU
@@ -189,29 +220,10 @@ bool compileToSharedObject(ModuleOp module, const CompileOptions &opts,
       opts.progress(++step, total, name);
   };
 
-  // Capture the first error diagnostic as the one-line message.
-  std::string diag;
-  ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &d) {
-    if (d.getSeverity() == DiagnosticSeverity::Error && diag.empty()) {
-      llvm::raw_string_ostream os(diag);
-      os << d;
-      if (auto nl = dyn_cast<NameLoc>(d.getLocation()))
-        diag = "at '" + nl.getName().str() + "': " + diag;
-    }
-    return success();
-  });
   for (const auto &[index, stage] : llvm::enumerate(stages)) {
     progress(stage.name);
-    PassManager pm(module.getContext());
-    if (failed(parsePassPipeline(stage.pipeline, pm))) {
-      error = "internal error: bad pipeline for stage '" + stage.name + "'";
+    if (!runStage(module, stage, error))
       return false;
-    }
-    if (failed(pm.run(module))) {
-      error = "stage '" + stage.name + "' failed: " +
-              (diag.empty() ? std::string("no diagnostic") : diag);
-      return false;
-    }
     if (index + 1 == entryStage && opts.afterPreStages && !opts.afterPreStages(module, error))
       return false;
     if (index == entryStage && !buildSignature(module, sig, error))
@@ -221,10 +233,11 @@ bool compileToSharedObject(ModuleOp module, const CompileOptions &opts,
   size_t numBuffers = llvm::count(sig, '\n') - 1;
 
   progress("translate to LLVM IR");
+  FirstError diag(module.getContext());
   llvm::LLVMContext llctx;
   auto llmod = translateModuleToLLVMIR(module, llctx, "qf_model");
   if (!llmod) {
-    error = "translation to LLVM IR failed: " + diag;
+    error = "translation to LLVM IR failed: " + diag.text;
     return false;
   }
   if (!addEntryAndSignature(*llmod, sig, numBuffers, error))

@@ -9,6 +9,7 @@
 #include "LinalgBuilders.h"
 #include "qf/Dialect/Qf/IR/Blobs.h"
 #include "qf/Dialect/Qf/IR/QfDialect.h"
+#include "qf/Quant/Hadamard.h"
 #include "qf/Quant/Numerics.h"
 
 #include "mlir/IR/AffineMap.h"
@@ -576,12 +577,84 @@ struct DecodeFloatLowering : OpRewritePattern<DecodeFloatOp> {
   }
 };
 
+/// y = x . H along the last axis (n = m * 2^k): k butterfly passes, each a
+/// parallel generic over the rows viewed as [R, A, 2, B] (B = 1, 2, ...,
+/// 2^(k-1)) computing out[r, a, t, b] = x[r, a, 0, b] +- x[r, a, 1, b], then
+/// the m x m block mix with the 1 / sqrt(n) scale folded into its constant.
+struct HadamardLowering : OpRewritePattern<HadamardOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(HadamardOp op, PatternRewriter &rw) const override {
+    auto t = rtt(op.getInput());
+    std::optional<qf::quant::HadamardFactors> f =
+        t.hasStaticShape() ? qf::quant::hadamardFactors(t.getShape().back()) : std::nullopt;
+    if (!f || !t.getElementType().isF32())
+      return rw.notifyMatchFailure(op, "needs a static f32 tensor of a known order");
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rw.getContext();
+    Type f32 = rw.getF32Type();
+    int64_t n = t.getShape().back(), R = t.getNumElements() / n, m = f->m, p = f->pow2;
+    Value x = reshapeTo(rw, loc, op.getInput(), RankedTensorType::get({R, n}, f32));
+    AffineExpr d0, d1, d2, d3;
+    bindDims(ctx, d0, d1, d2, d3);
+    auto c0 = getAffineConstantExpr(0, ctx), c1 = getAffineConstantExpr(1, ctx);
+    SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {d0, d1, c0, d3}, ctx),
+                                   AffineMap::get(4, 0, {d0, d1, c1, d3}, ctx),
+                                   AffineMap::getMultiDimIdentityMap(4, ctx)};
+    SmallVector<IteratorType> par(4, IteratorType::parallel);
+    for (int64_t B = 1; B < p; B *= 2) {
+      auto t4 = RankedTensorType::get({R, n / (2 * B), 2, B}, f32);
+      Value x4 = reshapeTo(rw, loc, x, t4);
+      auto g = linalg::GenericOp::create(
+          rw, loc, t4, ValueRange{x4, x4}, ValueRange{emptyTensor(rw, loc, t4)}, maps, par,
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            Value upper = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq,
+                                                linalg::IndexOp::create(b, l, 2),
+                                                arith::ConstantIndexOp::create(b, l, 0));
+            Value r = arith::SelectOp::create(b, l, upper, arith::AddFOp::create(b, l, a[0], a[1]),
+                                              arith::SubFOp::create(b, l, a[0], a[1]));
+            linalg::YieldOp::create(b, l, r);
+          });
+      x = reshapeTo(rw, loc, g.getResult(0), RankedTensorType::get({R, n}, f32));
+    }
+    float scale = 1.0f / std::sqrt((float)n);
+    if (m == 1) {
+      x = elementwise(rw, loc, cast<RankedTensorType>(x.getType()), ValueRange{x},
+                      [&](OpBuilder &b, Location l, ValueRange a) {
+                        return Value(arith::MulFOp::create(b, l, a[0], scalarConst(b, l, f32, scale)));
+                      });
+    } else {
+      // out[r, i2, j] = sum_i x[r, i, j] * (H_m[i, i2] / sqrt(n)).
+      SmallVector<float> block;
+      for (float v : f->block)
+        block.push_back(v * scale);
+      auto bt = RankedTensorType::get({m, m}, f32);
+      Value h = arith::ConstantOp::create(rw, loc, DenseElementsAttr::get(bt, ArrayRef<float>(block)));
+      auto t3 = RankedTensorType::get({R, m, p}, f32);
+      Value x3 = reshapeTo(rw, loc, x, t3);
+      SmallVector<AffineMap> mixMaps = {AffineMap::get(4, 0, {d0, d3, d2}, ctx),
+                                        AffineMap::get(4, 0, {d3, d1}, ctx),
+                                        AffineMap::get(4, 0, {d0, d1, d2}, ctx)};
+      SmallVector<IteratorType> its = {IteratorType::parallel, IteratorType::parallel,
+                                       IteratorType::parallel, IteratorType::reduction};
+      auto g = linalg::GenericOp::create(
+          rw, loc, t3, ValueRange{x3, h}, ValueRange{emptyTensor(rw, loc, t3, scalarConst(rw, loc, f32, 0.0))},
+          mixMaps, its, [&](OpBuilder &b, Location l, ValueRange a) {
+            Value prod = arith::MulFOp::create(b, l, a[0], a[1]);
+            linalg::YieldOp::create(b, l, Value(arith::AddFOp::create(b, l, a[2], prod)));
+          });
+      x = g.getResult(0);
+    }
+    rw.replaceOp(op, reshapeTo(rw, loc, x, t));
+    return success();
+  }
+};
+
 } // namespace
 
 void populateQuantizedLowering(RewritePatternSet &patterns) {
   patterns.add<QuantizeLowering, DequantizeLowering, DynamicQuantizeLowering,
                QuantizedMatMulLowering, RequantizeLowering, WeightOnlyMatMulLowering,
-               EncodeFloatLowering, DecodeFloatLowering>(patterns.getContext());
+               EncodeFloatLowering, DecodeFloatLowering, HadamardLowering>(patterns.getContext());
 }
 
 } // namespace qf::lowering

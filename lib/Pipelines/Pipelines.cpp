@@ -52,8 +52,18 @@ std::vector<PipelineStage> cpuPipelineStages() {
   };
 }
 
+bool needsHessians(const QuantScheme &s) {
+  return s.weightMethod == "gptq" || s.weightMethod == "awq";
+}
+
 bool needsCalibration(const QuantScheme &s) {
-  return s.scheme == "w8a8" || s.scheme == "fp8" || s.weightMethod == "gptq";
+  return s.scheme == "w8a8" || s.scheme == "fp8" || needsHessians(s) || !s.llmInt8.empty();
+}
+
+std::vector<PipelineStage> preCalibrationStages(const QuantScheme &s) {
+  if (s.rotate != "hadamard")
+    return {};
+  return {{"rotate layer inputs (hadamard)", "func.func(qf-hadamard-rotate),canonicalize,cse"}};
 }
 
 bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages,
@@ -65,16 +75,32 @@ bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages
     return false;
   }
   const std::string &m = s.weightMethod;
-  if (m != "rtn" && m != "hqq" && m != "gptq") {
-    error = "unknown --weight-method '" + m + "' (valid: rtn, hqq, gptq)";
+  if (m != "rtn" && m != "hqq" && m != "gptq" && m != "awq") {
+    error = "unknown --weight-method '" + m + "' (valid: rtn, hqq, gptq, awq)";
     return false;
+  }
+  if (s.rotate != "none" && s.rotate != "hadamard") {
+    error = "unknown --rotate '" + s.rotate + "' (valid: none, hadamard)";
+    return false;
+  }
+  if (!s.llmInt8.empty()) {
+    double t = -1;
+    if (llvm::StringRef(s.llmInt8).getAsDouble(t) || !(t > 0)) {
+      error = "bad --llm-int8 '" + s.llmInt8 + "': expected a positive outlier threshold";
+      return false;
+    }
+    if (s.scheme != "w8a8-dynamic") {
+      error = "--llm-int8 decomposes vector-wise (per-row dynamic) int8 matmuls: "
+              "use it with --quant=w8a8-dynamic";
+      return false;
+    }
   }
   llvm::StringRef q(s.scheme);
   auto group = [&](llvm::StringRef prefix, int64_t &g) {
     return q.consume_front(prefix) && !q.getAsInteger(10, g) && g > 0;
   };
   int64_t g = 0;
-  std::string weights;
+  std::string weights, awqShape; // qf-quantize-weights options; those qf-awq searches with
   if (!quant::parseClipMethod(s.clip)) {
     error = "unknown --clip '" + s.clip + "' (valid: none, mse, aciq)";
     return false;
@@ -93,9 +119,11 @@ bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages
     return true;
   } else if (s.scheme == "w8a16") {
     weights = "bits=8 group-size=0 symmetric=1";
+    awqShape = "bits=8 group-size=0 symmetric=1";
   } else if (group("w4a16-g", g)) {
     // 4-bit codes with a zero point per group, as GPTQ/AWQ checkpoints ship.
     weights = "bits=4 group-size=" + std::to_string(g) + " symmetric=0";
+    awqShape = weights;
   } else if (q = s.scheme; group("nf4-g", g)) {
     if (m != "rtn") {
       error = "--quant=nf4 rounds to the NormalFloat levels; --weight-method does not apply";
@@ -107,6 +135,17 @@ bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages
       error = "--quant=" + s.scheme + " quantizes weights per channel by absmax; "
               "--weight-method does not apply";
       return false;
+    }
+    if (s.scheme == "w8a8-dynamic" && !s.llmInt8.empty()) {
+      if (s.statsPath.empty()) {
+        error = "--llm-int8 finds outlier channels by calibration: pass --calib-data=DIR "
+                "or --calib-stats-in=FILE";
+        return false;
+      }
+      stages.push_back({"quantize (w8a8-dynamic, llm.int8 threshold " + s.llmInt8 + ")",
+                        "func.func(qf-llm-int8{threshold=" + s.llmInt8 + " stats=" +
+                            s.statsPath + "}),canonicalize,cse"});
+      return true;
     }
     if (s.scheme == "w8a8-dynamic") {
       stages.push_back({"quantize (w8a8-dynamic)",
@@ -138,17 +177,24 @@ bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages
     error = "unknown --quant '" + s.scheme + "' (valid: " + kSchemes + ")";
     return false;
   }
-  if (m == "gptq") {
+  std::string awq;
+  if (needsHessians(s)) {
     if (s.hessiansPath.empty()) {
-      error = "--weight-method=gptq needs calibration inputs: pass --calib-data=DIR";
+      error = "--weight-method=" + m + " needs calibration inputs: pass --calib-data=DIR";
       return false;
     }
-    weights += " hessians=" + s.hessiansPath;
+    if (m == "gptq")
+      weights += " hessians=" + s.hessiansPath;
   }
+  // AWQ scales and clips the float weights; round to nearest then
+  // quantizes them with the bits and groups it searched for.
+  if (m == "awq")
+    awq = "qf-awq{" + awqShape + " hessians=" + s.hessiansPath + "},";
   if (s.clip != "none")
     weights += " clip=" + s.clip;
   stages.push_back({"quantize (" + s.scheme + ", " + m + (s.clip != "none" ? ", clip " + s.clip : "") + ")",
-                    "func.func(qf-quantize-weights{method=" + m + " " + weights +
+                    "func.func(" + awq + "qf-quantize-weights{method=" +
+                        (m == "awq" ? std::string("rtn") : m) + " " + weights +
                         "}),canonicalize,cse"});
   return true;
 }

@@ -30,6 +30,10 @@ struct CompileOptions {
 bool compileToSharedObject(mlir::ModuleOp module, const CompileOptions &opts,
                            std::string &error);
 
+/// Runs one stage's pipeline on `module`; false with `error` naming the stage
+/// and the first error diagnostic.
+bool runStage(mlir::ModuleOp module, const PipelineStage &stage, std::string &error);
+
 /// The signature text stored in the module (see runtime/qfrt.h): one line per
 /// input and output, "input|output <TAB> name <TAB> dtype <TAB> d0,d1,...".
 bool buildSignature(mlir::ModuleOp module, std::string &signature,

@@ -19,8 +19,9 @@ std::vector<PipelineStage> cpuPipelineStages();
 
 /// A quantization scheme as quant-compile's --quant and --weight-method give
 /// it: none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>, fp8; methods rtn,
-/// hqq, gptq. w8a8 and fp8 read calibration statistics from `statsPath` with
-/// `calibMethod`; gptq reads the layers' Hessians from `hessiansPath`.
+/// hqq, gptq, awq. w8a8, fp8, SmoothQuant and LLM.int8 read calibration
+/// statistics from `statsPath` (ranges by `calibMethod`); gptq and awq read
+/// the layers' Hessians from `hessiansPath`.
 struct QuantScheme {
   std::string scheme = "none";
   std::string weightMethod = "rtn";
@@ -31,7 +32,20 @@ struct QuantScheme {
   std::string smoothQuant;
   /// Clipping of weight group ranges (rtn): none, mse, aciq.
   std::string clip = "none";
+  /// LLM.int8 outlier threshold (w8a8-dynamic); empty: off.
+  std::string llmInt8;
+  /// Rotation of layer inputs before calibration: none, hadamard.
+  std::string rotate = "none";
 };
+
+/// Whether the weight method fits weights to the layers' input Hessians
+/// (gptq, awq), which calibration then accumulates.
+bool needsHessians(const QuantScheme &s);
+
+/// Function-preserving rewrites that run before calibration, so that the
+/// statistics describe the activations the quantized layers will see
+/// (--rotate=hadamard); empty when there are none.
+std::vector<PipelineStage> preCalibrationStages(const QuantScheme &s);
 
 /// Whether the scheme quantizes activations with calibrated ranges, or
 /// fits weights to calibration inputs (GPTQ).

@@ -1,4 +1,5 @@
 //===- QfQuantOps.cpp - verifiers of the quantized ops --------------------===//
+#include "qf/Quant/Hadamard.h"
 #include "qf/Dialect/Qf/IR/QfDialect.h"
 
 using namespace mlir;
@@ -10,7 +11,7 @@ static RankedTensorType rtt(Value v) { return cast<RankedTensorType>(v.getType()
 /// uniform per axis with one scale per index of that (static) dim.
 static LogicalResult verifyQuantType(Operation *op, RankedTensorType t) {
   Type e = t.getElementType();
-  if (auto pa = dyn_cast<quant::UniformQuantizedPerAxisType>(e)) {
+  if (auto pa = dyn_cast<mlir::quant::UniformQuantizedPerAxisType>(e)) {
     int32_t axis = pa.getQuantizedDimension();
     if (axis < 0 || axis >= t.getRank())
       return op->emitOpError("quantized dimension ") << axis << " out of range for rank "
@@ -20,14 +21,14 @@ static LogicalResult verifyQuantType(Operation *op, RankedTensorType t) {
              << " scales for a dim of size " << t.getDimSize(axis);
     return success();
   }
-  if (isa<quant::UniformQuantizedType>(e))
+  if (isa<mlir::quant::UniformQuantizedType>(e))
     return success();
   return op->emitOpError("expects a uniform (per-tensor or per-axis) quantized type, got ")
          << e;
 }
 
-static quant::QuantizedType quantElt(Value v) {
-  return dyn_cast<quant::QuantizedType>(rtt(v).getElementType());
+static mlir::quant::QuantizedType quantElt(Value v) {
+  return dyn_cast<mlir::quant::QuantizedType>(rtt(v).getElementType());
 }
 
 LogicalResult QuantizeOp::verify() {
@@ -76,9 +77,9 @@ LogicalResult QuantizedMatMulOp::verify() {
     if (auto q = quantElt(v); q && failed(verifyQuantType(*this, rtt(v))))
       return failure();
   }
-  if (isa_and_nonnull<quant::UniformQuantizedPerAxisType>(quantElt(getLhs())))
+  if (isa_and_nonnull<mlir::quant::UniformQuantizedPerAxisType>(quantElt(getLhs())))
     return emitOpError("lhs must be quantized per tensor");
-  if (auto pa = dyn_cast_or_null<quant::UniformQuantizedPerAxisType>(quantElt(getRhs()));
+  if (auto pa = dyn_cast_or_null<mlir::quant::UniformQuantizedPerAxisType>(quantElt(getRhs()));
       pa && pa.getQuantizedDimension() != 1)
     return emitOpError("rhs may be quantized per axis 1 (output channel) only");
   int64_t K = a.getDimSize(a.getRank() - 1);
@@ -96,7 +97,7 @@ LogicalResult RequantizeOp::verify() {
   if (failed(verifyQuantType(*this, out)))
     return failure();
   auto q = quantElt(getOutput());
-  if (!isa<quant::UniformQuantizedType>(q) || q.getStorageTypeIntegralWidth() != 8)
+  if (!isa<mlir::quant::UniformQuantizedType>(q) || q.getStorageTypeIntegralWidth() != 8)
     return emitOpError("result must be 8-bit and quantized per tensor");
   ArrayRef<int32_t> m = getMultiplier(), s = getShift();
   if (m.size() != s.size())
@@ -170,5 +171,16 @@ LogicalResult DecodeFloatOp::verify() {
     return emitOpError("format must be f8e4m3fn, f8e5m2 or f4e2m1, got ") << getFormat();
   if (!rtt(getOutput()).getElementType().isF32())
     return emitOpError("result must be f32");
+  return success();
+}
+
+LogicalResult HadamardOp::verify() {
+  auto t = rtt(getInput());
+  if (t.getRank() < 1 || t.isDynamicDim(t.getRank() - 1))
+    return emitOpError("needs a static last axis");
+  int64_t n = t.getShape().back();
+  if (!qf::quant::hadamardFactors(n))
+    return emitOpError("no Hadamard matrix of order ")
+           << n << " is known (supported: 2^k times 1 or a Paley order q + 1, q prime = 3 mod 4)";
   return success();
 }

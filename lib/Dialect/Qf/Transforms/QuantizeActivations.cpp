@@ -6,7 +6,7 @@
 // found per row at run time (dynamic) or fixed from calibration (static).
 //
 //===----------------------------------------------------------------------===//
-#include "qf/Dialect/Qf/ConstantWeights.h"
+#include "qf/Dialect/Qf/LayerRewrites.h"
 #include "qf/Dialect/Qf/IR/Blobs.h"
 #include "qf/Dialect/Qf/IR/QfDialect.h"
 #include "qf/Dialect/Qf/Passes.h"
@@ -23,24 +23,6 @@ namespace qf {
 #include "qf/Passes.h.inc"
 
 namespace {
-
-/// Per-output-channel absmax int8 codes [K, N] and their scales [N].
-struct Int8Weight {
-  std::vector<int8_t> codes;
-  std::vector<float> scales;
-};
-
-Int8Weight quantizePerChannel(const ConstantWeight &cw) {
-  int64_t K = cw.K, N = cw.N;
-  quant::GroupQuantized gq = quant::quantizeGroups(cw.byRow, N, K, K, 8, /*symmetric=*/true);
-  Int8Weight w{std::vector<int8_t>(K * N), std::vector<float>(N)};
-  for (int64_t n = 0; n < N; ++n) {
-    w.scales[n] = gq.params[n].scale;
-    for (int64_t k = 0; k < K; ++k)
-      w.codes[k * N + n] = (int8_t)gq.q[n * K + k];
-  }
-  return w;
-}
 
 /// The activation type for a calibrated range: int8 around zero for a
 /// symmetric range, uint8 with a zero point otherwise.
@@ -129,39 +111,27 @@ struct QfQuantizeActivationsPass
       return;
     if (format == "fp8")
       return quantizeFp8(op, layer, *cw, range[0], range[1]);
-    Int8Weight w = quantizePerChannel(*cw);
-
     OpBuilder b(op);
     Location loc = op.getLoc();
+    auto yT = cast<RankedTensorType>(op.getType());
+    if (!isStatic)
+      return retireMatMul(op, buildDynamicInt8MatMul(b, loc, op.getLhs(), *cw, yT, layer));
+
+    // Static: s_x folds into the per-channel weight scales.
+    Int8Weight w = quantizeWeightPerChannel(*cw);
     std::string name = blobName(cw->attr, "weight");
-    Type i8 = b.getI8Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
-    auto codesT = RankedTensorType::get({cw->K, cw->N}, i8);
-    auto scaleT = RankedTensorType::get({cw->N}, f32);
+    auto codesT = RankedTensorType::get({cw->K, cw->N}, b.getI8Type());
+    auto scaleT = RankedTensorType::get({cw->N}, b.getF32Type());
     Value wq = arith::ConstantOp::create(b, loc, codesT, makeBlob(codesT, name + "_q8", w.codes));
     auto xT = cast<RankedTensorType>(op.getLhs().getType());
-    auto yT = cast<RankedTensorType>(op.getType());
-
-    Value codes, rowScale;
-    if (isStatic) {
-      auto qt = activationType(b.getContext(), range[0], range[1]);
-      codes = QuantizeOp::create(b, loc, xT.clone(qt), op.getLhs());
-      // s_x folds into the per-channel weight scales.
-      for (float &s : w.scales)
-        s = (float)(s * qt.getScale());
-    } else {
-      SmallVector<int64_t> sShape(xT.getShape());
-      sShape.back() = 1;
-      auto dq = DynamicQuantizeOp::create(b, loc, xT.clone(i8), xT.clone(sShape), op.getLhs());
-      codes = dq.getOutput();
-      rowScale = dq.getScale();
-    }
+    auto qt = activationType(b.getContext(), range[0], range[1]);
+    Value codes = QuantizeOp::create(b, loc, xT.clone(qt), op.getLhs());
+    for (float &s : w.scales)
+      s = (float)(s * qt.getScale());
     Value sw = arith::ConstantOp::create(b, loc, scaleT, makeBlob(scaleT, name + "_scales", w.scales));
-    auto qmm = QuantizedMatMulOp::create(b, loc, yT.clone(i32), codes, wq);
+    auto qmm = QuantizedMatMulOp::create(b, loc, yT.clone(b.getI32Type()), codes, wq);
     qmm->setAttr("qf.layer", b.getStringAttr(layer));
-    Value acc = qmm;
-    Value y = CastOp::create(b, loc, yT, acc, false, false);
-    if (rowScale)
-      y = MulOp::create(b, loc, yT, y, rowScale, false);
+    Value y = CastOp::create(b, loc, yT, qmm, false, false);
     y = MulOp::create(b, loc, yT, y, sw, false);
     retireMatMul(op, y);
   }

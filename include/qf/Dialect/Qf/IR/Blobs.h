@@ -31,10 +31,16 @@ mlir::DenseResourceElementsAttr makeBlob(mlir::RankedTensorType type,
 template <typename T>
 mlir::DenseResourceElementsAttr makeBlob(mlir::RankedTensorType type,
                                          llvm::StringRef name,
-                                         const std::vector<T> &values) {
+                                         llvm::ArrayRef<T> values) {
   return makeBlob(type, name,
                   llvm::ArrayRef<char>(reinterpret_cast<const char *>(values.data()),
                                        values.size() * sizeof(T)));
+}
+template <typename T>
+mlir::DenseResourceElementsAttr makeBlob(mlir::RankedTensorType type,
+                                         llvm::StringRef name,
+                                         const std::vector<T> &values) {
+  return makeBlob(type, name, llvm::ArrayRef<T>(values));
 }
 
 /// The blob name of a dense_resource constant, or `fallback`.
