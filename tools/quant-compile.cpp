@@ -43,6 +43,10 @@ static cl::opt<std::string> calibData(
 static cl::opt<std::string> calibStatsOut("calib-stats",
                                           cl::desc("Write the calibration statistics here"),
                                           cl::value_desc("FILE.json"));
+static cl::opt<std::string> calibHessiansOut(
+    "calib-hessians",
+    cl::desc("Write the layers' input Hessians (X^T X, what gptq and awq fit to) here"),
+    cl::value_desc("FILE.bin"));
 static cl::list<std::string>
     calibStatsIn("calib-stats-in",
                  cl::desc("Reuse calibration statistics (repeatable: shards merge)"),
@@ -104,9 +108,10 @@ int main(int argc, char **argv) {
   }
   if (!reportFile.empty() && calibData.empty())
     return fail("--report measures layers on calibration inputs: pass --calib-data=DIR");
-  bool hessiansNeeded = qf::needsHessians(scheme);
+  bool hessiansNeeded = qf::needsHessians(scheme) || !calibHessiansOut.empty();
   if (hessiansNeeded && calibData.empty())
-    return fail("--weight-method=" + weightMethod +
+    return fail((calibHessiansOut.empty() ? "--weight-method=" + weightMethod
+                                          : std::string("--calib-hessians")) +
                 " needs calibration inputs: pass --calib-data=DIR");
   if (qf::needsCalibration(scheme) && calibData.empty() && calibStatsIn.empty())
     return fail((llmInt8.empty() ? "--quant=" + quant : std::string("--llm-int8")) +
@@ -233,14 +238,20 @@ int main(int argc, char **argv) {
       llvm::sys::fs::remove(hessTmp);
   });
   if (hessiansNeeded) {
-    int fd;
-    if (std::error_code ec =
-            llvm::sys::fs::createTemporaryFile("qf-hessians", "bin", fd, hessTmp))
-      return fail("cannot create a temporary file: " + ec.message());
-    ::close(fd);
-    if (!qf::quant::writeHessians(hessTmp.str().str(), hessians, err))
+    std::string path = calibHessiansOut;
+    if (path.empty()) {
+      int fd;
+      if (std::error_code ec =
+              llvm::sys::fs::createTemporaryFile("qf-hessians", "bin", fd, hessTmp))
+        return fail("cannot create a temporary file: " + ec.message());
+      ::close(fd);
+      path = hessTmp.str().str();
+    }
+    if (!qf::quant::writeHessians(path, hessians, err))
       return fail(err);
-    scheme.hessiansPath = hessTmp.str().str();
+    if (!calibHessiansOut.empty())
+      log("wrote input Hessians of " + std::to_string(hessians.size()) + " layers to " + path);
+    scheme.hessiansPath = path;
   }
   if (!qf::quantizationStages(scheme, copts.preStages, err))
     return fail(err);

@@ -63,3 +63,37 @@ func.func @roundtrip(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
   %d = qf.dequantize %q : tensor<2x8x!quant.uniform<i8:f32, 0.1>> -> tensor<2x8xf32>
   return %d : tensor<2x8xf32>
 }
+
+// -----
+
+// n = 8 = 2^3: three butterfly passes over [R, A, 2, B] views (B = 1, 2, 4)
+// reading the pair (t = 0, t = 1) and writing sum or difference, then the
+// 1/sqrt(8) scale.
+// CHECK-LABEL: func @hadamard_pow2
+// CHECK: tensor.expand_shape {{.*}} into tensor<2x4x2x1xf32>
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%{{.*}}, %{{.*}} : tensor<2x4x2x1xf32>, tensor<2x4x2x1xf32>)
+// CHECK: linalg.index 2
+// CHECK-DAG: arith.addf
+// CHECK-DAG: arith.subf
+// CHECK: arith.select
+// CHECK: tensor<2x2x2x2xf32>
+// CHECK: tensor<2x1x2x4xf32>
+// CHECK: arith.mulf %{{.*}}, %cst
+// CHECK-NOT: qf.hadamard
+func.func @hadamard_pow2(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  %y = qf.hadamard %x : tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}
+
+// n = 24 = 12 * 2: one butterfly pass, then the 12 x 12 Paley block mix
+// (a reduction over the block index) with the scale folded in.
+// CHECK-LABEL: func @hadamard_paley
+// CHECK: arith.constant dense<{{.*}}> : tensor<12x12xf32>
+// CHECK: tensor<2x12x2x1xf32>
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+// CHECK-SAME: ins(%{{.*}}, %{{.*}} : tensor<2x12x2xf32>, tensor<12x12xf32>)
+func.func @hadamard_paley(%x: tensor<2x24xf32>) -> tensor<2x24xf32> {
+  %y = qf.hadamard %x : tensor<2x24xf32>
+  return %y : tensor<2x24xf32>
+}

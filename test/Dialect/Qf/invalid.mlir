@@ -485,3 +485,11 @@ func.func @decode_result(%c: tensor<4xi8>) -> tensor<4xf16> {
   %0 = qf.decode_float %c {format = "f4e2m1"} : tensor<4xi8> -> tensor<4xf16>
   return %0 : tensor<4xf16>
 }
+
+// -----
+
+func.func @hadamard_order(%x: tensor<2x6xf32>) -> tensor<2x6xf32> {
+  // expected-error @+1 {{no Hadamard matrix of order 6 is known}}
+  %y = qf.hadamard %x : tensor<2x6xf32>
+  return %y : tensor<2x6xf32>
+}

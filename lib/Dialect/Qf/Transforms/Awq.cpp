@@ -46,7 +46,7 @@ struct QfAwqPass : impl::QfAwqBase<QfAwqPass> {
       int64_t K = first.weight.K;
       if (groupSize && K % groupSize) {
         first.op.emitError("qf-awq: group size ")
-            << groupSize << " does not divide K = " << K << " of layer '" << first.name << "'";
+            << (int64_t)groupSize << " does not divide K = " << K << " of layer '" << first.name << "'";
         return signalPassFailure();
       }
       auto h = hess.find(first.name);

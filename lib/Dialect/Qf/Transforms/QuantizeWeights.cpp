@@ -126,7 +126,7 @@ struct QfQuantizeWeightsPass : impl::QfQuantizeWeightsBase<QfQuantizeWeightsPass
         return f.emitError("qf-quantize-weights: ") << err;
     }
     if (bits != 4 && bits != 8)
-      return f.emitError("qf-quantize-weights: bits must be 4 or 8, got ") << bits;
+      return f.emitError("qf-quantize-weights: bits must be 4 or 8, got ") << (int64_t)bits;
     if (format != "int" && format != "nf4" && format != "fp8")
       return f.emitError("qf-quantize-weights: unknown format '") << format
                                                                   << "' (valid: int, nf4, fp8)";
