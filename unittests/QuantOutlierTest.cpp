@@ -67,6 +67,22 @@ TEST(Hadamard, FastTransformEqualsMatrixProduct) {
   }
 }
 
+TEST(Hadamard, InverseUndoesTheTransform) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> g;
+  for (int64_t n : {16, 24, 384}) {
+    HadamardFactors f = *hadamardFactors(n);
+    std::vector<float> x(n);
+    for (float &v : x)
+      v = g(rng);
+    std::vector<float> y = x;
+    applyHadamard(y, f);
+    applyHadamard(y, f, /*inverse=*/true);
+    for (int64_t i = 0; i < n; ++i)
+      EXPECT_NEAR(y[i], x[i], 1e-4) << n;
+  }
+}
+
 TEST(Hadamard, SpreadsAnOutlierChannel) {
   // One channel at 100, the rest ~1: after rotation max|x| / rms(x) drops
   // from ~100 to ~1 (every channel carries 100 / sqrt(n) of it).

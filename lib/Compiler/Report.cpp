@@ -3,12 +3,14 @@
 #include "qf/Dialect/Qf/ConstantWeights.h"
 #include "qf/Dialect/Qf/IR/Blobs.h"
 #include "qf/Dialect/Qf/IR/QfDialect.h"
+#include "qf/Quant/Hadamard.h"
 #include "qf/Quant/JsonFile.h"
 #include "qf/Quant/Numerics.h"
 
 #include "mlir/IR/Matchers.h"
 #include "llvm/Support/JSON.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -47,7 +49,66 @@ struct QuantizedLayer {
   bool dynamicRows = false;
   double aScale = 1, aZero = 0, aLo = -128, aHi = 127;
   double fp8Scale = 0; // fp8: x is rounded to E4M3 after dividing by this
+  // Input transforms of the outlier passes: x / divisor per channel
+  // (SmoothQuant, AWQ); LLM.int8's float columns; a Hadamard-rotated input.
+  std::vector<float> divisor;
+  std::vector<int64_t> outliers;
+  bool rotated = false;
 };
+
+/// The input transforms the outlier passes recorded on a quantized op.
+void readInputTransforms(Operation *op, QuantizedLayer &q) {
+  if (auto d = op->getAttrOfType<DenseResourceElementsAttr>("qf.input_divisor"))
+    q.divisor = readF32(d).value_or(std::vector<float>());
+  if (auto o = op->getAttrOfType<DenseI64ArrayAttr>("qf.outlier_channels"))
+    q.outliers.assign(o.asArrayRef().begin(), o.asArrayRef().end());
+  q.rotated = op->hasAttr("qf.rotated_input");
+}
+
+/// How far a layer's input is from what per-tensor or per-row scales like:
+/// max over channels of max |x| divided by its median over channels, and
+/// the kurtosis of all values (3 for a Gaussian; outliers make it large).
+struct OutlierFigures {
+  double maxMedianRatio = 0, kurtosis = 0;
+};
+OutlierFigures outlierFigures(const std::vector<float> &x, int64_t K,
+                              llvm::ArrayRef<int64_t> skip = {}) {
+  std::vector<double> chMax(K, 0.0);
+  double sum = 0, n = 0;
+  std::vector<bool> skipped(K, false);
+  for (int64_t k : skip)
+    skipped[k] = true;
+  for (size_t i = 0; i < x.size(); ++i) {
+    int64_t k = (int64_t)(i % K);
+    if (skipped[k])
+      continue;
+    chMax[k] = std::max(chMax[k], (double)std::fabs(x[i]));
+    sum += x[i];
+    n += 1;
+  }
+  OutlierFigures f;
+  if (n == 0)
+    return f;
+  double mean = sum / n, m2 = 0, m4 = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (skipped[i % K])
+      continue;
+    double d = x[i] - mean;
+    m2 += d * d;
+    m4 += d * d * d * d;
+  }
+  m2 /= n;
+  m4 /= n;
+  f.kurtosis = m2 > 0 ? m4 / (m2 * m2) : 0;
+  std::vector<double> kept;
+  for (int64_t k = 0; k < K; ++k)
+    if (!skipped[k])
+      kept.push_back(chMax[k]);
+  std::nth_element(kept.begin(), kept.begin() + kept.size() / 2, kept.end());
+  double median = kept[kept.size() / 2];
+  f.maxMedianRatio = median > 0 ? *std::max_element(kept.begin(), kept.end()) / median : 0;
+  return f;
+}
 
 std::optional<QuantizedLayer> describe(WeightOnlyMatMulOp op) {
   QuantizedLayer q;
@@ -136,13 +197,17 @@ std::vector<float> activationsSeen(const QuantizedLayer &q, const std::vector<fl
   if (q.kind != "w8a8")
     return x;
   std::vector<float> y(x.size());
+  std::vector<bool> isOutlier(K, false);
+  for (int64_t k : q.outliers)
+    isOutlier[k] = true;
   for (size_t r = 0; r < x.size() / K; ++r) {
     const float *row = &x[r * K];
     double s = q.aScale, z = q.aZero, lo = q.aLo, hi = q.aHi;
     if (q.dynamicRows) {
       double amax = 0;
       for (int64_t k = 0; k < K; ++k)
-        amax = std::max(amax, (double)std::fabs(row[k]));
+        if (!isOutlier[k])
+          amax = std::max(amax, (double)std::fabs(row[k]));
       s = amax > 0 ? amax / 127 : 1;
       z = 0;
       lo = -127;
@@ -150,7 +215,7 @@ std::vector<float> activationsSeen(const QuantizedLayer &q, const std::vector<fl
     }
     for (int64_t k = 0; k < K; ++k) {
       double c = std::clamp(std::nearbyint(row[k] / s) + z, lo, hi);
-      y[r * K + k] = (float)((c - z) * s);
+      y[r * K + k] = isOutlier[k] ? row[k] : (float)((c - z) * s);
     }
   }
   return y;
@@ -201,6 +266,10 @@ bool writeQuantReport(ModuleOp quantized, const ReportInputs &in, const std::str
       return;
     }
     const FloatWeight &f = fw->second;
+    readInputTransforms(op, *q);
+    // LLM.int8's outlier rows run in float: the float weight's rows.
+    for (int64_t k : q->outliers)
+      std::copy(&f.w[k * f.N], &f.w[(k + 1) * f.N], &q->w[k * f.N]);
     llvm::json::Object o{{"name", layer.str()},
                          {"kind", q->kind},
                          {"bits", (int64_t)q->bits},
@@ -213,7 +282,24 @@ bool writeQuantReport(ModuleOp quantized, const ReportInputs &in, const std::str
     auto rows = in.rows.find(layer.str());
     if (rows != in.rows.end() && !rows->second.empty()) {
       const std::vector<float> &x = rows->second;
-      std::vector<float> xq = activationsSeen(*q, x, f.K);
+      // What the quantizer sees: x / divisor (rows of a rotated layer
+      // were collected after the rotation, which runs first).
+      std::vector<float> seen = x;
+      if ((int64_t)q->divisor.size() == f.K)
+        for (size_t i = 0; i < seen.size(); ++i)
+          seen[i] /= q->divisor[i % f.K];
+      std::vector<float> xq = activationsSeen(*q, seen, f.K);
+      std::vector<float> before = x;
+      std::optional<quant::HadamardFactors> hf;
+      if (q->rotated && (hf = quant::hadamardFactors(f.K)))
+        for (size_t r = 0; r < before.size() / f.K; ++r)
+          quant::applyHadamard(llvm::MutableArrayRef<float>(&before[r * f.K], f.K), *hf,
+                               /*inverse=*/true);
+      OutlierFigures fb = outlierFigures(before, f.K), fa = outlierFigures(seen, f.K, q->outliers);
+      o["input_max_median_ratio_before"] = fb.maxMedianRatio;
+      o["input_kurtosis_before"] = fb.kurtosis;
+      o["input_max_median_ratio_after"] = fa.maxMedianRatio;
+      o["input_kurtosis_after"] = fa.kurtosis;
       int64_t R = (int64_t)x.size() / f.K;
       double sig = 0, noise = 0, dot = 0, nq = 0;
       std::vector<double> y(f.N), yq(f.N);

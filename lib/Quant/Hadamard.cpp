@@ -76,7 +76,7 @@ std::vector<float> hadamardMatrix(const HadamardFactors &f) {
   return h;
 }
 
-void applyHadamard(llvm::MutableArrayRef<float> x, const HadamardFactors &f) {
+void applyHadamard(llvm::MutableArrayRef<float> x, const HadamardFactors &f, bool inverse) {
   int64_t p = f.pow2, m = f.m;
   // Butterflies within each block of 2^k (index = block * 2^k + j).
   for (int64_t blk = 0; blk < m; ++blk) {
@@ -89,12 +89,13 @@ void applyHadamard(llvm::MutableArrayRef<float> x, const HadamardFactors &f) {
           v[j + len] = a - b;
         }
   }
-  // Mix the blocks: y[i'][j] = sum_i x[i][j] H_m[i][i'], then scale.
+  // Mix the blocks: y[i'][j] = sum_i x[i][j] H_m[i][i'] (H_m[i'][i] for
+  // the inverse; the Sylvester factor is symmetric), then scale.
   float scale = 1.0f / std::sqrt((float)(m * p));
   std::vector<float> y(m * p, 0.0f);
   for (int64_t i = 0; i < m; ++i)
     for (int64_t i2 = 0; i2 < m; ++i2) {
-      float c = f.block[i * m + i2];
+      float c = inverse ? f.block[i2 * m + i] : f.block[i * m + i2];
       for (int64_t j = 0; j < p; ++j)
         y[i2 * p + j] += c * x[i * p + j];
     }

@@ -35,8 +35,9 @@ std::optional<HadamardFactors> hadamardFactors(int64_t n);
 std::vector<float> hadamardMatrix(const HadamardFactors &f);
 
 /// x := x . H (H orthogonal, as hadamardMatrix) for a row of n values,
-/// in O(n log n + n m).
-void applyHadamard(llvm::MutableArrayRef<float> x, const HadamardFactors &f);
+/// in O(n log n + n m); with `inverse`, x := x . H^T, which undoes it.
+void applyHadamard(llvm::MutableArrayRef<float> x, const HadamardFactors &f,
+                   bool inverse = false);
 
 } // namespace qf::quant
 

@@ -12,7 +12,7 @@
 // CHECK-LABEL: func @into_layer_norm
 // CHECK-NOT: qf.mul
 // CHECK: %[[LN:.*]] = qf.layer_norm %arg0, %{{.*}}, %{{.*}}
-// CHECK: qf.matmul %[[LN]], %{{.*}} {qf.awq = array<f64: [[ALPHA:[0-9.eE+-]+]], [[RTN:[0-9.eE+-]+]], [[AWQ:[0-9.eE+-]+]]>}
+// CHECK: qf.matmul %[[LN]], %{{.*}} {qf.awq = array<f64: [[ALPHA:[0-9.eE+-]+]], [[RTN:[0-9.eE+-]+]], [[AWQ:[0-9.eE+-]+]]>, qf.input_divisor = dense_resource<input_divisor> : tensor<4xf32>}
 // CHECK: smoothed_scale
 // CHECK: w_awq
 // NOFILE: error: qf-awq: no hessians file given

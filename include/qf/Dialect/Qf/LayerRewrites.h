@@ -35,13 +35,25 @@ struct Int8Weight {
 };
 Int8Weight quantizeWeightPerChannel(const ConstantWeight &cw);
 
+/// Marks `quantized` as the quantized form of layer `layer`, `original`, for
+/// the report: `qf.layer`, plus the input transforms the outlier passes
+/// recorded on `original` (`qf.input_divisor`, `qf.rotated_input`).
+void tagQuantizedLayer(mlir::Operation *quantized, mlir::Operation *original,
+                       llvm::StringRef layer);
+
+/// Records on `op` that its input is now x / s per channel (SmoothQuant,
+/// AWQ) as `qf.input_divisor`, a dense_resource f32 [K]; divisors compose.
+void recordInputDivisor(MatMulOp op, llvm::ArrayRef<float> s);
+
 /// y = f32(qf.quantized_matmul(codes, W_q)) * s_x * s_w with codes, s_x =
 /// qf.dynamic_quantize(x) per row and W_q per output channel: vector-wise
 /// int8. `w` is the weight to quantize (the layer's or a part of it); the
-/// integer product, tagged `qf.layer`, is returned in `product` when given.
+/// integer product, tagged as `original`'s quantized form, is returned in
+/// `product` when given.
 mlir::Value buildDynamicInt8MatMul(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
                                    const ConstantWeight &w, mlir::RankedTensorType yT,
-                                   llvm::StringRef layer, QuantizedMatMulOp *product = nullptr);
+                                   MatMulOp original, llvm::StringRef layer,
+                                   QuantizedMatMulOp *product = nullptr);
 
 /// x / s per input (last-axis) channel as the layers `readers` will read it:
 /// folded into the scale and bias of the LayerNorm that produces x when only

@@ -71,6 +71,7 @@ struct QfAwqPass : impl::QfAwqBase<QfAwqPass> {
             w[k * N + n] = byRow[n * K + k];
         l.op.getLhsMutable().assign(xs);
         replaceWeight(l.op, w, "_awq");
+        recordInputDivisor(l.op, r.scales);
         l.op->setAttr("qf.awq", DenseF64ArrayAttr::get(&getContext(),
                                                        {r.alpha, r.errorRtn, r.errorAwq}));
       }

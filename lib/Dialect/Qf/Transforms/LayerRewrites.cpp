@@ -34,7 +34,8 @@ Int8Weight quantizeWeightPerChannel(const ConstantWeight &cw) {
 }
 
 Value buildDynamicInt8MatMul(OpBuilder &b, Location loc, Value x, const ConstantWeight &w,
-                             RankedTensorType yT, StringRef layer, QuantizedMatMulOp *product) {
+                             RankedTensorType yT, MatMulOp original, StringRef layer,
+                             QuantizedMatMulOp *product) {
   Int8Weight q = quantizeWeightPerChannel(w);
   std::string name = blobName(w.attr, "weight");
   auto codesT = RankedTensorType::get({w.K, w.N}, b.getI8Type());
@@ -46,12 +47,29 @@ Value buildDynamicInt8MatMul(OpBuilder &b, Location loc, Value x, const Constant
   sShape.back() = 1;
   auto dq = DynamicQuantizeOp::create(b, loc, xT.clone(b.getI8Type()), xT.clone(sShape), x);
   auto qmm = QuantizedMatMulOp::create(b, loc, yT.clone(b.getI32Type()), dq.getOutput(), wq);
-  qmm->setAttr("qf.layer", b.getStringAttr(layer));
+  tagQuantizedLayer(qmm, original, layer);
   if (product)
     *product = qmm;
   Value y = CastOp::create(b, loc, yT, qmm, false, false);
   y = MulOp::create(b, loc, yT, y, dq.getScale(), false);
   return MulOp::create(b, loc, yT, y, sw, false);
+}
+
+void tagQuantizedLayer(Operation *quantized, Operation *original, StringRef layer) {
+  quantized->setAttr("qf.layer", StringAttr::get(quantized->getContext(), layer));
+  for (StringRef name : {"qf.input_divisor", "qf.rotated_input"})
+    if (Attribute a = original->getAttr(name))
+      quantized->setAttr(name, a);
+}
+
+void recordInputDivisor(MatMulOp op, ArrayRef<float> s) {
+  std::vector<float> total(s.begin(), s.end());
+  if (auto old = op->getAttrOfType<DenseResourceElementsAttr>("qf.input_divisor"))
+    if (std::optional<std::vector<float>> prev = readF32(old); prev && prev->size() == s.size())
+      for (size_t k = 0; k < s.size(); ++k)
+        total[k] *= (*prev)[k];
+  auto t = RankedTensorType::get({(int64_t)s.size()}, Float32Type::get(op.getContext()));
+  op->setAttr("qf.input_divisor", makeBlob(t, "input_divisor", total));
 }
 
 std::vector<float> constantVector(Value v, int64_t n) {

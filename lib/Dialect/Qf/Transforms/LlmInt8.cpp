@@ -66,7 +66,7 @@ struct QfLlmInt8Pass : impl::QfLlmInt8Base<QfLlmInt8Pass> {
     Value x = op.getLhs();
     QuantizedMatMulOp product;
     if (outliers.empty()) {
-      Value y = buildDynamicInt8MatMul(b, loc, x, cw, yT, layer, &product);
+      Value y = buildDynamicInt8MatMul(b, loc, x, cw, yT, op, layer, &product);
       product->setAttr("qf.outlier_channels", b.getDenseI64ArrayAttr({}));
       return retireMatMul(op, y);
     }
@@ -96,7 +96,7 @@ struct QfLlmInt8Pass : impl::QfLlmInt8Base<QfLlmInt8Pass> {
     auto maskT = RankedTensorType::get({K}, b.getF32Type());
     Value m = arith::ConstantOp::create(b, loc, maskT, makeBlob(maskT, name + "_inlier_mask", mask));
     Value xi = MulOp::create(b, loc, xT, x, m, false);
-    Value yi = buildDynamicInt8MatMul(b, loc, xi, cw, yT, layer, &product);
+    Value yi = buildDynamicInt8MatMul(b, loc, xi, cw, yT, op, layer, &product);
     product->setAttr("qf.outlier_channels", b.getDenseI64ArrayAttr(outliers));
     retireMatMul(op, AddOp::create(b, loc, yT, yi, yo));
   }

@@ -81,7 +81,7 @@ struct QfQuantizeActivationsPass
     auto y = WeightOnlyMatMulOp::create(b, loc, op.getType(), xq, wq, sw, Value(),
                                         b.getI64IntegerAttr(8), b.getI64IntegerAttr(K),
                                         b.getDenseF32ArrayAttr(book));
-    y->setAttr("qf.layer", b.getStringAttr(layer));
+    tagQuantizedLayer(y, op, layer);
     y->setAttr("qf.fp8_input_scale", b.getF64FloatAttr(sx));
     retireMatMul(op, y.getOutput());
   }
@@ -115,7 +115,7 @@ struct QfQuantizeActivationsPass
     Location loc = op.getLoc();
     auto yT = cast<RankedTensorType>(op.getType());
     if (!isStatic)
-      return retireMatMul(op, buildDynamicInt8MatMul(b, loc, op.getLhs(), *cw, yT, layer));
+      return retireMatMul(op, buildDynamicInt8MatMul(b, loc, op.getLhs(), *cw, yT, op, layer));
 
     // Static: s_x folds into the per-channel weight scales.
     Int8Weight w = quantizeWeightPerChannel(*cw);
@@ -130,7 +130,7 @@ struct QfQuantizeActivationsPass
       s = (float)(s * qt.getScale());
     Value sw = arith::ConstantOp::create(b, loc, scaleT, makeBlob(scaleT, name + "_scales", w.scales));
     auto qmm = QuantizedMatMulOp::create(b, loc, yT.clone(b.getI32Type()), codes, wq);
-    qmm->setAttr("qf.layer", b.getStringAttr(layer));
+    tagQuantizedLayer(qmm, op, layer);
     Value y = CastOp::create(b, loc, yT, qmm, false, false);
     y = MulOp::create(b, loc, yT, y, sw, false);
     retireMatMul(op, y);

@@ -7,7 +7,7 @@
 // result is transposed back here.
 //
 //===----------------------------------------------------------------------===//
-#include "qf/Dialect/Qf/ConstantWeights.h"
+#include "qf/Dialect/Qf/LayerRewrites.h"
 #include "qf/Dialect/Qf/IR/Blobs.h"
 #include "qf/Dialect/Qf/IR/QfDialect.h"
 #include "qf/Dialect/Qf/Passes.h"
@@ -214,7 +214,7 @@ struct QfQuantizeWeightsPass : impl::QfQuantizeWeightsBase<QfQuantizeWeightsPass
     auto q = WeightOnlyMatMulOp::create(b, loc, op.getType(), op.getLhs(), codes, scales,
                                         zeros, b.getI64IntegerAttr(bits),
                                         b.getI64IntegerAttr(g), codebook);
-    q->setAttr("qf.layer", b.getStringAttr(layer));
+    tagQuantizedLayer(q, op, layer);
     retireMatMul(op, q.getOutput());
     return success();
   }

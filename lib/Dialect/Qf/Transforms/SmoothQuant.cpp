@@ -85,6 +85,7 @@ struct QfSmoothQuantPass : impl::QfSmoothQuantBase<QfSmoothQuantPass> {
           w[k * N + n] = l.weight.byRow[n * K + k] * s[k];
       l.op.getLhsMutable().assign(xs);
       replaceWeight(l.op, w, "_smoothed");
+      recordInputDivisor(l.op, s);
       if (l.op->hasAttr("qf.input_range"))
         l.op->setAttr("qf.input_range",
                       DenseF64ArrayAttr::get(&getContext(), {smoothedLo, smoothedHi}));
