@@ -56,8 +56,10 @@ static cl::opt<std::string>
                 cl::desc("Activation ranges: minmax, moving-average, percentile, mse, entropy"),
                 cl::init("minmax"));
 static cl::opt<std::string> smoothQuant(
-    "smoothquant", cl::desc("SmoothQuant migration strength alpha in [0, 1] (w8a8, fp8)"),
-    cl::value_desc("ALPHA"));
+    "smoothquant",
+    cl::desc("SmoothQuant migration strength alpha in [0, 1], or auto (searched per "
+             "layer group) (w8a8, fp8)"),
+    cl::value_desc("ALPHA|auto"));
 static cl::opt<std::string> llmInt8(
     "llm-int8",
     cl::desc("LLM.int8: input channels whose calibrated max |x| exceeds THRESHOLD "

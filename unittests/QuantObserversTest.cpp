@@ -163,6 +163,9 @@ TEST(Observers, ChannelMaximaForSmoothQuant) {
   b.add({-3.0f, 1.0f}, 2);
   a.merge(b);
   EXPECT_EQ(a.channelAbsMax, (std::vector<double>{3.0, 5.0}));
+  // Second moments: 1 + 0.25 + 9, 25 + 4 + 1 over 3 rows.
+  EXPECT_EQ(a.channelSumSq, (std::vector<double>{10.25, 30.0}));
+  EXPECT_EQ(a.channelRows, 3);
   StatsMap m;
   m["l"] = a;
   std::string path = testing::TempDir() + "/qf-stats-ch.json", err;
@@ -172,5 +175,7 @@ TEST(Observers, ChannelMaximaForSmoothQuant) {
   EXPECT_EQ(back["l"].channelAbsMax, (std::vector<double>{3.0, 5.0}));
   EXPECT_EQ(back["l"].channelMin, (std::vector<double>{-3.0, -5.0}));
   EXPECT_EQ(back["l"].channelMax, (std::vector<double>{1.0, 2.0}));
+  EXPECT_EQ(back["l"].channelSumSq, (std::vector<double>{10.25, 30.0}));
+  EXPECT_EQ(back["l"].channelRows, 3);
   std::remove(path.c_str());
 }

@@ -160,8 +160,9 @@ bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages
     std::string smooth;
     if (!s.smoothQuant.empty()) {
       double a = -1;
-      if (llvm::StringRef(s.smoothQuant).getAsDouble(a) || !(a >= 0 && a <= 1)) {
-        error = "bad --smoothquant '" + s.smoothQuant + "': expected an alpha in [0, 1]";
+      if (s.smoothQuant != "auto" &&
+          (llvm::StringRef(s.smoothQuant).getAsDouble(a) || !(a >= 0 && a <= 1))) {
+        error = "bad --smoothquant '" + s.smoothQuant + "': expected an alpha in [0, 1] or auto";
         return false;
       }
       smooth = "qf-smooth-quant{alpha=" + s.smoothQuant + " stats=" + s.statsPath + "},";

@@ -35,13 +35,17 @@ void ActivationStats::add(llvm::ArrayRef<float> x, int64_t channels) {
       channelAbsMax.assign(channels, 0.0);
       channelMin.assign(channels, INFINITY);
       channelMax.assign(channels, -INFINITY);
+      channelSumSq.assign(channels, 0.0);
+      channelRows = 0;
     }
     for (size_t i = 0; i < x.size(); ++i) {
       size_t c = i % channels;
       channelAbsMax[c] = std::max(channelAbsMax[c], (double)std::fabs(x[i]));
       channelMin[c] = std::min(channelMin[c], (double)x[i]);
       channelMax[c] = std::max(channelMax[c], (double)x[i]);
+      channelSumSq[c] += (double)x[i] * x[i];
     }
+    channelRows += (int64_t)x.size() / channels;
   }
   double lo = x[0], hi = x[0];
   for (float v : x) {
@@ -85,6 +89,8 @@ void ActivationStats::merge(const ActivationStats &o) {
     channelAbsMax = o.channelAbsMax;
     channelMin = o.channelMin;
     channelMax = o.channelMax;
+    channelSumSq = o.channelSumSq;
+    channelRows = o.channelRows;
   } else if (channelAbsMax.size() == o.channelAbsMax.size()) {
     for (size_t i = 0; i < channelAbsMax.size(); ++i)
       channelAbsMax[i] = std::max(channelAbsMax[i], o.channelAbsMax[i]);
@@ -93,6 +99,14 @@ void ActivationStats::merge(const ActivationStats &o) {
         channelMin[i] = std::min(channelMin[i], o.channelMin[i]);
         channelMax[i] = std::max(channelMax[i], o.channelMax[i]);
       }
+    if (channelSumSq.size() == o.channelSumSq.size()) {
+      for (size_t i = 0; i < channelSumSq.size(); ++i)
+        channelSumSq[i] += o.channelSumSq[i];
+      channelRows += o.channelRows;
+    } else {
+      channelSumSq.clear(); // a shard without them: no second moments
+      channelRows = 0;
+    }
   }
   ActivationStats other = o;
   growTo(other.range);
@@ -261,6 +275,10 @@ bool writeStats(const std::string &path, const StatsMap &stats, std::string &err
       o["channel_min"] = array(s.channelMin);
       o["channel_max"] = array(s.channelMax);
     }
+    if (!s.channelSumSq.empty()) {
+      o["channel_sumsq"] = array(s.channelSumSq);
+      o["channel_rows"] = s.channelRows;
+    }
     layers[name] = std::move(o);
   }
   llvm::json::Value doc = llvm::json::Object{{"format", "quantforge-calibration"},
@@ -332,8 +350,13 @@ bool readStats(const std::string &path, StatsMap &stats, std::string &error) {
       return true;
     };
     if (!channels("channel_absmax", s.channelAbsMax) || !channels("channel_min", s.channelMin) ||
-        !channels("channel_max", s.channelMax) || s.channelMin.size() != s.channelMax.size())
+        !channels("channel_max", s.channelMax) || s.channelMin.size() != s.channelMax.size() ||
+        !channels("channel_sumsq", s.channelSumSq) ||
+        (!s.channelSumSq.empty() && s.channelSumSq.size() != s.channelAbsMax.size()))
       return bad("layer '" + name + "' has bad per-channel statistics");
+    s.channelRows = o->getInteger("channel_rows").value_or(0);
+    if (!s.channelSumSq.empty() && s.channelRows <= 0)
+      return bad("layer '" + name + "' has channel sums without a row count");
     read[name] = std::move(s);
   }
   for (auto &[name, s] : read)

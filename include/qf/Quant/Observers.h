@@ -38,6 +38,10 @@ struct ActivationStats {
   /// min, max and max |x| per channel (the last dim), when batches were
   /// added with a channel count.
   std::vector<double> channelMin, channelMax, channelAbsMax;
+  /// Sum of x^2 per channel, over channelRows rows (SmoothQuant's alpha
+  /// search models rounding noise with the channels' second moments).
+  std::vector<double> channelSumSq;
+  int64_t channelRows = 0;
 
   /// Adds one batch (one calibration sample's tensor); with `channels`, rows
   /// of that many values also update channelAbsMax (SmoothQuant needs it).

@@ -1,6 +1,9 @@
 // RUN: %python -c "import json; l = lambda ch: {'batches': 1, 'count': 8, 'min': -16.0, 'max': 16.0, 'ema_min': -16.0, 'ema_max': 16.0, 'hist_range': 16.0, 'hist': [0.0] * 2048, 'channel_absmax': ch}; json.dump({'format': 'quantforge-calibration', 'version': 1, 'layers': {'q': l([16.0, 1.0, 1.0, 1.0]), 'p': l([16.0, 1.0, 1.0, 1.0])}}, open('%t.json', 'w'))"
 // RUN: quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-smooth-quant{stats=%t.json min-elements=0}))' | FileCheck %s
 // RUN: not quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-smooth-quant{stats=%t.json alpha=2.0 min-elements=0}))' 2>&1 | FileCheck %s --check-prefix=ALPHA
+// RUN: not quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-smooth-quant{stats=%t.json alpha=auto min-elements=0}))' 2>&1 | FileCheck %s --check-prefix=AUTO
+// RUN: %python -c "import json; l = lambda ch, sq: {'batches': 1, 'count': 8, 'min': -16.0, 'max': 16.0, 'ema_min': -16.0, 'ema_max': 16.0, 'hist_range': 16.0, 'hist': [0.0] * 2048, 'channel_absmax': ch, 'channel_sumsq': sq, 'channel_rows': 2}; json.dump({'format': 'quantforge-calibration', 'version': 1, 'layers': {'q': l([16.0, 1.0, 1.0, 1.0], [200.0, 1.0, 1.0, 1.0]), 'p': l([16.0, 1.0, 1.0, 1.0], [200.0, 1.0, 1.0, 1.0])}}, open('%t.sq.json', 'w'))"
+// RUN: quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-smooth-quant{stats=%t.sq.json alpha=auto min-elements=0}))' | FileCheck %s --check-prefix=SEARCH
 
 // max|X| = [16, 1, 1, 1], max|W| = 1 per row (W = [[1, -1], [1, 1], [1, 1],
 // [0.5, 1]]), alpha 0.5: s = [4, 1, 1, 1].
@@ -42,4 +45,10 @@ func.func @explicit_scale(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
   return %y : tensor<2x2xf32>
 }
 
-// ALPHA: error: qf-smooth-quant: alpha must be in [0, 1]
+// ALPHA: error: qf-smooth-quant: alpha must be in [0, 1] or auto
+// Stats written before second moments were kept cannot drive the search.
+// AUTO: alpha=auto needs per-channel second moments of layer 'q'
+// With them, the search records its choice on each layer, an alpha that
+// moves part of channel 0's range into the weights.
+// SEARCH-LABEL: func @into_layer_norm
+// SEARCH: qf.matmul {{.*}} {qf.input_divisor = dense_resource<input_divisor> : tensor<4xf32>, qf.smooth_alpha = {{[1-9]\.[0-9]*}}e-01 : f64}
