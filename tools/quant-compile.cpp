@@ -53,7 +53,7 @@ static cl::list<std::string>
                  cl::value_desc("FILE.json"));
 static cl::opt<std::string>
     calibMethod("calib-method",
-                cl::desc("Activation ranges: minmax, moving-average, percentile, mse, entropy"),
+                cl::desc("Activation ranges: minmax, moving-average, percentile, mse, entropy, aciq"),
                 cl::init("minmax"));
 static cl::opt<std::string> smoothQuant(
     "smoothquant",

@@ -114,6 +114,7 @@ def QfQuantizeWeights : Pass<"qf-quantize-weights", "::mlir::func::FuncOp"> {
     rounding error onto the columns still to come. `format=nf4` stores 4-bit
     NormalFloat codes against the group absmax; `format=fp8` (bits=8) E4M3
     codes against absmax / 448, with the 256 E4M3 values as codebook. A group size that does not divide a layer's K is an error.
+    Clipped ranges come from `qf-clip-search` (or `qf-awq`) run before.
   }];
   let options = [
     Option<"method", "method", "std::string", "\"rtn\"", "rtn | hqq | gptq">,
@@ -125,8 +126,6 @@ def QfQuantizeWeights : Pass<"qf-quantize-weights", "::mlir::func::FuncOp"> {
     Option<"symmetric", "symmetric", "bool", "true",
            "absmax ranges (zero point 0) instead of min/max (rtn only)">,
     Option<"format", "format", "std::string", "\"int\"", "int | nf4 | fp8">,
-    Option<"clip", "clip", "std::string", "\"none\"",
-           "rtn group ranges: none (min/max), mse (search), aciq (Laplace rule)">,
     Option<"minElements", "min-elements", "int64_t", "4096",
            "weights with fewer elements stay float">
   ];
@@ -180,13 +179,14 @@ def QfApplyCalibration : Pass<"qf-apply-calibration", "::mlir::func::FuncOp"> {
     Reads the per-layer statistics in `stats` (written by quant-compile
     --calib-stats) and sets `qf.input_range = array<f64: lo, hi>` on every
     layer `qf-insert-observers` would observe, with the range the `method`
-    picks: minmax, moving-average, percentile (of |x|, `percentile`), mse or
-    entropy (TensorRT's KL). A layer without statistics is an error.
+    picks: minmax, moving-average, percentile (of |x|, `percentile`), mse,
+    entropy (TensorRT's KL) or aciq (Laplace rule: alpha(8) * mean |x|, from
+    the histogram). A layer without statistics is an error.
   }];
   let options = [
     Option<"stats", "stats", "std::string", "", "calibration stats JSON file">,
     Option<"method", "method", "std::string", "\"minmax\"",
-           "minmax | moving-average | percentile | mse | entropy">,
+           "minmax | moving-average | percentile | mse | entropy | aciq">,
     Option<"percentile", "percentile", "double", "99.99", "for method=percentile">,
     Option<"minElements", "min-elements", "int64_t", "4096",
            "layers with smaller weights are skipped, as by qf-insert-observers">
@@ -299,6 +299,32 @@ def QfHadamardRotate : Pass<"qf-hadamard-rotate", "::mlir::func::FuncOp"> {
   let options = [
     Option<"minElements", "min-elements", "int64_t", "4096",
            "layers with smaller weights are left alone">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def QfClipSearch : Pass<"qf-clip-search", "::mlir::func::FuncOp"> {
+  let summary = "Clip constant weights to the group ranges of least rounding error";
+  let description = [{
+    Every constant f32 [K, N] matmul weight of at least `min-elements`
+    entries is clamped, per output channel and group of `group-size` inputs
+    (0: the whole channel), to the range `method` picks for `bits`-bit
+    rounding (`symmetric`: absmax, else min/max): `mse` tries 1.0, 0.95, ...,
+    0.5 of the full range and keeps the one of least squared error; `aciq`
+    takes mean +- alpha(bits) * mean|w - mean| (Banner et al.'s Laplace
+    rule). Round-to-nearest after it (`qf-quantize-weights{method=rtn}` with
+    the same bits, groups and symmetry) then uses exactly those ranges.
+    Activation ranges are clipped where they are chosen, by
+    `qf-apply-calibration` (method=mse, aciq, percentile, entropy).
+  }];
+  let options = [
+    Option<"method", "method", "std::string", "\"mse\"", "mse | aciq">,
+    Option<"bits", "bits", "int64_t", "4", "bits of the rounding to come">,
+    Option<"groupSize", "group-size", "int64_t", "128",
+           "K elements per range; 0 = per output channel">,
+    Option<"symmetric", "symmetric", "bool", "false", "absmax instead of min/max ranges">,
+    Option<"minElements", "min-elements", "int64_t", "4096",
+           "weights with fewer elements are left alone">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }

@@ -100,7 +100,9 @@ bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages
     return q.consume_front(prefix) && !q.getAsInteger(10, g) && g > 0;
   };
   int64_t g = 0;
-  std::string weights, awqShape; // qf-quantize-weights options; those qf-awq searches with
+  // qf-quantize-weights options, and the rounding qf-awq and qf-clip-search
+  // prepare the weights for.
+  std::string weights, rounding;
   if (!quant::parseClipMethod(s.clip)) {
     error = "unknown --clip '" + s.clip + "' (valid: none, mse, aciq)";
     return false;
@@ -108,7 +110,7 @@ bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages
   if (s.clip != "none" && (m != "rtn" || (s.scheme != "w8a16" &&
                                           !llvm::StringRef(s.scheme).starts_with("w4a16")))) {
     error = "--clip chooses rtn weight ranges (w8a16, w4a16-g<N>); activation ranges "
-            "come from --calib-method (mse among them)";
+            "come from --calib-method (mse, aciq among them)";
     return false;
   }
   if (!s.smoothQuant.empty() && s.scheme != "w8a8" && s.scheme != "fp8") {
@@ -119,11 +121,11 @@ bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages
     return true;
   } else if (s.scheme == "w8a16") {
     weights = "bits=8 group-size=0 symmetric=1";
-    awqShape = "bits=8 group-size=0 symmetric=1";
+    rounding = "bits=8 group-size=0 symmetric=1";
   } else if (group("w4a16-g", g)) {
     // 4-bit codes with a zero point per group, as GPTQ/AWQ checkpoints ship.
     weights = "bits=4 group-size=" + std::to_string(g) + " symmetric=0";
-    awqShape = weights;
+    rounding = weights;
   } else if (q = s.scheme; group("nf4-g", g)) {
     if (m != "rtn") {
       error = "--quant=nf4 rounds to the NormalFloat levels; --weight-method does not apply";
@@ -190,11 +192,14 @@ bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages
   // AWQ scales and clips the float weights; round to nearest then
   // quantizes them with the bits and groups it searched for.
   if (m == "awq")
-    awq = "qf-awq{" + awqShape + " hessians=" + s.hessiansPath + "},";
+    awq = "qf-awq{" + rounding + " hessians=" + s.hessiansPath + "},";
+  // Clip search clamps the float weights to the ranges round to nearest
+  // then uses (same bits, groups and symmetry).
+  std::string clip;
   if (s.clip != "none")
-    weights += " clip=" + s.clip;
+    clip = "qf-clip-search{method=" + s.clip + " " + rounding + "},";
   stages.push_back({"quantize (" + s.scheme + ", " + m + (s.clip != "none" ? ", clip " + s.clip : "") + ")",
-                    "func.func(" + awq + "qf-quantize-weights{method=" +
+                    "func.func(" + awq + clip + "qf-quantize-weights{method=" +
                         (m == "awq" ? std::string("rtn") : m) + " " + weights +
                         "}),canonicalize,cse"});
   return true;

@@ -90,15 +90,22 @@ static double squaredError(llvm::ArrayRef<float> x, QParams p, IntRange range) {
   return e;
 }
 
-/// ACIQ's optimal clip for a Laplace(b) variable quantized to `bits`, in
-/// units of b (Banner et al., 2019, table for 2..8 bits).
-static double aciqAlpha(unsigned bits) {
+double aciqAlpha(unsigned bits) {
   static const double alpha[] = {2.83, 3.89, 5.03, 6.2, 7.41, 8.64, 9.89};
   return alpha[std::clamp<int>((int)bits, 2, 8) - 2];
 }
 
-static QParams groupParams(llvm::ArrayRef<float> x, unsigned bits, bool symmetric,
-                           ClipMethod clip, IntRange range) {
+/// [lo, hi], or [-a, a] with a = max(|lo|, |hi|) for a symmetric range:
+/// what quantization with those parameters represents without clamping.
+static std::pair<float, float> covered(double lo, double hi, bool symmetric) {
+  if (!symmetric)
+    return {(float)lo, (float)hi};
+  float a = (float)std::max(std::fabs(lo), std::fabs(hi));
+  return {-a, a};
+}
+
+std::pair<float, float> clipRange(llvm::ArrayRef<float> x, unsigned bits, bool symmetric,
+                                  ClipMethod clip) {
   double lo = 0, hi = 0;
   for (float v : x) {
     lo = std::min(lo, (double)v);
@@ -113,26 +120,38 @@ static QParams groupParams(llvm::ArrayRef<float> x, unsigned bits, bool symmetri
       b += std::fabs(v - mean);
     b /= x.size();
     double c = aciqAlpha(bits) * b;
-    return paramsForRange(std::max(lo, mean - c), std::min(hi, mean + c), bits, symmetric);
+    return covered(std::max(lo, mean - c), std::min(hi, mean + c), symmetric);
   }
-  QParams best = paramsForRange(lo, hi, bits, symmetric);
+  std::pair<float, float> best = covered(lo, hi, symmetric);
   if (clip == ClipMethod::Mse) {
-    double bestErr = squaredError(x, best, range);
+    IntRange range = intRange(bits, symmetric);
+    double bestErr = squaredError(x, paramsForRange(lo, hi, bits, symmetric), range);
     for (int i = 1; i <= 10; ++i) {
       double r = 1.0 - 0.05 * i;
-      QParams p = paramsForRange(lo * r, hi * r, bits, symmetric);
-      double e = squaredError(x, p, range);
+      double e = squaredError(x, paramsForRange(lo * r, hi * r, bits, symmetric), range);
       if (e < bestErr) {
         bestErr = e;
-        best = p;
+        best = covered(lo * r, hi * r, symmetric);
       }
     }
   }
   return best;
 }
 
+void clipGroups(llvm::MutableArrayRef<float> w, int64_t rows, int64_t cols, int64_t group,
+                unsigned bits, bool symmetric, ClipMethod clip) {
+  assert(group > 0 && cols % group == 0 && (int64_t)w.size() == rows * cols);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c0 = 0; c0 < cols; c0 += group) {
+      llvm::MutableArrayRef<float> slice = w.slice(r * cols + c0, group);
+      auto [lo, hi] = clipRange(slice, bits, symmetric, clip);
+      for (float &v : slice)
+        v = std::clamp(v, lo, hi);
+    }
+}
+
 GroupQuantized quantizeGroups(llvm::ArrayRef<float> w, int64_t rows, int64_t cols,
-                              int64_t group, unsigned bits, bool symmetric, ClipMethod clip) {
+                              int64_t group, unsigned bits, bool symmetric) {
   assert(group > 0 && cols % group == 0 && (int64_t)w.size() == rows * cols);
   GroupQuantized g;
   g.rows = rows;
@@ -145,10 +164,8 @@ GroupQuantized quantizeGroups(llvm::ArrayRef<float> w, int64_t rows, int64_t col
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c0 = 0; c0 < cols; c0 += group) {
       llvm::ArrayRef<float> slice = w.slice(r * cols + c0, group);
-      QParams p = clip == ClipMethod::None
-                      ? (symmetric ? absmaxParams(slice, bits)
-                                   : affineParams(slice, bits, /*isSigned=*/false))
-                      : groupParams(slice, bits, symmetric, clip, range);
+      QParams p = symmetric ? absmaxParams(slice, bits)
+                            : affineParams(slice, bits, /*isSigned=*/false);
       g.params.push_back(p);
       for (int64_t i = 0; i < group; ++i)
         g.q[r * cols + c0 + i] = quantize(slice[i], p, range);

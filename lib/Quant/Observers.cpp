@@ -1,5 +1,6 @@
 //===- Observers.cpp - activation statistics for calibration --------------===//
 #include "qf/Quant/Observers.h"
+#include "qf/Quant/Numerics.h"
 #include "qf/Quant/JsonFile.h"
 
 #include "llvm/Support/JSON.h"
@@ -128,10 +129,25 @@ std::optional<CalibMethod> parseCalibMethod(llvm::StringRef name) {
     return CalibMethod::Mse;
   if (name == "entropy")
     return CalibMethod::Entropy;
+  if (name == "aciq")
+    return CalibMethod::Aciq;
   return std::nullopt;
 }
 
-const char *calibMethodNames() { return "minmax, moving-average, percentile, mse, entropy"; }
+const char *calibMethodNames() {
+  return "minmax, moving-average, percentile, mse, entropy, aciq";
+}
+
+/// ACIQ on activations: a Laplace fit around 0 with b = mean |x|, from the
+/// histogram's bin centres.
+static double aciqThreshold(const ActivationStats &s, unsigned bits) {
+  double total = 0, sum = 0, width = s.range / ActivationStats::kBins;
+  for (int i = 0; i < ActivationStats::kBins; ++i) {
+    total += s.hist[i];
+    sum += s.hist[i] * (i + 0.5) * width;
+  }
+  return total > 0 ? aciqAlpha(bits) * sum / total : s.range;
+}
 
 /// The |x| below which `pct` percent of the values lie, interpolated
 /// within its bin.
@@ -246,6 +262,9 @@ std::pair<double, double> calibrationRange(const ActivationStats &s, CalibMethod
     break;
   case CalibMethod::Entropy:
     t = entropyThreshold(s, bits);
+    break;
+  case CalibMethod::Aciq:
+    t = aciqThreshold(s, bits);
     break;
   }
   // Never wider than what was seen.

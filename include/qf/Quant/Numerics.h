@@ -17,6 +17,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace qf::quant {
@@ -73,14 +74,22 @@ struct GroupQuantized {
 /// mean +- alpha(bits) * mean|x - mean|.
 enum class ClipMethod { None, Mse, Aciq };
 std::optional<ClipMethod> parseClipMethod(llvm::StringRef name); // none, mse, aciq
+/// ACIQ's optimal clip for a Laplace(b) variable quantized to `bits`, in
+/// units of b (Banner et al., 2019, table for 2..8 bits).
+double aciqAlpha(unsigned bits);
+/// The range [lo, hi] `clip` picks for the values `x` of one group.
+std::pair<float, float> clipRange(llvm::ArrayRef<float> x, unsigned bits, bool symmetric,
+                                  ClipMethod clip);
+/// Clamps each group of `group` elements of each row to its clipRange, so
+/// that round-to-nearest over the result uses the clipped range.
+void clipGroups(llvm::MutableArrayRef<float> w, int64_t rows, int64_t cols, int64_t group,
+                unsigned bits, bool symmetric, ClipMethod clip);
 
 /// Round-to-nearest quantization with one (scale, zero point) per group of
 /// `group` elements of a row. `group` must divide `cols`; group == cols is
-/// per-channel. Symmetric uses absmax; otherwise affine min/max (unsigned);
-/// `clip` may narrow either range first.
+/// per-channel. Symmetric uses absmax; otherwise affine min/max (unsigned).
 GroupQuantized quantizeGroups(llvm::ArrayRef<float> w, int64_t rows, int64_t cols,
-                              int64_t group, unsigned bits, bool symmetric,
-                              ClipMethod clip = ClipMethod::None);
+                              int64_t group, unsigned bits, bool symmetric);
 std::vector<float> dequantizeGroups(const GroupQuantized &g);
 
 /// Double quantization of group scales, as QLoRA does: scales are split in

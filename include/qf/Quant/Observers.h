@@ -55,17 +55,18 @@ private:
   void growTo(double newRange);
 };
 
-enum class CalibMethod { MinMax, MovingAverage, Percentile, Mse, Entropy };
+enum class CalibMethod { MinMax, MovingAverage, Percentile, Mse, Entropy, Aciq };
 
-/// "minmax", "moving-average", "percentile", "mse", "entropy"; nullopt else.
+/// "minmax", "moving-average", "percentile", "mse", "entropy", "aciq";
+/// nullopt else.
 std::optional<CalibMethod> parseCalibMethod(llvm::StringRef name);
 const char *calibMethodNames();
 
 /// The real range [lo, hi] the quantized activation should cover. Min-max
 /// methods give an asymmetric range (for a zero point); histogram methods a
 /// symmetric [-t, t], with t the `percentile` of |x|, the threshold of least
-/// expected squared error under `bits`-bit rounding, or TensorRT's minimum
-/// KL divergence threshold.
+/// expected squared error under `bits`-bit rounding, TensorRT's minimum
+/// KL divergence threshold, or ACIQ's Laplace clip alpha(bits) * mean |x|.
 std::pair<double, double> calibrationRange(const ActivationStats &s, CalibMethod m,
                                            unsigned bits = 8, double percentile = 99.99);
 

@@ -136,11 +136,6 @@ struct QfQuantizeWeightsPass : impl::QfQuantizeWeightsBase<QfQuantizeWeightsPass
       return f.emitError("qf-quantize-weights: nf4 is a 4-bit format");
     if (groupSize < 0)
       return f.emitError("qf-quantize-weights: group-size must be >= 0");
-    if (!quant::parseClipMethod(clip))
-      return f.emitError("qf-quantize-weights: unknown clip '") << clip
-                                                                << "' (valid: none, mse, aciq)";
-    if (clip != "none" && (method != "rtn" || format != "int"))
-      return f.emitError("qf-quantize-weights: clip applies to method=rtn, format=int");
     return success();
   }
 
@@ -190,8 +185,7 @@ struct QfQuantizeWeightsPass : impl::QfQuantizeWeightsBase<QfQuantizeWeightsPass
       o.group = g;
       e = encode(quant::quantizeHqq(wt, N, K, o), bits);
     } else {
-      e = encode(quant::quantizeGroups(wt, N, K, g, bits, symmetric, *quant::parseClipMethod(clip)),
-                 bits);
+      e = encode(quant::quantizeGroups(wt, N, K, g, bits, symmetric), bits);
     }
 
     OpBuilder b(op);
