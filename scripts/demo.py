@@ -3,10 +3,14 @@ runs it with quant-run on real tokenized sentences, and compares outputs and
 latency with ONNX Runtime (both on the same number of threads): first fp32,
 then one table over the quantization schemes, ours and ONNX Runtime's.
 
-demo.py BUILD_DIR [--threads N] [--runs N] [--check] [--schemes A,B,...]
-        [--all-methods] [--json FILE]
+demo.py BUILD_DIR [--threads N] [--runs N] [--check] [--check-transforms]
+        [--schemes A,B,...] [--all-methods] [--json FILE]
 With --check, exits 1 unless every fp32 output is within 1e-3 of ONNX
 Runtime and every scheme's embeddings keep their cosine floor.
+--check-transforms also checks that the function-preserving outlier
+rewrites (Hadamard rotation, SmoothQuant's and AWQ's scaling without
+quantization) leave every output within 1e-4 (relative to its largest
+magnitude) of the float model's.
 """
 import argparse
 import json
@@ -27,8 +31,10 @@ import minilm  # noqa: E402
 FLOORS = {"w8a8": 0.99, "fp8": 0.99, "w8a16": 0.999, "w8a8-dynamic": 0.995, "w4a16-g128": 0.95,
           "w4a16-g128/hqq": 0.95, "w4a16-g128/gptq": 0.95, "nf4-g64": 0.95}
 # --all-methods adds these (outlier handling and clipping).
-ALL_METHODS = ("w8a8+smoothquant=0.5,w8a8/percentile,w8a8/entropy,fp8+smoothquant=0.5,"
-               "w4a16-g128+clip=mse,w4a16-g128+clip=aciq")
+ALL_METHODS = ("w8a8+smoothquant=0.5,w8a8+smoothquant=auto,w8a8/percentile,w8a8/entropy,"
+               "w8a8/aciq,w8a8+rotate=hadamard,fp8+smoothquant=0.5,w8a8-dynamic+llm-int8=6,"
+               "w8a8-dynamic+rotate=hadamard,w4a16-g128/awq,w4a16-g128+clip=mse,"
+               "w4a16-g128+clip=aciq,w4a16-g128+rotate=hadamard")
 DEFAULT_SCHEMES = "w8a8,fp8,w8a8-dynamic,w8a16,w4a16-g128,w4a16-g128/hqq,w4a16-g128/gptq,nf4-g64"
 
 
@@ -63,13 +69,12 @@ class Demo:
         cmd = [os.path.join(self.bindir, "quant-compile"), self.model, "--target=cpu",
                f"--input-shape=input_ids={shape}", f"--input-shape=attention_mask={shape}",
                f"--quant={scheme}", "-o", so, *extra]
-        if scheme in ("w8a8", "fp8") or method == "gptq":
+        weight_method = method in ("rtn", "hqq", "gptq", "awq")
+        if (scheme in ("w8a8", "fp8") or method in ("gptq", "awq") or
+                any(e.startswith(("--smoothquant", "--llm-int8")) for e in extra)):
             cmd.append(f"--calib-data={self.calib_dir}")
-        if scheme in ("w8a8", "fp8"):
-            if method:
-                cmd.append(f"--calib-method={method}")
-        elif method:
-            cmd.append(f"--weight-method={method}")
+        if method:
+            cmd.append(("--weight-method=" if weight_method else "--calib-method=") + method)
         if quiet:
             cmd.append("-q")
         subprocess.run(cmd, check=True)
@@ -113,6 +118,42 @@ class Demo:
         return float(np.median(ts))
 
 
+def check_transforms(demo, fp32_so):
+    """The float model, rewritten by each function-preserving outlier pass
+    (no quantization after it), against the float model itself."""
+    shape = f"1x{minilm.SEQ_LEN}"
+    shapes = [f"--input-shape=input_ids={shape}", f"--input-shape=attention_mask={shape}"]
+    tool = lambda name: os.path.join(demo.bindir, name)
+    w = demo.work
+    stats, hess, mlir = (os.path.join(w, f) for f in ("stats.json", "hessians.bin", "minilm.mlir"))
+    subprocess.run([tool("quant-compile"), "-q", demo.model, *shapes, f"--calib-data={demo.calib_dir}",
+                    f"--calib-stats={stats}", f"--calib-hessians={hess}",
+                    "-o", os.path.join(w, "calibrated.so")], check=True)
+    subprocess.run([tool("quant-import"), demo.model, *shapes, "--mlir-print-debuginfo", "-o", mlir],
+                   check=True)
+    variants = {"rotate=hadamard": demo.compile("float-rotated", extra=["--rotate=hadamard"], quiet=True)}
+    for tag, pipeline in (("smoothquant=0.5", f"qf-smooth-quant{{stats={stats}}}"),
+                          ("awq scaling", f"qf-awq{{hessians={hess} clip=0}}")):
+        rewritten = os.path.join(w, re.sub(r"\W", "-", tag) + ".mlir")
+        subprocess.run([tool("quant-opt"), mlir, f"-pass-pipeline=builtin.module(func.func({pipeline}))",
+                        "-o", rewritten], check=True)
+        so = rewritten[:-5] + ".so"
+        subprocess.run([tool("quant-compile"), "-q", rewritten, "-o", so], check=True)
+        variants[tag] = so
+    base = demo.run(fp32_so, "float-base")
+    failed = []
+    for tag, so in variants.items():
+        got = demo.run(so, "float-" + re.sub(r"\W", "-", tag))
+        err = max(float(np.max(np.abs(g[k].astype(np.float64) - b[k])) / np.max(np.abs(b[k])))
+                  for g, b in zip(got, base) for k in b)
+        ok = err < 1e-4
+        print(f"  float model after {tag:18s} max relative difference {err:.2e} "
+              f"({'same function' if ok else 'CHANGED'})")
+        if not ok:
+            failed.append(f"{tag} changed the float function ({err:.2e})")
+    return failed
+
+
 def cosine(a, b):
     a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
@@ -124,6 +165,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--check-transforms", action="store_true",
+                    help="check that the outlier rewrites keep the float function")
     ap.add_argument("--schemes", default=DEFAULT_SCHEMES,
                     help="comma-separated --quant values, SCHEME/METHOD for a weight method")
     ap.add_argument("--json", help="also write the table (and the machine) to this JSON file")
@@ -242,7 +285,10 @@ def main():
                        "rows": rows}, f, indent=2)
         print(f"wrote {a.json}")
 
-    if a.check:
+    if a.check_transforms:
+        print("\nfunction-preserving outlier rewrites on the float model:")
+        failed += check_transforms(demo, so)
+    if a.check or a.check_transforms:
         if worst > 1e-3:
             failed.append(f"fp32 max abs diff {worst:.3g} > 1e-3")
         for f in failed:

@@ -16,7 +16,7 @@ echo "== GoogleTest (ctest)"
 (cd "$BUILD" && ctest --output-on-failure -E '^lit$')
 
 echo "== real model: paraphrase-MiniLM-L3-v2 vs ONNX Runtime"
-python3 "$ROOT/scripts/demo.py" "$BUILD" --runs 3 --check
+python3 "$ROOT/scripts/demo.py" "$BUILD" --runs 3 --check --check-transforms
 
 echo "== ONNX backend conformance"
 "$ROOT/scripts/onnx-conformance.sh"
