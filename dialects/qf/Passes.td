@@ -290,11 +290,14 @@ def QfHadamardRotate : Pass<"qf-hadamard-rotate", "::mlir::func::FuncOp"> {
     outlier channel of x is spread over all n channels of x H. When x is
     produced by a layer with a constant weight W_p (and optionally a
     constant bias b) and read by nothing else, the rotation folds into it:
-    W_p H and b H, at no run-time cost. Otherwise a `qf.hadamard` op (the
-    fast Walsh-Hadamard transform) computes x H at run time. Layers whose n
-    has no known Hadamard matrix are left alone. Rotated layers carry
-    `qf.rotated_input`. Runs before calibration, so that statistics and
-    Hessians describe the rotated inputs.
+    W_p H and b H, at no run-time cost. When x is an attention's context
+    (merge-heads(transpose(P . split-heads(x0 W_v + b)))) the rotation is
+    block-diagonal, H_d per head of d channels: P only mixes rows, so it
+    folds into W_v's and b's columns head by head. Otherwise a `qf.hadamard`
+    op (the fast Walsh-Hadamard transform) computes x H at run time. Layers
+    whose n has no known Hadamard matrix are left alone. Rotated layers
+    carry `qf.rotated_input = <block size>`. Runs before calibration, so
+    that statistics and Hessians describe the rotated inputs.
   }];
   let options = [
     Option<"minElements", "min-elements", "int64_t", "4096",

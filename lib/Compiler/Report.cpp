@@ -53,7 +53,7 @@ struct QuantizedLayer {
   // (SmoothQuant, AWQ); LLM.int8's float columns; a Hadamard-rotated input.
   std::vector<float> divisor;
   std::vector<int64_t> outliers;
-  bool rotated = false;
+  int64_t rotationBlock = 0; // Hadamard blocks of this many channels; 0: none
 };
 
 /// The input transforms the outlier passes recorded on a quantized op.
@@ -62,7 +62,8 @@ void readInputTransforms(Operation *op, QuantizedLayer &q) {
     q.divisor = readF32(d).value_or(std::vector<float>());
   if (auto o = op->getAttrOfType<DenseI64ArrayAttr>("qf.outlier_channels"))
     q.outliers.assign(o.asArrayRef().begin(), o.asArrayRef().end());
-  q.rotated = op->hasAttr("qf.rotated_input");
+  if (auto r = op->getAttrOfType<IntegerAttr>("qf.rotated_input"))
+    q.rotationBlock = r.getInt();
 }
 
 /// How far a layer's input is from what per-tensor or per-row scales like:
@@ -290,10 +291,11 @@ bool writeQuantReport(ModuleOp quantized, const ReportInputs &in, const std::str
           seen[i] /= q->divisor[i % f.K];
       std::vector<float> xq = activationsSeen(*q, seen, f.K);
       std::vector<float> before = x;
+      int64_t rb = q->rotationBlock;
       std::optional<quant::HadamardFactors> hf;
-      if (q->rotated && (hf = quant::hadamardFactors(f.K)))
-        for (size_t r = 0; r < before.size() / f.K; ++r)
-          quant::applyHadamard(llvm::MutableArrayRef<float>(&before[r * f.K], f.K), *hf,
+      if (rb > 0 && f.K % rb == 0 && (hf = quant::hadamardFactors(rb)))
+        for (size_t i = 0; i < before.size(); i += rb)
+          quant::applyHadamard(llvm::MutableArrayRef<float>(&before[i], rb), *hf,
                                /*inverse=*/true);
       OutlierFigures fb = outlierFigures(before, f.K), fa = outlierFigures(seen, f.K, q->outliers);
       o["input_max_median_ratio_before"] = fb.maxMedianRatio;

@@ -577,10 +577,13 @@ struct DecodeFloatLowering : OpRewritePattern<DecodeFloatOp> {
   }
 };
 
-/// y = x . H along the last axis (n = m * 2^k): k butterfly passes, each a
-/// parallel generic over the rows viewed as [R, A, 2, B] (B = 1, 2, ...,
-/// 2^(k-1)) computing out[r, a, t, b] = x[r, a, 0, b] +- x[r, a, 1, b], then
-/// the m x m block mix with the 1 / sqrt(n) scale folded into its constant.
+/// y = x . H along the last axis, n = m * 2^k, H = (H_m (x) H_{2^k}) / sqrt(n).
+/// Shaped for vector code: the low bits of the index (up to 16 contiguous
+/// elements) go through one dense H_16 product (a linalg.matmul, so the
+/// matmul tiling vectorizes it; the whole 1/sqrt(n) rides on it); the
+/// other bits are butterfly passes over [R, A, 2, B] views with B >= 16
+/// contiguous elements innermost, out[r, a, t, b] = x[r, a, 0, b] +-
+/// x[r, a, 1, b]; then the m x m block mix, a batch matmul over the rows.
 struct HadamardLowering : OpRewritePattern<HadamardOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(HadamardOp op, PatternRewriter &rw) const override {
@@ -593,7 +596,26 @@ struct HadamardLowering : OpRewritePattern<HadamardOp> {
     MLIRContext *ctx = rw.getContext();
     Type f32 = rw.getF32Type();
     int64_t n = t.getShape().back(), R = t.getNumElements() / n, m = f->m, p = f->pow2;
-    Value x = reshapeTo(rw, loc, op.getInput(), RankedTensorType::get({R, n}, f32));
+    auto rowsT = RankedTensorType::get({R, n}, f32);
+
+    // The low bits: [R * n / low, low] . (H_low * sqrt(low / n)).
+    int64_t low = std::min<int64_t>(p, 16);
+    qf::quant::HadamardFactors lowF;
+    lowF.pow2 = low;
+    lowF.block = {1.0f};
+    std::vector<float> hl = qf::quant::hadamardMatrix(lowF);
+    for (float &v : hl)
+      v *= std::sqrt((float)low / (float)n);
+    auto hlT = RankedTensorType::get({low, low}, f32);
+    Value hlC = arith::ConstantOp::create(rw, loc, DenseElementsAttr::get(hlT, ArrayRef<float>(hl)));
+    auto pairsT = RankedTensorType::get({R * n / low, low}, f32);
+    Value x = linalg::MatmulOp::create(
+                  rw, loc, TypeRange{pairsT},
+                  ValueRange{reshapeTo(rw, loc, op.getInput(), pairsT), hlC},
+                  ValueRange{emptyTensor(rw, loc, pairsT, scalarConst(rw, loc, f32, 0.0))})
+                  .getResult(0);
+    x = reshapeTo(rw, loc, x, rowsT);
+
     AffineExpr d0, d1, d2, d3;
     bindDims(ctx, d0, d1, d2, d3);
     auto c0 = getAffineConstantExpr(0, ctx), c1 = getAffineConstantExpr(1, ctx);
@@ -601,7 +623,7 @@ struct HadamardLowering : OpRewritePattern<HadamardOp> {
                                    AffineMap::get(4, 0, {d0, d1, c1, d3}, ctx),
                                    AffineMap::getMultiDimIdentityMap(4, ctx)};
     SmallVector<IteratorType> par(4, IteratorType::parallel);
-    for (int64_t B = 1; B < p; B *= 2) {
+    for (int64_t B = low; B < p; B *= 2) {
       auto t4 = RankedTensorType::get({R, n / (2 * B), 2, B}, f32);
       Value x4 = reshapeTo(rw, loc, x, t4);
       auto g = linalg::GenericOp::create(
@@ -614,35 +636,25 @@ struct HadamardLowering : OpRewritePattern<HadamardOp> {
                                               arith::SubFOp::create(b, l, a[0], a[1]));
             linalg::YieldOp::create(b, l, r);
           });
-      x = reshapeTo(rw, loc, g.getResult(0), RankedTensorType::get({R, n}, f32));
+      x = reshapeTo(rw, loc, g.getResult(0), rowsT);
     }
-    float scale = 1.0f / std::sqrt((float)n);
-    if (m == 1) {
-      x = elementwise(rw, loc, cast<RankedTensorType>(x.getType()), ValueRange{x},
-                      [&](OpBuilder &b, Location l, ValueRange a) {
-                        return Value(arith::MulFOp::create(b, l, a[0], scalarConst(b, l, f32, scale)));
-                      });
-    } else {
-      // out[r, i2, j] = sum_i x[r, i, j] * (H_m[i, i2] / sqrt(n)).
-      SmallVector<float> block;
-      for (float v : f->block)
-        block.push_back(v * scale);
-      auto bt = RankedTensorType::get({m, m}, f32);
-      Value h = arith::ConstantOp::create(rw, loc, DenseElementsAttr::get(bt, ArrayRef<float>(block)));
+    if (m > 1) {
+      // Per row r, out_r = H_m^T . x_r with x_r [m, p]: a batch matmul (the
+      // tiled, vectorized path) against H_m^T broadcast over the rows.
+      std::vector<float> ht(m * m);
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < m; ++j)
+          ht[i * m + j] = f->block[j * m + i];
+      auto htT = RankedTensorType::get({1, m, m}, f32);
+      Value h = arith::ConstantOp::create(rw, loc, DenseElementsAttr::get(htT, ArrayRef<float>(ht)));
+      auto hbT = RankedTensorType::get({R, m, m}, f32);
+      Value hb = elementwise(rw, loc, hbT, ValueRange{h},
+                             [](OpBuilder &, Location, ValueRange a) { return a[0]; });
       auto t3 = RankedTensorType::get({R, m, p}, f32);
-      Value x3 = reshapeTo(rw, loc, x, t3);
-      SmallVector<AffineMap> mixMaps = {AffineMap::get(4, 0, {d0, d3, d2}, ctx),
-                                        AffineMap::get(4, 0, {d3, d1}, ctx),
-                                        AffineMap::get(4, 0, {d0, d1, d2}, ctx)};
-      SmallVector<IteratorType> its = {IteratorType::parallel, IteratorType::parallel,
-                                       IteratorType::parallel, IteratorType::reduction};
-      auto g = linalg::GenericOp::create(
-          rw, loc, t3, ValueRange{x3, h}, ValueRange{emptyTensor(rw, loc, t3, scalarConst(rw, loc, f32, 0.0))},
-          mixMaps, its, [&](OpBuilder &b, Location l, ValueRange a) {
-            Value prod = arith::MulFOp::create(b, l, a[0], a[1]);
-            linalg::YieldOp::create(b, l, Value(arith::AddFOp::create(b, l, a[2], prod)));
-          });
-      x = g.getResult(0);
+      x = linalg::BatchMatmulOp::create(
+              rw, loc, TypeRange{t3}, ValueRange{hb, reshapeTo(rw, loc, x, t3)},
+              ValueRange{emptyTensor(rw, loc, t3, scalarConst(rw, loc, f32, 0.0))})
+              .getResult(0);
     }
     rw.replaceOp(op, reshapeTo(rw, loc, x, t));
     return success();

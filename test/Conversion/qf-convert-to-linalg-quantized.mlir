@@ -66,33 +66,31 @@ func.func @roundtrip(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
 
 // -----
 
-// n = 8 = 2^3: three butterfly passes over [R, A, 2, B] views (B = 1, 2, 4)
-// reading the pair (t = 0, t = 1) and writing sum or difference, then the
-// 1/sqrt(8) scale.
+// n = 64 = 2^6: the low 4 index bits (16 contiguous elements) in one dense
+// H_16 product with the 1/sqrt(64) scale folded in (entries +-0.125), then
+// butterfly passes over [R, A, 2, B] views (B = 16, 32) reading the pair
+// (t = 0, t = 1) and writing sum or difference.
 // CHECK-LABEL: func @hadamard_pow2
-// CHECK: tensor.expand_shape {{.*}} into tensor<2x4x2x1xf32>
+// CHECK: arith.constant dense<"0x0000003E0000003E{{[0-9A-F]*}}"> : tensor<16x16xf32>
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<8x16xf32>, tensor<16x16xf32>)
 // CHECK: linalg.generic
-// CHECK-SAME: ins(%{{.*}}, %{{.*}} : tensor<2x4x2x1xf32>, tensor<2x4x2x1xf32>)
+// CHECK-SAME: ins(%{{.*}}, %{{.*}} : tensor<2x2x2x16xf32>, tensor<2x2x2x16xf32>)
 // CHECK: linalg.index 2
 // CHECK-DAG: arith.addf
 // CHECK-DAG: arith.subf
 // CHECK: arith.select
-// CHECK: tensor<2x2x2x2xf32>
-// CHECK: tensor<2x1x2x4xf32>
-// CHECK: arith.mulf %{{.*}}, %cst
+// CHECK: tensor<2x1x2x32xf32>
 // CHECK-NOT: qf.hadamard
-func.func @hadamard_pow2(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
-  %y = qf.hadamard %x : tensor<2x8xf32>
-  return %y : tensor<2x8xf32>
+func.func @hadamard_pow2(%x: tensor<2x64xf32>) -> tensor<2x64xf32> {
+  %y = qf.hadamard %x : tensor<2x64xf32>
+  return %y : tensor<2x64xf32>
 }
 
-// n = 24 = 12 * 2: one butterfly pass, then the 12 x 12 Paley block mix
-// (a reduction over the block index) with the scale folded in.
+// n = 24 = 12 * 2: the dense H_2 product (scale 1/sqrt(24) folded in), then
+// the 12 x 12 Paley block mix per row as a batch matmul against H_12^T.
 // CHECK-LABEL: func @hadamard_paley
-// CHECK: arith.constant dense<{{.*}}> : tensor<12x12xf32>
-// CHECK: tensor<2x12x2x1xf32>
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]
-// CHECK-SAME: ins(%{{.*}}, %{{.*}} : tensor<2x12x2xf32>, tensor<12x12xf32>)
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<24x2xf32>, tensor<2x2xf32>)
+// CHECK: linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<2x12x12xf32>, tensor<2x12x2xf32>)
 func.func @hadamard_paley(%x: tensor<2x24xf32>) -> tensor<2x24xf32> {
   %y = qf.hadamard %x : tensor<2x24xf32>
   return %y : tensor<2x24xf32>
