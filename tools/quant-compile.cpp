@@ -214,46 +214,43 @@ int main(int argc, char **argv) {
     if (!qf::collectCalibrationStats(*module, cal, stats, err))
       return fail(err);
   }
-  llvm::SmallString<128> statsTmp;
-  if (!stats.empty()) {
-    std::string path = calibStatsOut;
-    if (path.empty()) {
-      int fd;
-      if (std::error_code ec =
-              llvm::sys::fs::createTemporaryFile("qf-calib-stats", "json", fd, statsTmp))
-        return fail("cannot create a temporary file: " + ec.message());
-      ::close(fd);
-      path = statsTmp.str().str();
+  // Statistics and Hessians go to the user's file, else to a temporary one
+  // the passes read and that is removed at exit.
+  std::vector<std::string> temps;
+  auto dropTemps = llvm::make_scope_exit([&] {
+    for (const std::string &t : temps)
+      llvm::sys::fs::remove(t);
+  });
+  auto destination = [&](const std::string &user, const char *stem, const char *ext,
+                         std::string &path) {
+    path = user;
+    if (!path.empty())
+      return true;
+    int fd;
+    llvm::SmallString<128> tmp;
+    if (std::error_code ec = llvm::sys::fs::createTemporaryFile(stem, ext, fd, tmp)) {
+      err = "cannot create a temporary file: " + ec.message();
+      return false;
     }
-    if (!qf::quant::writeStats(path, stats, err))
+    ::close(fd);
+    temps.push_back(path = tmp.str().str());
+    return true;
+  };
+  if (!stats.empty()) {
+    if (!destination(calibStatsOut, "qf-calib-stats", "json", scheme.statsPath) ||
+        !qf::quant::writeStats(scheme.statsPath, stats, err))
       return fail(err);
     if (!calibStatsOut.empty())
       log("wrote calibration statistics of " + std::to_string(stats.size()) + " layers to " +
-          path);
-    scheme.statsPath = path;
+          scheme.statsPath);
   }
-  llvm::SmallString<128> hessTmp;
-  auto dropTmp = llvm::make_scope_exit([&] {
-    if (!statsTmp.empty())
-      llvm::sys::fs::remove(statsTmp);
-    if (!hessTmp.empty())
-      llvm::sys::fs::remove(hessTmp);
-  });
   if (hessiansNeeded) {
-    std::string path = calibHessiansOut;
-    if (path.empty()) {
-      int fd;
-      if (std::error_code ec =
-              llvm::sys::fs::createTemporaryFile("qf-hessians", "bin", fd, hessTmp))
-        return fail("cannot create a temporary file: " + ec.message());
-      ::close(fd);
-      path = hessTmp.str().str();
-    }
-    if (!qf::quant::writeHessians(path, hessians, err))
+    if (!destination(calibHessiansOut, "qf-hessians", "bin", scheme.hessiansPath) ||
+        !qf::quant::writeHessians(scheme.hessiansPath, hessians, err))
       return fail(err);
     if (!calibHessiansOut.empty())
-      log("wrote input Hessians of " + std::to_string(hessians.size()) + " layers to " + path);
-    scheme.hessiansPath = path;
+      log("wrote input Hessians of " + std::to_string(hessians.size()) + " layers to " +
+          scheme.hessiansPath);
   }
   if (!qf::quantizationStages(scheme, copts.preStages, err))
     return fail(err);

@@ -9,6 +9,8 @@
 #define QF_DIALECT_QF_LAYERREWRITES_H
 
 #include "qf/Dialect/Qf/ConstantWeights.h"
+#include "qf/Quant/Observers.h"
+#include "qf/Quant/Solvers.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -65,6 +67,13 @@ mlir::Value divideInputChannels(mlir::Value x, llvm::ArrayRef<mlir::Operation *>
 /// Points `op` at a new constant weight `wKN` ([K, N] row-major), named
 /// after the old one plus `suffix`; the old constant goes once unused.
 void replaceWeight(MatMulOp op, llvm::ArrayRef<float> wKN, llvm::StringRef suffix);
+
+/// Reads the calibration statistics or Hessians a pass option names, or
+/// reports on `at` ("<pass>: no <what> file given" or the reader's error).
+mlir::LogicalResult readStatsOption(mlir::Operation *at, llvm::StringRef pass,
+                                    const std::string &path, quant::StatsMap &out);
+mlir::LogicalResult readHessiansOption(mlir::Operation *at, llvm::StringRef pass,
+                                       const std::string &path, quant::HessianMap &out);
 
 /// The f32 values of a constant `v` with `n` entries, or empty.
 std::vector<float> constantVector(mlir::Value v, int64_t n);

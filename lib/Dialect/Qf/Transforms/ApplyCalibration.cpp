@@ -1,5 +1,5 @@
 //===- ApplyCalibration.cpp - the qf-apply-calibration pass ---------------===//
-#include "qf/Dialect/Qf/ConstantWeights.h"
+#include "qf/Dialect/Qf/LayerRewrites.h"
 #include "qf/Dialect/Qf/Passes.h"
 #include "qf/Quant/Observers.h"
 
@@ -27,11 +27,8 @@ struct QfApplyCalibrationPass : impl::QfApplyCalibrationBase<QfApplyCalibrationP
       return signalPassFailure();
     }
     quant::StatsMap statsMap;
-    std::string err;
-    if (stats.empty() || !quant::readStats(stats, statsMap, err)) {
-      f.emitError("qf-apply-calibration: ") << (stats.empty() ? "no stats file given" : err);
+    if (failed(readStatsOption(f, "qf-apply-calibration", stats, statsMap)))
       return signalPassFailure();
-    }
     for (auto &[op, name] : namedMatMuls(f)) {
       if (!constantWeightAttr(op, minElements))
         continue;

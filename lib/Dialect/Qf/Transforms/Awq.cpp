@@ -30,11 +30,8 @@ struct QfAwqPass : impl::QfAwqBase<QfAwqPass> {
       return signalPassFailure();
     }
     quant::HessianMap hess;
-    std::string err;
-    if (hessians.empty() || !quant::readHessians(hessians, hess, err)) {
-      f.emitError("qf-awq: ") << (hessians.empty() ? "no hessians file given" : err);
+    if (failed(readHessiansOption(f, "qf-awq", hessians, hess)))
       return signalPassFailure();
-    }
     quant::AwqOptions o;
     o.bits = (unsigned)bits;
     o.group = groupSize;

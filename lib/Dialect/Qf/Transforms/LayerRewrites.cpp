@@ -72,6 +72,22 @@ void recordInputDivisor(MatMulOp op, ArrayRef<float> s) {
   op->setAttr("qf.input_divisor", makeBlob(t, "input_divisor", total));
 }
 
+LogicalResult readStatsOption(Operation *at, StringRef pass, const std::string &path,
+                              quant::StatsMap &out) {
+  std::string err;
+  if (path.empty() || !quant::readStats(path, out, err))
+    return at->emitError(pass) << ": " << (path.empty() ? "no stats file given" : err);
+  return success();
+}
+
+LogicalResult readHessiansOption(Operation *at, StringRef pass, const std::string &path,
+                                 quant::HessianMap &out) {
+  std::string err;
+  if (path.empty() || !quant::readHessians(path, out, err))
+    return at->emitError(pass) << ": " << (path.empty() ? "no hessians file given" : err);
+  return success();
+}
+
 std::vector<float> constantVector(Value v, int64_t n) {
   Attribute a;
   if (!v || !matchPattern(v, m_Constant(&a)))

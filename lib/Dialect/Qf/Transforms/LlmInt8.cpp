@@ -31,11 +31,8 @@ struct QfLlmInt8Pass : impl::QfLlmInt8Base<QfLlmInt8Pass> {
       return signalPassFailure();
     }
     quant::StatsMap statsMap;
-    std::string err;
-    if (stats.empty() || !quant::readStats(stats, statsMap, err)) {
-      f.emitError("qf-llm-int8: ") << (stats.empty() ? "no stats file given" : err);
+    if (failed(readStatsOption(f, "qf-llm-int8", stats, statsMap)))
       return signalPassFailure();
-    }
     for (auto &[op, name] : namedMatMuls(f)) {
       std::optional<ConstantWeight> cw = matchConstantWeight(op, minElements);
       if (!cw)

@@ -107,11 +107,8 @@ struct QfSmoothQuantPass : impl::QfSmoothQuantBase<QfSmoothQuantPass> {
       return signalPassFailure();
     }
     quant::StatsMap statsMap;
-    std::string err;
-    if (stats.empty() || !quant::readStats(stats, statsMap, err)) {
-      f.emitError("qf-smooth-quant: ") << (stats.empty() ? "no stats file given" : err);
+    if (failed(readStatsOption(f, "qf-smooth-quant", stats, statsMap)))
       return signalPassFailure();
-    }
     for (auto &[x, layers] : layersBySharedInput(f, minElements))
       if (failed(smooth(x, layers, statsMap)))
         return signalPassFailure();
