@@ -54,7 +54,7 @@ def QfCpuTileAndVectorize : Pass<"qf-cpu-tile-and-vectorize", "::mlir::func::Fun
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
                            "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect",
-                           "::mlir::affine::AffineDialect"];
+                           "::mlir::affine::AffineDialect", "::mlir::LLVM::LLVMDialect"];
 }
 
 def QfFuseElementwise : Pass<"qf-fuse-elementwise"> {
@@ -330,6 +330,34 @@ def QfClipSearch : Pass<"qf-clip-search", "::mlir::func::FuncOp"> {
            "weights with fewer elements are left alone">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def QfPackLayout : Pass<"qf-pack-layout", "::mlir::func::FuncOp"> {
+  let summary = "Choose the operand layout of integer matmuls for the target CPU";
+  let description = [{
+    `target=avx512-vnni` marks every `qf.quantized_matmul` whose weight is
+    a constant signed 8-bit [K, N] (zero point 0, K % 4 == 0, N % 16 == 0)
+    with `qf.layout = "vnni"`: its lowering then packs the weight at compile
+    time as [K/4, N, 4] (four consecutive k of a column in one 32-bit lane),
+    runs the product as u8 x s8 (a signed activation gets its sign bit
+    flipped, +128, and 128 * colsum(W) comes off the i32 result, a constant)
+    and qf-cpu-tile-and-vectorize emits `vpdpbusd` register tiles for it.
+    `target=none` leaves the layout to the generic i32 path.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", "\"none\"", "none | avx512-vnni">
+  ];
+}
+
+def QfLowerX86Intrinsics : Pass<"qf-lower-x86-intrinsics"> {
+  let summary = "Turn qf's x86 vector ops into LLVM intrinsic calls";
+  let description = [{
+    `qf.x86_vpdpbusd` becomes `llvm.call_intrinsic
+    "llvm.x86.avx512.vpdpbusd.512"`. Runs after bufferization: the buffer
+    deallocation passes refuse ops with unknown memory effects, which an
+    intrinsic call is to them.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 def QfQuantizeActivations : Pass<"qf-quantize-activations", "::mlir::func::FuncOp"> {

@@ -164,6 +164,22 @@ def Qf_HadamardOp : Qf_Op<"hadamard", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
+def Qf_VpdpbusdOp : Qf_Op<"x86_vpdpbusd", [Pure]> {
+  let summary = "x86 AVX-512 VNNI dot product: u8 x s8, 4 per i32 lane";
+  let description = [{
+    result[i] = acc[i] + sum_{j < 4} zext(a[4i + j]) * sext(b[4i + j]), the
+    `vpdpbusd zmm` instruction. Emitted by qf-cpu-tile-and-vectorize for
+    integer products in VNNI layout and turned into the LLVM intrinsic by
+    qf-lower-x86-intrinsics after bufferization (a side-effect-free op here,
+    which the intrinsic call is not to the buffer passes).
+  }];
+  let arguments = (ins VectorOfLengthAndType<[16], [I32]>:$acc,
+                       VectorOfLengthAndType<[64], [I8]>:$a,
+                       VectorOfLengthAndType<[64], [I8]>:$b);
+  let results = (outs VectorOfLengthAndType<[16], [I32]>:$result);
+  let assemblyFormat = "$acc `,` $a `,` $b attr-dict `:` type($acc) `,` type($a) `,` type($b) `->` type($result)";
+}
+
 def Qf_ObserveOp : Qf_Op<"observe"> {
   let summary = "mark an activation whose statistics calibration collects";
   let description = [{

@@ -12,9 +12,11 @@
 // broadcast + FMA on the target's widest vectors.
 //
 //===----------------------------------------------------------------------===//
+#include "qf/Dialect/Qf/IR/QfDialect.h"
 #include "qf/Dialect/Qf/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
@@ -358,6 +360,125 @@ LogicalResult tileAndVectorizeColumns(RewriterBase &rw, linalg::GenericOp op) {
   return success();
 }
 
+/// The u8 x s8 -> i32 contraction in VNNI layout (a generic marked
+/// `qf.vnni` over (r, n, k4, kk): A [R, K/4, 4], B [K/4, N, 4], C [R, N]):
+///
+///   scf.forall over [Mt, Nt] tiles (threads), fill fused
+///     scf.for over mr x nr register tiles (nr a multiple of 16)
+///       scf.for k4: per row r, A[r, k4, 0:4] broadcast to 16 lanes, and per
+///         16 columns the 64 bytes B[k4, n:n+16, 0:4]: one vpdpbusd each, 4
+///         products per lane summed into the i32 accumulator
+///
+/// The accumulator tile is read and written whole around the k4 step, so the
+/// loop-invariant-subset hoisting keeps it in registers (mr * nr / 16 zmm).
+LogicalResult tileAndVectorizeVnni(RewriterBase &rw, linalg::GenericOp op) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (ranges.size() != 4 || llvm::any_of(ranges, ShapedType::isDynamic) || ranges[3] != 4 ||
+      ranges[1] % 16 || !op.hasPureTensorSemantics())
+    return failure();
+  int64_t R = ranges[0], N = ranges[1];
+  int64_t mr = pick(R, {8, 4, 2, 1}), nr = pick(N, {32, 16});
+  int64_t Mt = block(R, mr, 64), Nt = block(N, nr, 256);
+
+  scf::SCFTilingOptions forallOpts;
+  forallOpts.setTileSizes(sizes(rw, {Mt, Nt, 0, 0}));
+  forallOpts.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+  rw.setInsertionPoint(op);
+  auto fused = scf::tileConsumerAndFuseProducersUsingSCF(
+      rw, cast<TilingInterface>(op.getOperation()), fuseFillOnly(forallOpts));
+  if (failed(fused))
+    return failure();
+  for (auto [orig, repl] : fused->replacements)
+    rw.replaceAllUsesWith(orig, repl);
+  Operation *tiled = nullptr;
+  for (Operation *t : fused->tiledAndFusedOps)
+    if (t->getName() == op->getName())
+      tiled = t;
+  if (!tiled)
+    return failure();
+
+  scf::SCFTilingOptions regOpts;
+  regOpts.setTileSizes(sizes(rw, {mr, nr, 0, 0}));
+  rw.setInsertionPoint(tiled);
+  auto regs = scf::tileConsumerAndFuseProducersUsingSCF(rw, cast<TilingInterface>(tiled),
+                                                        fuseFillOnly(regOpts));
+  if (failed(regs))
+    return failure();
+  for (auto [orig, repl] : regs->replacements)
+    rw.replaceAllUsesWith(orig, repl);
+  Operation *tile = nullptr, *fill = nullptr;
+  for (Operation *t : regs->tiledAndFusedOps) {
+    if (t->getName() == op->getName())
+      tile = t;
+    else if (isa<linalg::FillOp>(t))
+      fill = t;
+  }
+  if (!tile)
+    return failure();
+
+  scf::SCFTilingOptions kOpts;
+  kOpts.setTileSizes(sizes(rw, {0, 0, 1, 0}));
+  rw.setInsertionPoint(tile);
+  auto kTiled = scf::tileUsingSCF(rw, cast<TilingInterface>(tile), kOpts);
+  if (failed(kTiled))
+    return failure();
+  rw.replaceOp(tile, kTiled->replacements);
+
+  // The [mr, nr, 1, 4] step as vpdpbusd.
+  auto step = cast<linalg::GenericOp>(kTiled->tiledOps.back());
+  Location loc = step.getLoc();
+  rw.setInsertionPoint(step);
+  Value a = step.getDpsInputs()[0], b = step.getDpsInputs()[1], c = step.getDpsInits()[0];
+  Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
+  Value zero = arith::ConstantIndexOp::create(rw, loc, 0);
+  auto idx = [&](int64_t v) { return Value(arith::ConstantIndexOp::create(rw, loc, v)); };
+  auto accT = VectorType::get({mr, nr}, i32);
+  Value acc = vector::TransferReadOp::create(rw, loc, accT, c, ValueRange{zero, zero},
+                                             arith::ConstantIntOp::create(rw, loc, i32, 0).getResult(),
+                                             ArrayRef<bool>{true, true});
+  auto v64 = VectorType::get({64}, i8), v16 = VectorType::get({16}, i32);
+  SmallVector<Value> bs;
+  for (int64_t q = 0; q < nr / 16; ++q) {
+    Value bq = vector::TransferReadOp::create(
+        rw, loc, VectorType::get({16, 4}, i8), b, ValueRange{zero, idx(16 * q), zero},
+        arith::ConstantIntOp::create(rw, loc, i8, 0).getResult(), ArrayRef<bool>{true, true});
+    bs.push_back(vector::ShapeCastOp::create(rw, loc, v64, bq));
+  }
+  for (int64_t r = 0; r < mr; ++r) {
+    Value a4 = vector::TransferReadOp::create(
+        rw, loc, VectorType::get({4}, i8), a, ValueRange{idx(r), zero, zero},
+        arith::ConstantIntOp::create(rw, loc, i8, 0).getResult(), ArrayRef<bool>{true});
+    Value word = vector::ExtractOp::create(
+        rw, loc, vector::BitCastOp::create(rw, loc, VectorType::get({1}, i32), a4),
+        ArrayRef<int64_t>{0});
+    Value aBcast = vector::BitCastOp::create(
+        rw, loc, v64, vector::BroadcastOp::create(rw, loc, v16, word));
+    Value row = vector::ExtractOp::create(rw, loc, acc, ArrayRef<int64_t>{r});
+    for (int64_t q = 0; q < nr / 16; ++q) {
+      Value part = vector::ExtractStridedSliceOp::create(rw, loc, row, ArrayRef<int64_t>{16 * q},
+                                                         ArrayRef<int64_t>{16},
+                                                         ArrayRef<int64_t>{1});
+      Value upd = VpdpbusdOp::create(rw, loc, v16, part, aBcast, bs[q]);
+      row = vector::InsertStridedSliceOp::create(rw, loc, upd, row, ArrayRef<int64_t>{16 * q},
+                                                 ArrayRef<int64_t>{1});
+    }
+    acc = vector::InsertOp::create(rw, loc, row, acc, ArrayRef<int64_t>{r});
+  }
+  Value written = vector::TransferWriteOp::create(rw, loc, acc, c, ValueRange{zero, zero},
+                                                  ArrayRef<bool>{true, true})
+                      .getResult();
+  rw.replaceOp(step, written);
+
+  if (fill) {
+    rw.setInsertionPoint(fill);
+    auto vec = linalg::vectorize(rw, fill);
+    if (failed(vec))
+      return failure();
+    rw.replaceOp(fill, vec->replacements);
+  }
+  return success();
+}
+
 struct QfCpuTileAndVectorizePass
     : impl::QfCpuTileAndVectorizeBase<QfCpuTileAndVectorizePass> {
   void runOnOperation() override {
@@ -369,8 +490,18 @@ struct QfCpuTileAndVectorizePass
         targets.push_back(op);
     });
     IRRewriter rw(&getContext());
+    // Integer products in VNNI layout (qf-pack-layout): vpdpbusd tiles.
+    SmallVector<linalg::GenericOp> vnni;
+    f.walk([&](linalg::GenericOp g) {
+      if (g->hasAttr("qf.vnni"))
+        vnni.push_back(g);
+    });
+    for (linalg::GenericOp g : vnni)
+      if (failed(tileAndVectorizeVnni(rw, g)))
+        g->removeAttr("qf.vnni"); // stays a loop nest: correct, just slow
     for (linalg::LinalgOp op : targets)
-      (void)tileAndVectorize(rw, op); // untouched ops fall back to loops
+      if (!op->hasAttr("qf.vnni"))
+        (void)tileAndVectorize(rw, op); // untouched ops fall back to loops
 
     // Few-row reductions with a richer body (weight-only matmuls).
     SmallVector<linalg::GenericOp> columnOps;

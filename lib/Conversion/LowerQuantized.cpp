@@ -205,26 +205,92 @@ Value integerSums(OpBuilder &b, Location loc, Value wide, int64_t reducedDim) {
 
 /// Column sums [1, N] of a constant 8-bit [K, N] rhs, computed now rather
 /// than at every call; null when rhs is not a readable constant.
-Value constantColumnSums(OpBuilder &b, Location loc, Value rhs, bool isSigned) {
-  // Through storage casts (a quantized weight is scast(constant)).
-  while (auto c = rhs.getDefiningOp<mlir::quant::StorageCastOp>())
-    rhs = c.getInput();
+/// The bytes of a constant 8-bit tensor (dense, splat or dense_resource)
+/// behind storage casts, or empty.
+std::vector<int8_t> constantBytes8(Value v, int64_t count) {
+  while (auto c = v.getDefiningOp<mlir::quant::StorageCastOp>())
+    v = c.getInput();
   Attribute attr;
-  if (!matchPattern(rhs, m_Constant(&attr)))
+  if (!matchPattern(v, m_Constant(&attr)))
     return {};
+  if (auto d = dyn_cast<DenseIntElementsAttr>(attr); d && d.getElementType().isInteger(8)) {
+    std::vector<int8_t> out;
+    for (const APInt &x : d.getValues<APInt>())
+      out.push_back((int8_t)x.getSExtValue());
+    return (int64_t)out.size() == count ? out : std::vector<int8_t>();
+  }
   ArrayRef<char> raw = rawBytes(attr);
+  if ((int64_t)raw.size() != count)
+    return {};
+  return std::vector<int8_t>(raw.begin(), raw.end());
+}
+
+Value constantColumnSums(OpBuilder &b, Location loc, Value rhs, bool isSigned) {
   auto t = rtt(rhs);
   int64_t K = t.getDimSize(0), N = t.getDimSize(1);
-  if ((int64_t)raw.size() != K * N)
+  std::vector<int8_t> raw = constantBytes8(rhs, K * N);
+  if (raw.empty())
     return {};
   std::vector<int32_t> sums(N, 0);
   for (int64_t k = 0; k < K; ++k)
     for (int64_t n = 0; n < N; ++n) {
-      char c = raw[k * N + n];
-      sums[n] += isSigned ? (int32_t)(int8_t)c : (int32_t)(uint8_t)c;
+      int8_t c = raw[k * N + n];
+      sums[n] += isSigned ? (int32_t)c : (int32_t)(uint8_t)c;
     }
   auto st = RankedTensorType::get({1, N}, b.getI32Type());
   return arith::ConstantOp::create(b, loc, st, DenseElementsAttr::get(st, ArrayRef<int32_t>(sums)));
+}
+
+/// The raw u8 x s8 product sum_k u[r, k] b[k, n] in the layout of x86's
+/// vpdpbusd (qf-pack-layout target=avx512-vnni): u = a, or a + 128 (the sign
+/// bit flipped) for a signed a, viewed as [R, K/4, 4]; the constant b packed
+/// at compile time as [K/4, N, 4], four consecutive k of one column side by
+/// side. A linalg.generic over (r, n, k4, kk) marked `qf.vnni`, which
+/// qf-cpu-tile-and-vectorize turns into vpdpbusd register tiles. Null when
+/// b is not a constant.
+Value vnniProduct(OpBuilder &rw, Location loc, Value a, Value b, bool aSigned, int64_t R,
+                  int64_t K, int64_t N) {
+  std::vector<int8_t> raw = K % 4 || N % 16 ? std::vector<int8_t>() : constantBytes8(b, K * N);
+  if (raw.empty())
+    return {};
+  Value rhs = b;
+  while (auto c = rhs.getDefiningOp<mlir::quant::StorageCastOp>())
+    rhs = c.getInput();
+  Attribute attr;
+  matchPattern(rhs, m_Constant(&attr));
+  std::vector<int8_t> packed(K * N);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n)
+      packed[((k / 4) * N + n) * 4 + k % 4] = raw[k * N + n];
+  Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
+  auto packedT = RankedTensorType::get({K / 4, N, 4}, i8);
+  Value bp = arith::ConstantOp::create(rw, loc, packedT,
+                                       makeBlob(packedT, blobName(attr, "weight") + "_vnni", packed));
+  Value u = a;
+  if (aSigned)
+    u = elementwise(rw, loc, rtt(a), ValueRange{a}, [&](OpBuilder &nb, Location l, ValueRange x) {
+      return Value(arith::XOrIOp::create(nb, l, x[0], scalarConst(nb, l, i8, -128.0)));
+    });
+  Value u3 = reshapeTo(rw, loc, u, RankedTensorType::get({R, K / 4, 4}, i8));
+  MLIRContext *ctx = rw.getContext();
+  AffineExpr r, n, k4, kk;
+  bindDims(ctx, r, n, k4, kk);
+  auto accT = RankedTensorType::get({R, N}, i32);
+  auto g = linalg::GenericOp::create(
+      rw, loc, accT, ValueRange{u3, bp},
+      ValueRange{emptyTensor(rw, loc, accT, scalarConst(rw, loc, i32, 0))},
+      SmallVector<AffineMap>{AffineMap::get(4, 0, {r, k4, kk}, ctx),
+                             AffineMap::get(4, 0, {k4, n, kk}, ctx),
+                             AffineMap::get(4, 0, {r, n}, ctx)},
+      SmallVector<IteratorType>{IteratorType::parallel, IteratorType::parallel,
+                                IteratorType::reduction, IteratorType::reduction},
+      [&](OpBuilder &nb, Location l, ValueRange v) {
+        Value prod = arith::MulIOp::create(nb, l, arith::ExtUIOp::create(nb, l, i32, v[0]),
+                                           arith::ExtSIOp::create(nb, l, i32, v[1]));
+        linalg::YieldOp::create(nb, l, Value(arith::AddIOp::create(nb, l, v[2], prod)));
+      });
+  g->setAttr("qf.vnni", UnitAttr::get(ctx));
+  return g.getResult(0);
 }
 
 struct QuantizedMatMulLowering : OpRewritePattern<QuantizedMatMulOp> {
@@ -252,6 +318,26 @@ struct QuantizedMatMulLowering : OpRewritePattern<QuantizedMatMulOp> {
                         RankedTensorType::get({R, K}, qa ? qa.getStorageType()
                                                          : aT.getElementType()));
     Value b = storageOf(rw, loc, op.getRhs());
+    auto layout = op->getAttrOfType<StringAttr>("qf.layout");
+    if (layout && layout.getValue() == "vnni" && !bHasZero && bSigned) {
+      Value sums = constantColumnSums(rw, loc, b, bSigned);
+      Value acc = sums ? vnniProduct(rw, loc, a, b, aSigned, R, K, N) : Value();
+      if (acc) {
+        // The product ran on u8 = a + 128 for a signed lhs: sum (a - za) b =
+        // raw - (za + 128) colsum(b), with colsum known at compile time.
+        int64_t offset = za + (aSigned ? 128 : 0);
+        auto accT = RankedTensorType::get({R, N}, i32);
+        if (offset != 0)
+          acc = elementwise(rw, loc, accT, ValueRange{acc, sums},
+                            [&](OpBuilder &nb, Location l, ValueRange v) {
+                              Value c = scalarConst(nb, l, i32, (double)offset);
+                              return Value(arith::SubIOp::create(
+                                  nb, l, v[0], arith::MulIOp::create(nb, l, c, v[1])));
+                            });
+        rw.replaceOp(op, reshapeTo(rw, loc, acc, cT));
+        return success();
+      }
+    }
 
     // The raw integer product. Until the VNNI layout exists (qf-pack-layout),
     // both sides are widened to i32 first: an i32 multiply-add vectorizes

@@ -11,15 +11,24 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "llvm/TargetParser/Host.h"
 
 using namespace mlir;
 
 namespace qf {
 
+/// The integer matmul layout for the CPU the module is compiled for (the
+/// host: quant-compile targets the machine it runs on).
+static std::string hostLayoutTarget() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  return features.lookup("avx512vnni") && features.lookup("avx512bw") ? "avx512-vnni" : "none";
+}
+
 std::vector<PipelineStage> cpuPipelineStages() {
   return {
       {"lower qf to linalg",
-       "qf-prepare-entry,func.func(qf-fold-qdq,qf-fuse-requant),canonicalize,"
+       "qf-prepare-entry,func.func(qf-fold-qdq,qf-fuse-requant,qf-pack-layout{target=" +
+           hostLayoutTarget() + "}),canonicalize,"
        "qf-convert-to-linalg,"
        "canonicalize,cse"},
       {"fuse elementwise ops",
@@ -43,7 +52,7 @@ std::vector<PipelineStage> cpuPipelineStages() {
        // would split it into blocks.
        "convert-scf-to-openmp,canonicalize,convert-scf-to-cf,canonicalize"},
       {"lower to LLVM dialect",
-       "expand-strided-metadata,lower-affine,convert-math-to-funcs,"
+       "qf-lower-x86-intrinsics,expand-strided-metadata,lower-affine,convert-math-to-funcs,"
        "convert-math-to-llvm,convert-math-to-libm,convert-vector-to-llvm,"
        "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
        "convert-cf-to-llvm,convert-ub-to-llvm,"

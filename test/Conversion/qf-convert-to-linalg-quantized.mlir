@@ -95,3 +95,28 @@ func.func @hadamard_paley(%x: tensor<2x24xf32>) -> tensor<2x24xf32> {
   %y = qf.hadamard %x : tensor<2x24xf32>
   return %y : tensor<2x24xf32>
 }
+
+// -----
+
+// VNNI layout: the signed lhs gets its sign bit flipped (u8 = a + 128), the
+// weight is packed at compile time as [K/4, N, 4], the u8 x s8 product is a
+// generic over (r, n, k4, kk) marked qf.vnni, and 128 * colsum(W) (8 * 3 =
+// 24 per column, so 3072) comes off the result.
+// CHECK-LABEL: func @vnni
+// CHECK-DAG: %[[SUMS:.*]] = arith.constant dense<24> : tensor<1x16xi32>
+// CHECK-DAG: %[[PACKED:.*]] = arith.constant dense_resource<weight_vnni> : tensor<2x16x4xi8>
+// CHECK: arith.xori %{{.*}}, %c-128_i8 : i8
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction"]
+// CHECK-SAME: ins(%{{.*}}, %[[PACKED]] : tensor<2x2x4xi8>, tensor<2x16x4xi8>)
+// CHECK-SAME: attrs = {qf.vnni}
+// CHECK-DAG: arith.extsi
+// CHECK-DAG: arith.extui
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %[[SUMS]] : tensor<2x16xi32>, tensor<1x16xi32>)
+// CHECK: arith.muli %{{.*}}, %c128_i32
+// CHECK: arith.subi
+// CHECK: weight_vnni: "0x400000000303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303"
+func.func @vnni(%a: tensor<2x8xi8>) -> tensor<2x16xi32> {
+  %w = arith.constant dense<3> : tensor<8x16xi8>
+  %0 = qf.quantized_matmul %a, %w {qf.layout = "vnni"} : (tensor<2x8xi8>, tensor<8x16xi8>) -> tensor<2x16xi32>
+  return %0 : tensor<2x16xi32>
+}

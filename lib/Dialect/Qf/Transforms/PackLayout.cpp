@@ -1,0 +1,64 @@
+//===- PackLayout.cpp - the qf-pack-layout pass ------------------------------===//
+//
+// The integer matmul's operand layout depends on the instructions the target
+// has; this pass records the choice on each op so that the IR shows it and
+// the lowering follows it.
+//
+//===----------------------------------------------------------------------===//
+#include "qf/Dialect/Qf/IR/QfDialect.h"
+#include "qf/Dialect/Qf/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Matchers.h"
+
+using namespace mlir;
+
+namespace qf {
+#define GEN_PASS_DEF_QFPACKLAYOUT
+#include "qf/Passes.h.inc"
+
+namespace {
+
+/// A constant signed 8-bit weight with zero point 0, seen through storage
+/// casts.
+bool isConstantSignedI8(Value w) {
+  auto t = cast<RankedTensorType>(w.getType());
+  Type elt = t.getElementType();
+  if (auto q = dyn_cast<mlir::quant::QuantizedType>(elt)) {
+    if (!q.isSigned() || q.getStorageTypeIntegralWidth() != 8)
+      return false;
+    if (auto u = dyn_cast<mlir::quant::UniformQuantizedType>(q); u && u.getZeroPoint() != 0)
+      return false;
+    if (auto pa = dyn_cast<mlir::quant::UniformQuantizedPerAxisType>(q))
+      if (llvm::any_of(pa.getZeroPoints(), [](int64_t z) { return z != 0; }))
+        return false;
+  } else if (!elt.isInteger(8)) {
+    return false;
+  }
+  while (auto c = w.getDefiningOp<mlir::quant::StorageCastOp>())
+    w = c.getInput();
+  return matchPattern(w, m_Constant());
+}
+
+struct QfPackLayoutPass : impl::QfPackLayoutBase<QfPackLayoutPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    func::FuncOp f = getOperation();
+    if (target != "none" && target != "avx512-vnni") {
+      f.emitError("qf-pack-layout: unknown target '") << target << "' (valid: none, avx512-vnni)";
+      return signalPassFailure();
+    }
+    if (target == "none")
+      return;
+    f.walk([&](QuantizedMatMulOp op) {
+      auto b = cast<RankedTensorType>(op.getRhs().getType());
+      if (b.hasStaticShape() && b.getDimSize(0) % 4 == 0 && b.getDimSize(1) % 16 == 0 &&
+          isConstantSignedI8(op.getRhs()))
+        op->setAttr("qf.layout", StringAttr::get(&getContext(), "vnni"));
+    });
+  }
+};
+
+} // namespace
+} // namespace qf
