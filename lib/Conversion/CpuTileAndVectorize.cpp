@@ -437,13 +437,15 @@ LogicalResult tileAndVectorizeVnni(RewriterBase &rw, linalg::GenericOp op) {
                                              arith::ConstantIntOp::create(rw, loc, i32, 0).getResult(),
                                              ArrayRef<bool>{true, true});
   auto v64 = VectorType::get({64}, i8), v16 = VectorType::get({16}, i32);
+  // B's [1, nr, 4] slice is nr * 4 contiguous bytes: read 64 at a time as
+  // one vector (a 2-D read plus shape_cast would shuffle them into place).
+  Value bFlat = tensor::CollapseShapeOp::create(
+      rw, loc, b, SmallVector<ReassociationIndices>{{0, 1, 2}});
   SmallVector<Value> bs;
-  for (int64_t q = 0; q < nr / 16; ++q) {
-    Value bq = vector::TransferReadOp::create(
-        rw, loc, VectorType::get({16, 4}, i8), b, ValueRange{zero, idx(16 * q), zero},
-        arith::ConstantIntOp::create(rw, loc, i8, 0).getResult(), ArrayRef<bool>{true, true});
-    bs.push_back(vector::ShapeCastOp::create(rw, loc, v64, bq));
-  }
+  for (int64_t q = 0; q < nr / 16; ++q)
+    bs.push_back(vector::TransferReadOp::create(
+        rw, loc, v64, bFlat, ValueRange{idx(64 * q)},
+        arith::ConstantIntOp::create(rw, loc, i8, 0).getResult(), ArrayRef<bool>{true}));
   for (int64_t r = 0; r < mr; ++r) {
     Value a4 = vector::TransferReadOp::create(
         rw, loc, VectorType::get({4}, i8), a, ValueRange{idx(r), zero, zero},

@@ -77,10 +77,12 @@ func.func @bools(%x: tensor<64xi1>) -> tensor<64xi1> {
 // (the thread loop has a single tile here and folds away) whose accumulator
 // stays in registers across the k4 loop, and per k4 step one 4-byte
 // broadcast of each A row and two vpdpbusd per row (32 columns = 2 x 16
-// lanes).
+// lanes). B's 32 columns x 4 bytes are contiguous: two 64-byte reads.
 // CHECK-LABEL: func @vnni
 // CHECK: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<8x32xi32>)
-// CHECK: vector.transfer_read {{.*}} : tensor<1x32x4xi8>, vector<16x4xi8>
+// CHECK: %[[B:.*]] = tensor.collapse_shape {{.*}} : tensor<1x32x4xi8> into tensor<128xi8>
+// CHECK: vector.transfer_read %[[B]][%c0]{{.*}} : tensor<128xi8>, vector<64xi8>
+// CHECK: vector.transfer_read %[[B]][%c64]{{.*}} : tensor<128xi8>, vector<64xi8>
 // CHECK: vector.bitcast {{.*}} : vector<4xi8> to vector<1xi32>
 // CHECK: vector.broadcast {{.*}} : i32 to vector<16xi32>
 // CHECK-COUNT-16: qf.x86_vpdpbusd
