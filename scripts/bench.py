@@ -6,7 +6,10 @@ bench.py BUILD_DIR [--threads N] [--runs N]
 Workloads:
   minilm   paraphrase-MiniLM-L3-v2, 1x128 tokens (the bundled real model)
   matmul   one 128x384 @ 384x1536 f32 MatMul as an ONNX model
-Peers: ONNX Runtime (CPU EP, same thread count); numpy for the matmul.
+  int8     u8 512x4096 @ s8 4096x4096 QDQ MatMul (requantized to u8)
+  gemv     int4 group-128 4096x14336 MatMulNBits at batch 1
+Peers: ONNX Runtime (CPU EP, same thread count); numpy for the matmul;
+oneDNN (Debian's libdnnl, AMX where present) for the int8 GEMM.
 Roofline: peak f32 FLOP/s measured by bench/peak_flops.c (vector FMA
 throughput on every thread) and memory bandwidth from a large numpy copy; the
 bound of a workload is max(flops / peak, weight bytes / bandwidth). numpy runs
@@ -81,8 +84,16 @@ def roofline(threads, work):
     out = np.empty_like(big)
     ms = median_ms(lambda: np.copyto(out, big), 10)
     bandwidth = 2 * big.nbytes / (ms * 1e-3)
-    return {"peak_gflops_f32": peak, "bandwidth_gbs": bandwidth / 1e9,
-            "method": "bench/peak_flops.c (FMA throughput, all threads) and a 64 MiB copy"}
+    exe8 = os.path.join(work, "peak_int8")
+    subprocess.run(["cc", "-O2", "-march=native", "-pthread",
+                    os.path.join(ROOT, "bench", "peak_int8.c"), "-o", exe8], check=True)
+    def gops(t):
+        return float(subprocess.run([exe8, str(t)], check=True, capture_output=True,
+                                    text=True).stdout)
+    peak8 = max(max(gops(threads) for _ in range(3)), threads * max(gops(1) for _ in range(2)))
+    return {"peak_gflops_f32": peak, "peak_gops_int8": peak8, "bandwidth_gbs": bandwidth / 1e9,
+            "method": "bench/peak_flops.c (FMA throughput, all threads), bench/peak_int8.c "
+                      "(vpdpbusd throughput) and a 64 MiB copy"}
 
 
 def ort_session(path, threads):
@@ -218,6 +229,54 @@ def bench_int4_gemv(bindir, work, threads, runs, roof):
             "weight_mb": nbytes / 1e6, "ours_gbs": nbytes / (ours * 1e-3) / 1e9}
 
 
+def bench_int8_gemm(bindir, work, threads, runs, roof):
+    """u8 [512, 4096] (zero point 128) x s8 [4096, 4096] -> requantized u8, as
+    an ONNX QDQ MatMul (per-output-channel weight scales), against
+    oneDNN's int8 matmul (bench/onednn_int8_gemm.cpp, AMX where the CPU has
+    it) and ONNX Runtime on the same model; the bound is the int8 peak of
+    bench/peak_int8.c (VNNI vpdpbusd throughput on every thread)."""
+    M, K, N = 512, 4096, 4096
+    rng = np.random.default_rng(0)
+    w = rng.integers(-127, 128, (K, N), dtype=np.int8)
+    c = lambda name, v: numpy_helper.from_array(np.asarray(v), name)
+    # QDQ form (what quantization toolkits export): DQ(a), DQ(w) -> MatMul -> Q.
+    nodes = [helper.make_node("DequantizeLinear", ["a", "a_s", "a_z"], ["af"]),
+             helper.make_node("DequantizeLinear", ["w", "w_s", "w_z"], ["wf"], axis=1),
+             helper.make_node("MatMul", ["af", "wf"], ["yf"]),
+             helper.make_node("QuantizeLinear", ["yf", "y_s", "y_z"], ["y"])]
+    g = helper.make_graph(nodes, "gemm",
+                          [helper.make_tensor_value_info("a", TensorProto.UINT8, [M, K])],
+                          [helper.make_tensor_value_info("y", TensorProto.UINT8, [M, N])],
+                          [c("a_s", np.float32(0.02)), c("a_z", np.uint8(128)), c("w", w),
+                           c("w_s", np.full(N, 0.01, np.float32)), c("w_z", np.zeros(N, np.int8)),
+                           c("y_s", np.float32(4.0)), c("y_z", np.uint8(128))])
+    path = os.path.join(work, "gemm.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 21)]), path)
+    so = os.path.join(work, "gemm.so")
+    subprocess.run([os.path.join(bindir, "quant-compile"), "-q", path, "-o", so], check=True)
+    a = rng.integers(0, 256, (M, K), dtype=np.uint8)
+    af = os.path.join(work, "gemm_a.npy")
+    np.save(af, a)
+    ours = ours_ms(bindir, so, {"a": af}, threads, runs)
+    sess = ort_session(path, threads)
+    theirs = median_ms(lambda: sess.run(None, {"a": a}), max(5, runs // 5))
+    del sess
+    onednn = None
+    exe = os.path.join(work, "onednn_int8_gemm")
+    built = subprocess.run(["c++", "-O2", os.path.join(ROOT, "bench", "onednn_int8_gemm.cpp"),
+                            "-ldnnl", "-o", exe], capture_output=True)
+    if built.returncode == 0:
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+        onednn = float(subprocess.run([exe, str(M), str(K), str(N), str(runs)], check=True,
+                                      capture_output=True, text=True, env=env).stdout)
+    ops = 2.0 * M * K * N
+    bound = ops / (roof["peak_gops_int8"] * 1e9) * 1e3 if roof["peak_gops_int8"] else float("nan")
+    return {"ours_ms": ours, "onnxruntime_ms": theirs, "onednn_ms": onednn,
+            "peer": "oneDNN matmul u8 x s8 -> s8 (libdnnl), onnxruntime (QDQ)",
+            "roofline_ms": bound, "ours_gops": ops / (ours * 1e-3) / 1e9,
+            "onednn_gops": ops / (onednn * 1e-3) / 1e9 if onednn else None}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build")
@@ -237,6 +296,8 @@ def main():
     result["workloads"]["int4_g128_gemv_4096x14336"] = bench_int4_gemv(bindir, work, a.threads,
                                                                        a.runs, roof)
     result["workloads"]["matmul_128x384x1536_fp32"] = bench_matmul(bindir, work, a.threads, a.runs, roof)
+    result["workloads"]["int8_gemm_512x4096x4096"] = bench_int8_gemm(bindir, work, a.threads,
+                                                                     a.runs, roof)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -244,13 +305,16 @@ def main():
     with open(out, "w") as f:
         json.dump(result, f, indent=2)
     print(f"machine: {result['machine'].get('cpu', '?')}, {result['machine']['cores']} cores, "
-          f"{a.threads} threads; roofline: {roof['peak_gflops_f32']:.0f} GFLOP/s, "
+          f"{a.threads} threads; roofline: {roof['peak_gflops_f32']:.0f} GFLOP/s f32, "
+          f"{roof['peak_gops_int8']:.0f} GOP/s int8 (VNNI), "
           f"{roof['bandwidth_gbs']:.1f} GB/s")
     for name, w in result["workloads"].items():
         line = f"{name}: ours {w['ours_ms']:.3f} ms, onnxruntime {w['onnxruntime_ms']:.3f} ms " \
                f"(ours/ort {w['ours_ms'] / w['onnxruntime_ms']:.2f}x)"
         if "numpy_ms" in w:
             line += f", numpy {w['numpy_ms']:.3f} ms"
+        if w.get("onednn_ms"):
+            line += f", oneDNN {w['onednn_ms']:.3f} ms (ours/oneDNN {w['ours_ms'] / w['onednn_ms']:.2f}x)"
         line += f", roofline {w['roofline_ms']:.3f} ms (ours/roofline {w['ours_ms'] / w['roofline_ms']:.2f}x)"
         print(line)
     print(f"wrote {os.path.relpath(out, ROOT)}")

@@ -3,7 +3,7 @@
 # packages already present are skipped, so a second run takes a few seconds.
 set -euo pipefail
 
-APT_PKGS=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools libomp-22-dev
+APT_PKGS=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools libomp-22-dev libdnnl-dev
           protobuf-compiler libprotobuf-dev libonnx-dev
           libgtest-dev ninja-build ccache cmake g++)
 # Pinned: the conformance allowlist names the node cases of this onnx release,

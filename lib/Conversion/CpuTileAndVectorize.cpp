@@ -361,27 +361,28 @@ LogicalResult tileAndVectorizeColumns(RewriterBase &rw, linalg::GenericOp op) {
 }
 
 /// The u8 x s8 -> i32 contraction in VNNI layout (a generic marked
-/// `qf.vnni` over (r, n, k4, kk): A [R, K/4, 4], B [K/4, N, 4], C [R, N]):
+/// `qf.vnni` over (r, np, k4, nl, kk): A [R, K/4, 4], B in panels
+/// [N/P, K/4, P, 4], C [R, N/P, P]):
 ///
-///   scf.forall over [Mt, Nt] tiles (threads), fill fused
-///     scf.for over mr x nr register tiles (nr a multiple of 16)
+///   scf.forall over [Mt rows, Nt/P panels] (threads), fill fused
+///     scf.for over mr rows x one panel (register tiles)
 ///       scf.for k4: per row r, A[r, k4, 0:4] broadcast to 16 lanes, and per
-///         16 columns the 64 bytes B[k4, n:n+16, 0:4]: one vpdpbusd each, 4
-///         products per lane summed into the i32 accumulator
+///         16 columns the 64 contiguous bytes of the panel's k4 row: one
+///         vpdpbusd each, 4 products per lane summed into the i32 accumulator
 ///
 /// The accumulator tile is read and written whole around the k4 step, so the
-/// loop-invariant-subset hoisting keeps it in registers (mr * nr / 16 zmm).
+/// loop-invariant-subset hoisting keeps it in registers (mr * P / 16 zmm).
 LogicalResult tileAndVectorizeVnni(RewriterBase &rw, linalg::GenericOp op) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  if (ranges.size() != 4 || llvm::any_of(ranges, ShapedType::isDynamic) || ranges[3] != 4 ||
-      ranges[1] % 16 || !op.hasPureTensorSemantics())
+  if (ranges.size() != 5 || llvm::any_of(ranges, ShapedType::isDynamic) || ranges[4] != 4 ||
+      ranges[3] % 16 || !op.hasPureTensorSemantics())
     return failure();
-  int64_t R = ranges[0], N = ranges[1];
-  int64_t mr = pick(R, {8, 4, 2, 1}), nr = pick(N, {32, 16});
-  int64_t Mt = block(R, mr, 64), Nt = block(N, nr, 256);
+  int64_t R = ranges[0], panels = ranges[1], nr = ranges[3];
+  int64_t mr = pick(R, {8, 4, 2, 1});
+  int64_t Mt = block(R, mr, 64), Pt = block(panels, 1, std::max<int64_t>(1, 256 / nr));
 
   scf::SCFTilingOptions forallOpts;
-  forallOpts.setTileSizes(sizes(rw, {Mt, Nt, 0, 0}));
+  forallOpts.setTileSizes(sizes(rw, {Mt, Pt, 0, 0, 0}));
   forallOpts.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
   rw.setInsertionPoint(op);
   auto fused = scf::tileConsumerAndFuseProducersUsingSCF(
@@ -398,7 +399,7 @@ LogicalResult tileAndVectorizeVnni(RewriterBase &rw, linalg::GenericOp op) {
     return failure();
 
   scf::SCFTilingOptions regOpts;
-  regOpts.setTileSizes(sizes(rw, {mr, nr, 0, 0}));
+  regOpts.setTileSizes(sizes(rw, {mr, 1, 0, 0, 0}));
   rw.setInsertionPoint(tiled);
   auto regs = scf::tileConsumerAndFuseProducersUsingSCF(rw, cast<TilingInterface>(tiled),
                                                         fuseFillOnly(regOpts));
@@ -417,14 +418,14 @@ LogicalResult tileAndVectorizeVnni(RewriterBase &rw, linalg::GenericOp op) {
     return failure();
 
   scf::SCFTilingOptions kOpts;
-  kOpts.setTileSizes(sizes(rw, {0, 0, 1, 0}));
+  kOpts.setTileSizes(sizes(rw, {0, 0, 1, 0, 0}));
   rw.setInsertionPoint(tile);
   auto kTiled = scf::tileUsingSCF(rw, cast<TilingInterface>(tile), kOpts);
   if (failed(kTiled))
     return failure();
   rw.replaceOp(tile, kTiled->replacements);
 
-  // The [mr, nr, 1, 4] step as vpdpbusd.
+  // The [mr, 1, 1, P, 4] step as vpdpbusd.
   auto step = cast<linalg::GenericOp>(kTiled->tiledOps.back());
   Location loc = step.getLoc();
   rw.setInsertionPoint(step);
@@ -432,15 +433,21 @@ LogicalResult tileAndVectorizeVnni(RewriterBase &rw, linalg::GenericOp op) {
   Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
   Value zero = arith::ConstantIndexOp::create(rw, loc, 0);
   auto idx = [&](int64_t v) { return Value(arith::ConstantIndexOp::create(rw, loc, v)); };
+  // C's [mr, 1, P] slice as [mr, P] (a rank-reducing slice: the read and
+  // write then pair up for hoisting out of the k4 loop).
   auto accT = VectorType::get({mr, nr}, i32);
-  Value acc = vector::TransferReadOp::create(rw, loc, accT, c, ValueRange{zero, zero},
-                                             arith::ConstantIntOp::create(rw, loc, i32, 0).getResult(),
-                                             ArrayRef<bool>{true, true});
+  auto c2T = RankedTensorType::get({mr, nr}, i32);
+  SmallVector<OpFoldResult> offs(3, rw.getIndexAttr(0)), strides(3, rw.getIndexAttr(1));
+  SmallVector<OpFoldResult> szs = {rw.getIndexAttr(mr), rw.getIndexAttr(1), rw.getIndexAttr(nr)};
+  Value c2 = tensor::ExtractSliceOp::create(rw, loc, c2T, c, offs, szs, strides);
+  Value acc = vector::TransferReadOp::create(
+      rw, loc, accT, c2, ValueRange{zero, zero},
+      arith::ConstantIntOp::create(rw, loc, i32, 0).getResult(), ArrayRef<bool>{true, true});
   auto v64 = VectorType::get({64}, i8), v16 = VectorType::get({16}, i32);
-  // B's [1, nr, 4] slice is nr * 4 contiguous bytes: read 64 at a time as
+  // B's [1, 1, P, 4] slice is P * 4 contiguous bytes: read 64 at a time as
   // one vector (a 2-D read plus shape_cast would shuffle them into place).
   Value bFlat = tensor::CollapseShapeOp::create(
-      rw, loc, b, SmallVector<ReassociationIndices>{{0, 1, 2}});
+      rw, loc, b, SmallVector<ReassociationIndices>{{0, 1, 2, 3}});
   SmallVector<Value> bs;
   for (int64_t q = 0; q < nr / 16; ++q)
     bs.push_back(vector::TransferReadOp::create(
@@ -466,9 +473,10 @@ LogicalResult tileAndVectorizeVnni(RewriterBase &rw, linalg::GenericOp op) {
     }
     acc = vector::InsertOp::create(rw, loc, row, acc, ArrayRef<int64_t>{r});
   }
-  Value written = vector::TransferWriteOp::create(rw, loc, acc, c, ValueRange{zero, zero},
-                                                  ArrayRef<bool>{true, true})
-                      .getResult();
+  Value written2 = vector::TransferWriteOp::create(rw, loc, acc, c2, ValueRange{zero, zero},
+                                                   ArrayRef<bool>{true, true})
+                       .getResult();
+  Value written = tensor::InsertSliceOp::create(rw, loc, written2, c, offs, szs, strides);
   rw.replaceOp(step, written);
 
   if (fill) {

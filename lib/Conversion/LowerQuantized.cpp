@@ -244,10 +244,12 @@ Value constantColumnSums(OpBuilder &b, Location loc, Value rhs, bool isSigned) {
 /// The raw u8 x s8 product sum_k u[r, k] b[k, n] in the layout of x86's
 /// vpdpbusd (qf-pack-layout target=avx512-vnni): u = a, or a + 128 (the sign
 /// bit flipped) for a signed a, viewed as [R, K/4, 4]; the constant b packed
-/// at compile time as [K/4, N, 4], four consecutive k of one column side by
-/// side. A linalg.generic over (r, n, k4, kk) marked `qf.vnni`, which
-/// qf-cpu-tile-and-vectorize turns into vpdpbusd register tiles. Null when
-/// b is not a constant.
+/// at compile time in panels of P = 32 (or 16) columns, [N/P, K/4, P, 4]:
+/// four consecutive k of one column side by side, and a register tile's
+/// whole k stream contiguous. A linalg.generic over (r, np, k4, nl, kk) into
+/// the accumulator viewed as [R, N/P, P], marked `qf.vnni`, which
+/// qf-cpu-tile-and-vectorize turns into vpdpbusd register tiles. Null when b
+/// is not a constant.
 Value vnniProduct(OpBuilder &rw, Location loc, Value a, Value b, bool aSigned, int64_t R,
                   int64_t K, int64_t N) {
   std::vector<int8_t> raw = K % 4 || N % 16 ? std::vector<int8_t>() : constantBytes8(b, K * N);
@@ -258,12 +260,13 @@ Value vnniProduct(OpBuilder &rw, Location loc, Value a, Value b, bool aSigned, i
     rhs = c.getInput();
   Attribute attr;
   matchPattern(rhs, m_Constant(&attr));
+  int64_t P = N % 32 == 0 ? 32 : 16;
   std::vector<int8_t> packed(K * N);
   for (int64_t k = 0; k < K; ++k)
     for (int64_t n = 0; n < N; ++n)
-      packed[((k / 4) * N + n) * 4 + k % 4] = raw[k * N + n];
+      packed[(((n / P) * (K / 4) + k / 4) * P + n % P) * 4 + k % 4] = raw[k * N + n];
   Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
-  auto packedT = RankedTensorType::get({K / 4, N, 4}, i8);
+  auto packedT = RankedTensorType::get({N / P, K / 4, P, 4}, i8);
   Value bp = arith::ConstantOp::create(rw, loc, packedT,
                                        makeBlob(packedT, blobName(attr, "weight") + "_vnni", packed));
   Value u = a;
@@ -273,24 +276,25 @@ Value vnniProduct(OpBuilder &rw, Location loc, Value a, Value b, bool aSigned, i
     });
   Value u3 = reshapeTo(rw, loc, u, RankedTensorType::get({R, K / 4, 4}, i8));
   MLIRContext *ctx = rw.getContext();
-  AffineExpr r, n, k4, kk;
-  bindDims(ctx, r, n, k4, kk);
-  auto accT = RankedTensorType::get({R, N}, i32);
+  AffineExpr r, np, k4, nl, kk;
+  bindDims(ctx, r, np, k4, nl, kk);
+  auto accT = RankedTensorType::get({R, N / P, P}, i32);
   auto g = linalg::GenericOp::create(
       rw, loc, accT, ValueRange{u3, bp},
       ValueRange{emptyTensor(rw, loc, accT, scalarConst(rw, loc, i32, 0))},
-      SmallVector<AffineMap>{AffineMap::get(4, 0, {r, k4, kk}, ctx),
-                             AffineMap::get(4, 0, {k4, n, kk}, ctx),
-                             AffineMap::get(4, 0, {r, n}, ctx)},
+      SmallVector<AffineMap>{AffineMap::get(5, 0, {r, k4, kk}, ctx),
+                             AffineMap::get(5, 0, {np, k4, nl, kk}, ctx),
+                             AffineMap::get(5, 0, {r, np, nl}, ctx)},
       SmallVector<IteratorType>{IteratorType::parallel, IteratorType::parallel,
-                                IteratorType::reduction, IteratorType::reduction},
+                                IteratorType::reduction, IteratorType::parallel,
+                                IteratorType::reduction},
       [&](OpBuilder &nb, Location l, ValueRange v) {
         Value prod = arith::MulIOp::create(nb, l, arith::ExtUIOp::create(nb, l, i32, v[0]),
                                            arith::ExtSIOp::create(nb, l, i32, v[1]));
         linalg::YieldOp::create(nb, l, Value(arith::AddIOp::create(nb, l, v[2], prod)));
       });
   g->setAttr("qf.vnni", UnitAttr::get(ctx));
-  return g.getResult(0);
+  return reshapeTo(rw, loc, g.getResult(0), RankedTensorType::get({R, N}, i32));
 }
 
 struct QuantizedMatMulLowering : OpRewritePattern<QuantizedMatMulOp> {

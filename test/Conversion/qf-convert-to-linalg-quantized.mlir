@@ -99,15 +99,16 @@ func.func @hadamard_paley(%x: tensor<2x24xf32>) -> tensor<2x24xf32> {
 // -----
 
 // VNNI layout: the signed lhs gets its sign bit flipped (u8 = a + 128), the
-// weight is packed at compile time as [K/4, N, 4], the u8 x s8 product is a
-// generic over (r, n, k4, kk) marked qf.vnni, and 128 * colsum(W) (8 * 3 =
-// 24 per column, so 3072) comes off the result.
+// weight is packed at compile time in panels of 16 columns, [N/16, K/4, 16,
+// 4], the u8 x s8 product is a generic over (r, np, k4, nl, kk) marked
+// qf.vnni into the accumulator viewed as [R, N/16, 16], and 128 * colsum(W)
+// (8 * 3 = 24 per column, so 3072) comes off the result.
 // CHECK-LABEL: func @vnni
 // CHECK-DAG: %[[SUMS:.*]] = arith.constant dense<24> : tensor<1x16xi32>
-// CHECK-DAG: %[[PACKED:.*]] = arith.constant dense_resource<weight_vnni> : tensor<2x16x4xi8>
+// CHECK-DAG: %[[PACKED:.*]] = arith.constant dense_resource<weight_vnni> : tensor<1x2x16x4xi8>
 // CHECK: arith.xori %{{.*}}, %c-128_i8 : i8
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction"]
-// CHECK-SAME: ins(%{{.*}}, %[[PACKED]] : tensor<2x2x4xi8>, tensor<2x16x4xi8>)
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "parallel", "reduction"]
+// CHECK-SAME: ins(%{{.*}}, %[[PACKED]] : tensor<2x2x4xi8>, tensor<1x2x16x4xi8>) outs(%{{.*}} : tensor<2x1x16xi32>)
 // CHECK-SAME: attrs = {qf.vnni}
 // CHECK-DAG: arith.extsi
 // CHECK-DAG: arith.extui

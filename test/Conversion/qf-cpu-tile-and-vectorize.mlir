@@ -73,34 +73,34 @@ func.func @bools(%x: tensor<64xi1>) -> tensor<64xi1> {
 
 // -----
 
-// A u8 x s8 product in VNNI layout (qf.vnni): one 8 x 32 register tile
-// (the thread loop has a single tile here and folds away) whose accumulator
-// stays in registers across the k4 loop, and per k4 step one 4-byte
-// broadcast of each A row and two vpdpbusd per row (32 columns = 2 x 16
-// lanes). B's 32 columns x 4 bytes are contiguous: two 64-byte reads.
+// A u8 x s8 product in VNNI layout (qf.vnni), weights in panels of 32
+// columns: register tiles of 8 rows x one panel whose accumulator stays in
+// registers across the k4 loop; per k4 step the panel's 128 contiguous bytes
+// (two 64-byte reads), one 4-byte broadcast of each A row and two vpdpbusd
+// per row (32 columns = 2 x 16 lanes).
 // CHECK-LABEL: func @vnni
 // CHECK: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<8x32xi32>)
-// CHECK: %[[B:.*]] = tensor.collapse_shape {{.*}} : tensor<1x32x4xi8> into tensor<128xi8>
+// CHECK: %[[B:.*]] = tensor.collapse_shape {{.*}} : tensor<1x1x32x4xi8> into tensor<128xi8>
 // CHECK: vector.transfer_read %[[B]][%c0]{{.*}} : tensor<128xi8>, vector<64xi8>
 // CHECK: vector.transfer_read %[[B]][%c64]{{.*}} : tensor<128xi8>, vector<64xi8>
 // CHECK: vector.bitcast {{.*}} : vector<4xi8> to vector<1xi32>
 // CHECK: vector.broadcast {{.*}} : i32 to vector<16xi32>
 // CHECK-COUNT-16: qf.x86_vpdpbusd
 // CHECK-NOT: qf.x86_vpdpbusd
-#mA = affine_map<(r, n, k4, kk) -> (r, k4, kk)>
-#mB = affine_map<(r, n, k4, kk) -> (k4, n, kk)>
-#mC = affine_map<(r, n, k4, kk) -> (r, n)>
-func.func @vnni(%a: tensor<8x16x4xi8>, %b: tensor<16x32x4xi8>) -> tensor<8x32xi32> {
+#mA = affine_map<(r, np, k4, nl, kk) -> (r, k4, kk)>
+#mB = affine_map<(r, np, k4, nl, kk) -> (np, k4, nl, kk)>
+#mC = affine_map<(r, np, k4, nl, kk) -> (r, np, nl)>
+func.func @vnni(%a: tensor<8x16x4xi8>, %b: tensor<1x16x32x4xi8>) -> tensor<8x1x32xi32> {
   %c0 = arith.constant 0 : i32
-  %e = tensor.empty() : tensor<8x32xi32>
-  %f = linalg.fill ins(%c0 : i32) outs(%e : tensor<8x32xi32>) -> tensor<8x32xi32>
-  %r = linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction", "reduction"]} ins(%a, %b : tensor<8x16x4xi8>, tensor<16x32x4xi8>) outs(%f : tensor<8x32xi32>) attrs = {qf.vnni} {
+  %e = tensor.empty() : tensor<8x1x32xi32>
+  %f = linalg.fill ins(%c0 : i32) outs(%e : tensor<8x1x32xi32>) -> tensor<8x1x32xi32>
+  %r = linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction", "parallel", "reduction"]} ins(%a, %b : tensor<8x16x4xi8>, tensor<1x16x32x4xi8>) outs(%f : tensor<8x1x32xi32>) attrs = {qf.vnni} {
   ^bb0(%x: i8, %y: i8, %acc: i32):
     %xu = arith.extui %x : i8 to i32
     %ys = arith.extsi %y : i8 to i32
     %p = arith.muli %xu, %ys : i32
     %s = arith.addi %acc, %p : i32
     linalg.yield %s : i32
-  } -> tensor<8x32xi32>
-  return %r : tensor<8x32xi32>
+  } -> tensor<8x1x32xi32>
+  return %r : tensor<8x1x32xi32>
 }
