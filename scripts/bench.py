@@ -4,7 +4,8 @@ run, and writes one JSON file under bench/results/.
 bench.py BUILD_DIR [--threads N] [--runs N]
 
 Workloads:
-  minilm   paraphrase-MiniLM-L3-v2, 1x128 tokens (the bundled real model)
+  minilm   paraphrase-MiniLM-L3-v2 (the bundled real model), batch 1 and 8 x 128
+           tokens, fp32 / w8a8 / w4a16-g128 (ONNX Runtime fp32 / int8 dynamic)
   matmul   one 128x384 @ 384x1536 f32 MatMul as an ONNX model
   int8     u8 512x4096 @ s8 4096x4096 QDQ MatMul (requantized to u8)
   gemv     int4 group-128 4096x14336 MatMulNBits at batch 1
@@ -139,30 +140,63 @@ def weight_bytes(model_path):
                if t.data_type == TensorProto.FLOAT and t.name not in tables)
 
 
-def bench_minilm(bindir, work, threads, runs, roof):
+def minilm_feeds(batch, sentences, vocab):
+    """input_ids and attention_mask for `batch` rows, sentences repeated."""
+    rows = [minilm.tokenize(sentences[i % len(sentences)], vocab) for i in range(batch)]
+    return {"input_ids": np.concatenate([r[0] for r in rows]),
+            "attention_mask": np.concatenate([r[1] for r in rows])}
+
+
+def bench_minilm(bindir, work, threads, runs, roof, batch, scheme):
+    """The real model at `batch` x 128 tokens under `scheme` (none, w8a8,
+    w4a16-g128), against ONNX Runtime fp32 (for none) or ONNX Runtime's
+    dynamic int8 of the same MatMuls (for the quantized schemes). w8a8
+    calibrates on the demo's calibration sentences."""
     model = minilm.model_path()
-    so = os.path.join(work, "minilm.so")
-    shape = f"1x{minilm.SEQ_LEN}"
-    subprocess.run([os.path.join(bindir, "quant-compile"), "-q", model,
-                    f"--input-shape=input_ids={shape}", f"--input-shape=attention_mask={shape}",
-                    "-o", so], check=True)
-    ids, mask = minilm.tokenize(minilm.SENTENCES[0], minilm.load_vocab())
-    files = {"input_ids": os.path.join(work, "ids.npy"), "attention_mask": os.path.join(work, "mask.npy")}
-    np.save(files["input_ids"], ids)
-    np.save(files["attention_mask"], mask)
+    vocab = minilm.load_vocab()
+    tag = f"minilm-{scheme}-b{batch}"
+    so = os.path.join(work, tag + ".so")
+    shape = f"{batch}x{minilm.SEQ_LEN}"
+    cmd = [os.path.join(bindir, "quant-compile"), "-q", model, f"--quant={scheme}",
+           f"--input-shape=input_ids={shape}", f"--input-shape=attention_mask={shape}", "-o", so]
+    if scheme == "w8a8":
+        calib = os.path.join(work, f"calib-b{batch}")
+        cal = minilm.CALIBRATION_SENTENCES
+        for i in range(0, len(cal), batch):
+            d = os.path.join(calib, f"c{i:03d}")
+            os.makedirs(d, exist_ok=True)
+            for name, v in minilm_feeds(batch, cal[i:] + cal[:i], vocab).items():
+                np.save(os.path.join(d, name + ".npy"), v)
+        cmd.append(f"--calib-data={calib}")
+    subprocess.run(cmd, check=True)
+    feeds = minilm_feeds(batch, minilm.SENTENCES, vocab)
+    files = {}
+    for name, v in feeds.items():
+        files[name] = os.path.join(work, f"{tag}-{name}.npy")
+        np.save(files[name], v)
     # Ours first: a live ONNX Runtime session keeps its pool threads spinning
     # and would steal the cores from quant-run.
     ours = ours_ms(bindir, so, files, threads, runs)
-    sess = ort_session(model, threads)
-    feeds = {"input_ids": ids, "attention_mask": mask}
+    peer_model, peer = model, "onnxruntime fp32"
+    if scheme != "none":
+        from onnxruntime import quantization as oq
+        peer_model = os.path.join(work, "minilm-ort-int8-dynamic.onnx")
+        if not os.path.exists(peer_model):
+            oq.quantize_dynamic(model, peer_model, weight_type=oq.QuantType.QInt8,
+                                op_types_to_quantize=["MatMul"])
+        peer = "onnxruntime int8 dynamic"
+    sess = ort_session(peer_model, threads)
     theirs = median_ms(lambda: sess.run(None, feeds), runs)
     del sess
-    flops = matmul_flops(bindir, model, {"input_ids": [1, minilm.SEQ_LEN],
-                                         "attention_mask": [1, minilm.SEQ_LEN]}, work)
-    weights = weight_bytes(model)
-    bound = max(flops / (roof["peak_gflops_f32"] * 1e9), weights / (roof["bandwidth_gbs"] * 1e9)) * 1e3
-    return {"ours_ms": ours, "onnxruntime_ms": theirs,
-            "roofline_ms": bound, "matmul_gflop": flops / 1e9, "weight_mb": weights / 1e6}
+    shapes = {"input_ids": [batch, minilm.SEQ_LEN], "attention_mask": [batch, minilm.SEQ_LEN]}
+    flops = matmul_flops(bindir, model, shapes, work)
+    weights = weight_bytes(model) * {"none": 1.0, "w8a8": 0.25, "w4a16-g128": 0.14}[scheme]
+    peak = roof["peak_gops_int8"] if scheme == "w8a8" and roof["peak_gops_int8"] else \
+        roof["peak_gflops_f32"]
+    bound = max(flops / (peak * 1e9), weights / (roof["bandwidth_gbs"] * 1e9)) * 1e3
+    return {"ours_ms": ours, "onnxruntime_ms": theirs, "peer": peer, "batch": batch,
+            "scheme": scheme, "roofline_ms": bound, "matmul_gflop": flops / 1e9,
+            "weight_mb": weights / 1e6}
 
 
 def bench_matmul(bindir, work, threads, runs, roof):
@@ -292,7 +326,12 @@ def main():
               "commit": commit, "threads": a.threads, "runs": a.runs, "machine": machine(),
               "roofline": roof, "workloads": {}}
     work = work_dir
-    result["workloads"]["minilm_l3_seq128_fp32"] = bench_minilm(bindir, work, a.threads, a.runs, roof)
+    for batch in (1, 8):
+        for scheme in ("none", "w8a8", "w4a16-g128"):
+            name = f"minilm_l3_b{batch}x128_{'fp32' if scheme == 'none' else scheme}"
+            result["workloads"][name] = bench_minilm(bindir, work, a.threads,
+                                                     a.runs if batch == 1 else max(5, a.runs // 4),
+                                                     roof, batch, scheme)
     result["workloads"]["int4_g128_gemv_4096x14336"] = bench_int4_gemv(bindir, work, a.threads,
                                                                        a.runs, roof)
     result["workloads"]["matmul_128x384x1536_fp32"] = bench_matmul(bindir, work, a.threads, a.runs, roof)
@@ -309,7 +348,8 @@ def main():
           f"{roof['peak_gops_int8']:.0f} GOP/s int8 (VNNI), "
           f"{roof['bandwidth_gbs']:.1f} GB/s")
     for name, w in result["workloads"].items():
-        line = f"{name}: ours {w['ours_ms']:.3f} ms, onnxruntime {w['onnxruntime_ms']:.3f} ms " \
+        peer = w.get("peer", "onnxruntime") if name.startswith("minilm") else "onnxruntime"
+        line = f"{name}: ours {w['ours_ms']:.3f} ms, {peer} {w['onnxruntime_ms']:.3f} ms " \
                f"(ours/ort {w['ours_ms'] / w['onnxruntime_ms']:.2f}x)"
         if "numpy_ms" in w:
             line += f", numpy {w['numpy_ms']:.3f} ms"
