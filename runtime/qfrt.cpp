@@ -2,8 +2,10 @@
 #include "qfrt.h"
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <string>
@@ -126,7 +128,27 @@ static qfrt_status parseSignature(const char *text, qfrt_module *m) {
   return QFRT_OK;
 }
 
+/// A compiled module allocates its intermediate buffers on each run and
+/// frees them at its end. glibc serves blocks above its mmap threshold
+/// (128 KiB, adapting up to 32 MiB) with fresh mappings and returns freed
+/// heap tops to the kernel, so every run pays page faults on every large
+/// buffer (a quarter of MiniLM's time at batch 8). Raised once per process,
+/// the freed buffers stay in the heap and the next run reuses them.
+/// QFRT_KEEP_MALLOC=1 in the environment leaves malloc as it is.
+static void keepBuffersMapped() {
+  static bool done = [] {
+    const char *keep = std::getenv("QFRT_KEEP_MALLOC");
+    if (keep && *keep == '1')
+      return true;
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    return true;
+  }();
+  (void)done;
+}
+
 qfrt_status qfrt_module_load(const char *path, qfrt_module **out) {
+  keepBuffersMapped();
   if (!out)
     return fail(QFRT_ERROR_INVALID_ARG, "null output handle");
   *out = nullptr;
