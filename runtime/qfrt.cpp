@@ -4,6 +4,8 @@
 #include <dlfcn.h>
 #include <malloc.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -147,8 +149,23 @@ static void keepBuffersMapped() {
   (void)done;
 }
 
+/// Linux hands AMX tile state to a process only on request
+/// (ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA); modules compiled for a CPU
+/// with AMX use the tiles. Harmless where there is none (the call fails).
+static void requestAmxTiles() {
+  static bool done = [] {
+#if defined(__x86_64__) && defined(SYS_arch_prctl)
+    constexpr long kReqXcompPerm = 0x1023, kXtileData = 18;
+    (void)syscall(SYS_arch_prctl, kReqXcompPerm, kXtileData);
+#endif
+    return true;
+  }();
+  (void)done;
+}
+
 qfrt_status qfrt_module_load(const char *path, qfrt_module **out) {
   keepBuffersMapped();
+  requestAmxTiles();
   if (!out)
     return fail(QFRT_ERROR_INVALID_ARG, "null output handle");
   *out = nullptr;

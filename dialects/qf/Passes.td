@@ -342,10 +342,13 @@ def QfPackLayout : Pass<"qf-pack-layout", "::mlir::func::FuncOp"> {
     runs the product as u8 x s8 (a signed activation gets its sign bit
     flipped, +128, and 128 * colsum(W) comes off the i32 result, a constant)
     and qf-cpu-tile-and-vectorize emits `vpdpbusd` register tiles for it.
-    `target=none` leaves the layout to the generic i32 path.
+    `target=amx` does the same and marks the ops whose shapes fit AMX tiles
+    (rows % 16, K % 64, N % 32) `qf.layout = "amx"`: same packing, products
+    on tile registers (qf-cpu-amx). `target=none` leaves the layout to the
+    generic i32 path.
   }];
   let options = [
-    Option<"target", "target", "std::string", "\"none\"", "none | avx512-vnni">
+    Option<"target", "target", "std::string", "\"none\"", "none | avx512-vnni | amx">
   ];
 }
 
@@ -358,6 +361,20 @@ def QfLowerX86Intrinsics : Pass<"qf-lower-x86-intrinsics"> {
     intrinsic call is to them.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def QfCpuAmx : Pass<"qf-cpu-amx"> {
+  let summary = "Run u8 x s8 products marked qf.amx on Intel AMX tiles";
+  let description = [{
+    After bufferization: every linalg.generic marked `qf.amx` (a u8 x s8
+    product in VNNI layout with 32-column weight panels, R % 16 == 0 and
+    K % 64 == 0, chosen by qf-pack-layout target=amx) becomes an scf.parallel
+    over blocks of 32 (or 16) rows x one panel, whose k loop loads A and B
+    tiles and issues tdpbusd into 2 x 2 (or 1 x 2) accumulator tiles, kept
+    in tile registers for 4 k steps per trip and in C between trips.
+  }];
+  let dependentDialects = ["::mlir::amx::AMXDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
 }
 
 def QfQuantizeActivations : Pass<"qf-quantize-activations", "::mlir::func::FuncOp"> {

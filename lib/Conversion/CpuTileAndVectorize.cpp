@@ -510,7 +510,7 @@ struct QfCpuTileAndVectorizePass
       if (failed(tileAndVectorizeVnni(rw, g)))
         g->removeAttr("qf.vnni"); // stays a loop nest: correct, just slow
     for (linalg::LinalgOp op : targets)
-      if (!op->hasAttr("qf.vnni"))
+      if (!op->hasAttr("qf.vnni") && !op->hasAttr("qf.amx")) // qf-cpu-amx takes those
         (void)tileAndVectorize(rw, op); // untouched ops fall back to loops
 
     // Few-row reductions with a richer body (weight-only matmuls).
@@ -525,7 +525,7 @@ struct QfCpuTileAndVectorizePass
     // transposes, ...): parallel rows, vectorized along the innermost dim.
     SmallVector<linalg::LinalgOp> rest;
     for (Operation &o : f.getBody().front())
-      if (auto l = dyn_cast<linalg::LinalgOp>(&o))
+      if (auto l = dyn_cast<linalg::LinalgOp>(&o); l && !l->hasAttr("qf.amx"))
         rest.push_back(l);
     for (linalg::LinalgOp op : rest)
       (void)tileAndVectorizeRows(rw, op, scf::SCFTilingOptions::LoopType::ForallOp);

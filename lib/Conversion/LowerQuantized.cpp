@@ -248,10 +248,11 @@ Value constantColumnSums(OpBuilder &b, Location loc, Value rhs, bool isSigned) {
 /// four consecutive k of one column side by side, and a register tile's
 /// whole k stream contiguous. A linalg.generic over (r, np, k4, nl, kk) into
 /// the accumulator viewed as [R, N/P, P], marked `qf.vnni`, which
-/// qf-cpu-tile-and-vectorize turns into vpdpbusd register tiles. Null when b
-/// is not a constant.
+/// qf-cpu-tile-and-vectorize turns into vpdpbusd register tiles, or `qf.amx`
+/// (layout "amx"), which qf-cpu-amx runs on AMX tiles after bufferization.
+/// Null when b is not a constant.
 Value vnniProduct(OpBuilder &rw, Location loc, Value a, Value b, bool aSigned, int64_t R,
-                  int64_t K, int64_t N) {
+                  int64_t K, int64_t N, bool amx) {
   std::vector<int8_t> raw = K % 4 || N % 16 ? std::vector<int8_t>() : constantBytes8(b, K * N);
   if (raw.empty())
     return {};
@@ -293,7 +294,7 @@ Value vnniProduct(OpBuilder &rw, Location loc, Value a, Value b, bool aSigned, i
                                            arith::ExtSIOp::create(nb, l, i32, v[1]));
         linalg::YieldOp::create(nb, l, Value(arith::AddIOp::create(nb, l, v[2], prod)));
       });
-  g->setAttr("qf.vnni", UnitAttr::get(ctx));
+  g->setAttr(amx && P == 32 ? "qf.amx" : "qf.vnni", UnitAttr::get(ctx));
   return reshapeTo(rw, loc, g.getResult(0), RankedTensorType::get({R, N}, i32));
 }
 
@@ -323,9 +324,11 @@ struct QuantizedMatMulLowering : OpRewritePattern<QuantizedMatMulOp> {
                                                          : aT.getElementType()));
     Value b = storageOf(rw, loc, op.getRhs());
     auto layout = op->getAttrOfType<StringAttr>("qf.layout");
-    if (layout && layout.getValue() == "vnni" && !bHasZero && bSigned) {
+    if (layout && (layout.getValue() == "vnni" || layout.getValue() == "amx") && !bHasZero &&
+        bSigned) {
       Value sums = constantColumnSums(rw, loc, b, bSigned);
-      Value acc = sums ? vnniProduct(rw, loc, a, b, aSigned, R, K, N) : Value();
+      Value acc = sums ? vnniProduct(rw, loc, a, b, aSigned, R, K, N, layout.getValue() == "amx")
+                       : Value();
       if (acc) {
         // The product ran on u8 = a + 128 for a signed lhs: sum (a - za) b =
         // raw - (za + 128) colsum(b), with colsum known at compile time.

@@ -21,6 +21,8 @@ namespace qf {
 /// host: quant-compile targets the machine it runs on).
 static std::string hostLayoutTarget() {
   llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  if (features.lookup("amx-int8") && features.lookup("amx-tile") && features.lookup("avx512vnni"))
+    return "amx";
   return features.lookup("avx512vnni") && features.lookup("avx512bw") ? "avx512-vnni" : "none";
 }
 
@@ -45,7 +47,7 @@ std::vector<PipelineStage> cpuPipelineStages() {
       // Thread-level matmul tiles (scf.forall) and the parallel dims of every
       // other linalg op become OpenMP worksharing loops.
       {"lower to loops",
-       "scf-forall-to-parallel,func.func(convert-linalg-to-parallel-loops),"
+       "func.func(qf-cpu-amx),scf-forall-to-parallel,func.func(convert-linalg-to-parallel-loops),"
        "convert-vector-to-scf{full-unroll=1},lower-affine,"
        // canonicalize inlines the memref.alloca_scope that scf-to-openmp puts
        // around each loop body (ours allocate nothing), before scf-to-cf
@@ -53,7 +55,7 @@ std::vector<PipelineStage> cpuPipelineStages() {
        "convert-scf-to-openmp,canonicalize,convert-scf-to-cf,canonicalize"},
       {"lower to LLVM dialect",
        "qf-lower-x86-intrinsics,expand-strided-metadata,lower-affine,convert-math-to-funcs,"
-       "convert-math-to-llvm,convert-math-to-libm,convert-vector-to-llvm,"
+       "convert-math-to-llvm,convert-math-to-libm,convert-vector-to-llvm{enable-amx=1},"
        "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
        "convert-cf-to-llvm,convert-ub-to-llvm,"
        "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"

@@ -45,17 +45,23 @@ struct QfPackLayoutPass : impl::QfPackLayoutBase<QfPackLayoutPass> {
 
   void runOnOperation() override {
     func::FuncOp f = getOperation();
-    if (target != "none" && target != "avx512-vnni") {
-      f.emitError("qf-pack-layout: unknown target '") << target << "' (valid: none, avx512-vnni)";
+    if (target != "none" && target != "avx512-vnni" && target != "amx") {
+      f.emitError("qf-pack-layout: unknown target '")
+          << target << "' (valid: none, avx512-vnni, amx)";
       return signalPassFailure();
     }
     if (target == "none")
       return;
     f.walk([&](QuantizedMatMulOp op) {
       auto b = cast<RankedTensorType>(op.getRhs().getType());
-      if (b.hasStaticShape() && b.getDimSize(0) % 4 == 0 && b.getDimSize(1) % 16 == 0 &&
-          isConstantSignedI8(op.getRhs()))
-        op->setAttr("qf.layout", StringAttr::get(&getContext(), "vnni"));
+      auto a = cast<RankedTensorType>(op.getLhs().getType());
+      int64_t K = b.getDimSize(0), N = b.getDimSize(1);
+      if (!b.hasStaticShape() || !a.hasStaticShape() || K % 4 || N % 16 ||
+          !isConstantSignedI8(op.getRhs()))
+        return;
+      int64_t rows = a.getNumElements() / K;
+      bool amx = target == "amx" && rows % 16 == 0 && K % 64 == 0 && N % 32 == 0;
+      op->setAttr("qf.layout", StringAttr::get(&getContext(), amx ? "amx" : "vnni"));
     });
   }
 };
