@@ -1,7 +1,10 @@
-/* Peak f32 FMA throughput of this machine: each thread runs 12 independent
- * chains of vector FMAs (enough to cover FMA latency x ports) for a fixed
- * count. Prints GFLOP/s over all threads. Used by scripts/bench.py as the
- * compute roof. Build: cc -O2 -march=native -pthread peak_flops.c */
+/* Peak compute throughput of this machine, the compute roofs of
+ * scripts/bench.py. `peak_flops THREADS` : f32 FMA, each thread running 12
+ * independent chains of vector FMAs (enough to cover FMA latency x ports);
+ * prints GFLOP/s over all threads. `peak_flops THREADS int8` : the same with
+ * AVX-512 VNNI vpdpbusd (u8 x s8, 64 multiply-adds per instruction); prints
+ * int8 GOP/s (2 ops per multiply-add), or 0 without VNNI.
+ * Build: cc -O2 -march=native -pthread peak_flops.c */
 #include <immintrin.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -47,7 +50,38 @@ static void *work(void *out) {
   return NULL;
 }
 
+#if defined(__AVX512VNNI__)
+static const long ITERS8 = 20000000;
+
+static void *work8(void *out) {
+  __m512i a = _mm512_set1_epi8(1), b = _mm512_set1_epi8(-1);
+  __m512i c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0,
+          c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+  for (long it = 0; it < ITERS8; ++it) {
+    c0 = _mm512_dpbusd_epi32(c0, a, b); c1 = _mm512_dpbusd_epi32(c1, a, b);
+    c2 = _mm512_dpbusd_epi32(c2, a, b); c3 = _mm512_dpbusd_epi32(c3, a, b);
+    c4 = _mm512_dpbusd_epi32(c4, a, b); c5 = _mm512_dpbusd_epi32(c5, a, b);
+    c6 = _mm512_dpbusd_epi32(c6, a, b); c7 = _mm512_dpbusd_epi32(c7, a, b);
+    c8 = _mm512_dpbusd_epi32(c8, a, b); c9 = _mm512_dpbusd_epi32(c9, a, b);
+    c10 = _mm512_dpbusd_epi32(c10, a, b); c11 = _mm512_dpbusd_epi32(c11, a, b);
+    __asm__ volatile("" ::: "memory"); /* keep the loop as written */
+  }
+  __m512i s = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(c0, c1), _mm512_add_epi32(c2, c3)),
+                               _mm512_add_epi32(_mm512_add_epi32(c4, c5), _mm512_add_epi32(c6, c7)));
+  s = _mm512_add_epi32(s, _mm512_add_epi32(_mm512_add_epi32(c8, c9), _mm512_add_epi32(c10, c11)));
+  *(float *)out = (float)_mm512_reduce_add_epi32(s);
+  return NULL;
+}
+#endif
+
 int main(int argc, char **argv) {
+  int int8 = argc > 2 && argv[2][0] == 'i';
+#if !defined(__AVX512VNNI__)
+  if (int8) {
+    printf("0\n");
+    return 0;
+  }
+#endif
   int threads = argc > 1 ? atoi(argv[1]) : 1;
   if (threads < 1 || threads > 256)
     return 1;
@@ -56,12 +90,17 @@ int main(int argc, char **argv) {
   struct timespec a, b;
   clock_gettime(CLOCK_MONOTONIC, &a);
   for (int i = 0; i < threads; ++i)
+#if defined(__AVX512VNNI__)
+    pthread_create(&t[i], NULL, int8 ? work8 : work, &sink[i]);
+#else
     pthread_create(&t[i], NULL, work, &sink[i]);
+#endif
   for (int i = 0; i < threads; ++i)
     pthread_join(t[i], NULL);
   clock_gettime(CLOCK_MONOTONIC, &b);
   double s = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9;
-  double flops = 2.0 * LANES * CHAINS * (double)ITERS * threads;
+  double flops = int8 ? 2.0 * 64 * CHAINS * 20000000.0 * threads
+                      : 2.0 * LANES * CHAINS * (double)ITERS * threads;
   printf("%.1f\n", flops / s / 1e9);
   return sink[0] == 12345.0f; /* never true; uses the result */
 }

@@ -74,8 +74,8 @@ def roofline(threads, work):
     exe = os.path.join(work, "peak_flops")
     subprocess.run(["cc", "-O2", "-march=native", "-pthread",
                     os.path.join(ROOT, "bench", "peak_flops.c"), "-o", exe], check=True)
-    def gflops(t):
-        return float(subprocess.run([exe, str(t)], check=True, capture_output=True,
+    def gflops(t, kind="f32"):
+        return float(subprocess.run([exe, str(t), kind], check=True, capture_output=True,
                                     text=True).stdout)
     # The roof is an upper bound: on a shared VM an all-thread run can lose a
     # core for a moment, so one core's best times the thread count counts too.
@@ -85,16 +85,11 @@ def roofline(threads, work):
     out = np.empty_like(big)
     ms = median_ms(lambda: np.copyto(out, big), 10)
     bandwidth = 2 * big.nbytes / (ms * 1e-3)
-    exe8 = os.path.join(work, "peak_int8")
-    subprocess.run(["cc", "-O2", "-march=native", "-pthread",
-                    os.path.join(ROOT, "bench", "peak_int8.c"), "-o", exe8], check=True)
-    def gops(t):
-        return float(subprocess.run([exe8, str(t)], check=True, capture_output=True,
-                                    text=True).stdout)
-    peak8 = max(max(gops(threads) for _ in range(3)), threads * max(gops(1) for _ in range(2)))
+    peak8 = max(max(gflops(threads, "int8") for _ in range(3)),
+                threads * max(gflops(1, "int8") for _ in range(2)))
     return {"peak_gflops_f32": peak, "peak_gops_int8": peak8, "bandwidth_gbs": bandwidth / 1e9,
-            "method": "bench/peak_flops.c (FMA throughput, all threads), bench/peak_int8.c "
-                      "(vpdpbusd throughput) and a 64 MiB copy"}
+            "method": "bench/peak_flops.c (FMA and vpdpbusd throughput, all threads) "
+                      "and a 64 MiB copy"}
 
 
 def ort_session(path, threads):
@@ -268,7 +263,7 @@ def bench_int8_gemm(bindir, work, threads, runs, roof):
     an ONNX QDQ MatMul (per-output-channel weight scales), against
     oneDNN's int8 matmul (bench/onednn_int8_gemm.cpp, AMX where the CPU has
     it) and ONNX Runtime on the same model; the bound is the int8 peak of
-    bench/peak_int8.c (VNNI vpdpbusd throughput on every thread)."""
+    bench/peak_flops.c int8 (VNNI vpdpbusd throughput on every thread)."""
     M, K, N = 512, 4096, 4096
     rng = np.random.default_rng(0)
     w = rng.integers(-127, 128, (K, N), dtype=np.int8)

@@ -293,6 +293,34 @@ LogicalResult tileAndVectorizeRows(RewriterBase &rw, linalg::LinalgOp op,
 /// step is a vector update of the whole column tile, whose accumulator the
 /// pass later hoists into registers. The weight streams once, row by row of
 /// its [K, N] layout.
+/// Tiles `op` by `tileSizes` (an scf.forall when `forall`, else scf.for
+/// loops) with the fill of its accumulator fused in; returns the tiled op
+/// and the tiled fill (null when there is none).
+FailureOr<std::pair<Operation *, Operation *>>
+tileWithFill(RewriterBase &rw, Operation *op, ArrayRef<int64_t> tileSizes, bool forall) {
+  scf::SCFTilingOptions opts;
+  opts.setTileSizes(sizes(rw, tileSizes));
+  if (forall)
+    opts.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+  rw.setInsertionPoint(op);
+  auto fused = scf::tileConsumerAndFuseProducersUsingSCF(rw, cast<TilingInterface>(op),
+                                                         fuseFillOnly(opts));
+  if (failed(fused))
+    return failure();
+  for (auto [orig, repl] : fused->replacements)
+    rw.replaceAllUsesWith(orig, repl);
+  Operation *tile = nullptr, *fill = nullptr;
+  for (Operation *t : fused->tiledAndFusedOps) {
+    if (t->getName() == op->getName())
+      tile = t;
+    else if (isa<linalg::FillOp>(t))
+      fill = t;
+  }
+  if (!tile)
+    return failure();
+  return std::make_pair(tile, fill);
+}
+
 LogicalResult tileAndVectorizeColumns(RewriterBase &rw, linalg::GenericOp op) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   auto iters = op.getIteratorTypesArray();
@@ -313,25 +341,10 @@ LogicalResult tileAndVectorizeColumns(RewriterBase &rw, linalg::GenericOp op) {
   outer[1] = nt;
   steps[0] = steps[1] = 0;
 
-  scf::SCFTilingOptions forallOpts;
-  forallOpts.setTileSizes(sizes(rw, outer));
-  forallOpts.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
-  rw.setInsertionPoint(op);
-  auto fused = scf::tileConsumerAndFuseProducersUsingSCF(
-      rw, cast<TilingInterface>(op.getOperation()), fuseFillOnly(forallOpts));
-  if (failed(fused))
+  auto outerTiles = tileWithFill(rw, op, outer, /*forall=*/true);
+  if (failed(outerTiles))
     return failure();
-  for (auto [orig, repl] : fused->replacements)
-    rw.replaceAllUsesWith(orig, repl);
-  Operation *tile = nullptr, *fill = nullptr;
-  for (Operation *t : fused->tiledAndFusedOps) {
-    if (t->getName() == op->getName())
-      tile = t;
-    else if (isa<linalg::FillOp>(t))
-      fill = t;
-  }
-  if (!tile)
-    return failure();
+  auto [tile, fill] = *outerTiles;
 
   scf::SCFTilingOptions stepOpts;
   stepOpts.setTileSizes(sizes(rw, steps));
@@ -381,41 +394,13 @@ LogicalResult tileAndVectorizeVnni(RewriterBase &rw, linalg::GenericOp op) {
   int64_t mr = pick(R, {8, 4, 2, 1});
   int64_t Mt = block(R, mr, 64), Pt = block(panels, 1, std::max<int64_t>(1, 256 / nr));
 
-  scf::SCFTilingOptions forallOpts;
-  forallOpts.setTileSizes(sizes(rw, {Mt, Pt, 0, 0, 0}));
-  forallOpts.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
-  rw.setInsertionPoint(op);
-  auto fused = scf::tileConsumerAndFuseProducersUsingSCF(
-      rw, cast<TilingInterface>(op.getOperation()), fuseFillOnly(forallOpts));
-  if (failed(fused))
+  auto threadTiles = tileWithFill(rw, op, {Mt, Pt, 0, 0, 0}, /*forall=*/true);
+  if (failed(threadTiles))
     return failure();
-  for (auto [orig, repl] : fused->replacements)
-    rw.replaceAllUsesWith(orig, repl);
-  Operation *tiled = nullptr;
-  for (Operation *t : fused->tiledAndFusedOps)
-    if (t->getName() == op->getName())
-      tiled = t;
-  if (!tiled)
+  auto regTiles = tileWithFill(rw, threadTiles->first, {mr, 1, 0, 0, 0}, /*forall=*/false);
+  if (failed(regTiles))
     return failure();
-
-  scf::SCFTilingOptions regOpts;
-  regOpts.setTileSizes(sizes(rw, {mr, 1, 0, 0, 0}));
-  rw.setInsertionPoint(tiled);
-  auto regs = scf::tileConsumerAndFuseProducersUsingSCF(rw, cast<TilingInterface>(tiled),
-                                                        fuseFillOnly(regOpts));
-  if (failed(regs))
-    return failure();
-  for (auto [orig, repl] : regs->replacements)
-    rw.replaceAllUsesWith(orig, repl);
-  Operation *tile = nullptr, *fill = nullptr;
-  for (Operation *t : regs->tiledAndFusedOps) {
-    if (t->getName() == op->getName())
-      tile = t;
-    else if (isa<linalg::FillOp>(t))
-      fill = t;
-  }
-  if (!tile)
-    return failure();
+  auto [tile, fill] = *regTiles;
 
   scf::SCFTilingOptions kOpts;
   kOpts.setTileSizes(sizes(rw, {0, 0, 1, 0, 0}));

@@ -104,7 +104,7 @@ Value divideInputChannels(Value x, ArrayRef<Operation *> readers, ArrayRef<float
     return llvm::is_contained(readers, u);
   });
   if (auto ln = x.getDefiningOp<LayerNormOp>();
-      ln && onlyReaders && ln.getAxis() == xT.getRank() - 1) {
+      ln && onlyReaders && (int64_t)ln.getAxis() == xT.getRank() - 1) {
     std::vector<float> gamma = constantVector(ln.getScale(), K);
     std::vector<float> beta =
         ln.getBias() ? constantVector(ln.getBias(), K) : std::vector<float>(K, 0.0f);
