@@ -204,4 +204,33 @@ Value divS(OpBuilder &b, Location loc, Value x, Value y) {
   return arith::DivSIOp::create(b, loc, x, y);
 }
 
+Value panelMatmul(OpBuilder &b, Location loc, Value a, Value panels, Value init) {
+  auto cT = cast<RankedTensorType>(init.getType());
+  auto pT = cast<RankedTensorType>(panels.getType());
+  auto c3T = RankedTensorType::get({cT.getDimSize(0), pT.getDimSize(0), kWeightPanel},
+                                   cT.getElementType());
+  Value c3;
+  if (auto fill = init.getDefiningOp<linalg::FillOp>())
+    c3 = emptyTensor(b, loc, c3T, fill.getDpsInputs()[0]);
+  else
+    c3 = reshapeTo(b, loc, init, c3T);
+  // C[m, j, l] += A[m, k] * W'[j, k, l] over (m, j, l, k); `contract` lets
+  // the multiply-add become an FMA once it is vectorized.
+  MLIRContext *ctx = b.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {d(0), d(3)}, ctx),
+                                 AffineMap::get(4, 0, {d(1), d(3), d(2)}, ctx),
+                                 AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx)};
+  SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
+  iters.push_back(utils::IteratorType::reduction);
+  auto g = linalg::GenericOp::create(
+      b, loc, TypeRange{c3T}, ValueRange{a, panels}, ValueRange{c3}, maps, iters,
+      [](OpBuilder &nb, Location l, ValueRange args) {
+        auto fm = arith::FastMathFlagsAttr::get(nb.getContext(), arith::FastMathFlags::contract);
+        Value p = arith::MulFOp::create(nb, l, args[0], args[1], fm);
+        linalg::YieldOp::create(nb, l, Value(arith::AddFOp::create(nb, l, args[2], p, fm)));
+      });
+  return reshapeTo(b, loc, g.getResult(0), cT);
+}
+
 } // namespace qf::lowering

@@ -57,6 +57,16 @@ Value padConstant(OpBuilder &b, Location loc, Value v,
                   llvm::ArrayRef<int64_t> low, llvm::ArrayRef<int64_t> high,
                   Value padValue);
 
+/// Columns per panel of a packed f32 matmul weight.
+constexpr int64_t kWeightPanel = 32;
+
+/// A [M, K] times a weight packed in panels W'[j, k, l] = W[k, 32j + l]
+/// ([N/32, K, 32]), accumulated onto `init` [M, N] (a zero fill is rebuilt
+/// in the [M, N/32, 32] shape the contraction writes, so tiling can still
+/// fuse it): a generic over (m, j, l, k) that qf-cpu-tile-and-vectorize runs
+/// as panel register tiles, a contiguous 128-byte row of the panel per k.
+Value panelMatmul(OpBuilder &b, Location loc, Value a, Value panels, Value init);
+
 /// Binary arithmetic on scalars that picks the float or integer op.
 Value addS(OpBuilder &b, Location loc, Value x, Value y);
 Value mulS(OpBuilder &b, Location loc, Value x, Value y);

@@ -17,7 +17,7 @@ namespace qf {
 
 namespace {
 
-constexpr int64_t kPanel = 32;
+constexpr int64_t kPanel = lowering::kWeightPanel;
 
 struct PackMatmulWeights : OpRewritePattern<linalg::MatmulOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -53,35 +53,8 @@ struct PackMatmulWeights : OpRewritePattern<linalg::MatmulOp> {
     Location loc = op.getLoc();
     Value pw = arith::ConstantOp::create(rw, loc, pT, makeBlob(pT, name, packed));
 
-    // The accumulator as [M, N/32, 32]; a zero fill is rebuilt in that shape
-    // so tiling can still fuse it.
-    Value c = op.getDpsInits()[0];
-    auto cT = cast<RankedTensorType>(c.getType());
-    auto c3T = RankedTensorType::get({cT.getDimSize(0), P, kPanel}, cT.getElementType());
-    Value c3;
-    if (auto fill = c.getDefiningOp<linalg::FillOp>())
-      c3 = lowering::emptyTensor(rw, loc, c3T, fill.getDpsInputs()[0]);
-    else
-      c3 = lowering::reshapeTo(rw, loc, c, c3T);
-
-    // C[m, j, l] += A[m, k] * W'[j, k, l] over (m, j, l, k); `contract` lets
-    // the multiply-add become an FMA once it is vectorized.
-    MLIRContext *ctx = rw.getContext();
-    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-    SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {d(0), d(3)}, ctx),
-                                   AffineMap::get(4, 0, {d(1), d(3), d(2)}, ctx),
-                                   AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx)};
-    SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
-    iters.push_back(utils::IteratorType::reduction);
-    auto g = linalg::GenericOp::create(
-        rw, loc, TypeRange{c3T}, ValueRange{op.getDpsInputs()[0], pw}, ValueRange{c3},
-        maps, iters, [](OpBuilder &b, Location l, ValueRange args) {
-          auto fm = arith::FastMathFlagsAttr::get(b.getContext(),
-                                                  arith::FastMathFlags::contract);
-          Value p = arith::MulFOp::create(b, l, args[0], args[1], fm);
-          linalg::YieldOp::create(b, l, Value(arith::AddFOp::create(b, l, args[2], p, fm)));
-        });
-    rw.replaceOp(op, lowering::reshapeTo(rw, loc, g.getResult(0), cT));
+    rw.replaceOp(op, lowering::panelMatmul(rw, loc, op.getDpsInputs()[0], pw,
+                                           op.getDpsInits()[0]));
     return success();
   }
 };
