@@ -217,7 +217,7 @@ int main(int argc, char **argv) {
   // Statistics and Hessians go to the user's file, else to a temporary one
   // the passes read and that is removed at exit.
   std::vector<std::string> temps;
-  auto dropTemps = llvm::make_scope_exit([&] {
+  llvm::scope_exit dropTemps([&] {
     for (const std::string &t : temps)
       llvm::sys::fs::remove(t);
   });

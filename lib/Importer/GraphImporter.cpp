@@ -245,14 +245,6 @@ static const OpTable &opTable() {
 
 // ---- graph ------------------------------------------------------------------
 
-static std::string shapeString(ArrayRef<int64_t> s) {
-  std::string r;
-  for (size_t i = 0; i < s.size(); ++i)
-    r += (i ? "x" : "") +
-         (ShapedType::isDynamic(s[i]) ? std::string("?") : std::to_string(s[i]));
-  return r;
-}
-
 namespace {
 /// The largest tensor a model may produce (2^32 elements, 16 GiB of f32).
 constexpr uint64_t kMaxElements = 1ull << 32;
