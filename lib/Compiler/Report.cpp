@@ -21,10 +21,8 @@ namespace {
 
 /// The bytes of a constant, looking through quant.scast.
 ArrayRef<char> constantBytes(Value v) {
-  while (auto c = v.getDefiningOp<mlir::quant::StorageCastOp>())
-    v = c.getInput();
-  Attribute a;
-  return matchPattern(v, m_Constant(&a)) ? rawBytes(a) : ArrayRef<char>();
+  Attribute a = constantThroughCasts(v);
+  return a ? rawBytes(a) : ArrayRef<char>();
 }
 
 std::vector<float> constantFloats(Value v) {

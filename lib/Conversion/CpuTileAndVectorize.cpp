@@ -293,6 +293,16 @@ LogicalResult tileAndVectorizeRows(RewriterBase &rw, linalg::LinalgOp op,
 /// step is a vector update of the whole column tile, whose accumulator the
 /// pass later hoists into registers. The weight streams once, row by row of
 /// its [K, N] layout.
+/// Replaces a (tile-sized) linalg op by its vector form.
+LogicalResult vectorizeInPlace(RewriterBase &rw, Operation *op) {
+  rw.setInsertionPoint(op);
+  auto vec = linalg::vectorize(rw, op);
+  if (failed(vec))
+    return failure();
+  rw.replaceOp(op, vec->replacements);
+  return success();
+}
+
 /// Tiles `op` by `tileSizes` (an scf.forall when `forall`, else scf.for
 /// loops) with the fill of its accumulator fused in; returns the tiled op
 /// and the tiled fill (null when there is none).
@@ -360,17 +370,9 @@ LogicalResult tileAndVectorizeColumns(RewriterBase &rw, linalg::GenericOp op) {
   if (failed(update))
     return failure();
 
-  SmallVector<Operation *> toVectorize = {*update};
-  if (fill)
-    toVectorize.push_back(fill);
-  for (Operation *micro : toVectorize) {
-    rw.setInsertionPoint(micro);
-    auto vec = linalg::vectorize(rw, micro);
-    if (failed(vec))
-      return failure();
-    rw.replaceOp(micro, vec->replacements);
-  }
-  return success();
+  if (failed(vectorizeInPlace(rw, *update)))
+    return failure();
+  return fill ? vectorizeInPlace(rw, fill) : success();
 }
 
 /// The u8 x s8 -> i32 contraction in VNNI layout (a generic marked
@@ -464,14 +466,7 @@ LogicalResult tileAndVectorizeVnni(RewriterBase &rw, linalg::GenericOp op) {
   Value written = tensor::InsertSliceOp::create(rw, loc, written2, c, offs, szs, strides);
   rw.replaceOp(step, written);
 
-  if (fill) {
-    rw.setInsertionPoint(fill);
-    auto vec = linalg::vectorize(rw, fill);
-    if (failed(vec))
-      return failure();
-    rw.replaceOp(fill, vec->replacements);
-  }
-  return success();
+  return fill ? vectorizeInPlace(rw, fill) : success();
 }
 
 struct QfCpuTileAndVectorizePass

@@ -205,24 +205,11 @@ Value integerSums(OpBuilder &b, Location loc, Value wide, int64_t reducedDim) {
 
 /// Column sums [1, N] of a constant 8-bit [K, N] rhs, computed now rather
 /// than at every call; null when rhs is not a readable constant.
-/// The bytes of a constant 8-bit tensor (dense, splat or dense_resource)
-/// behind storage casts, or empty.
+/// The `count` bytes of a constant 8-bit tensor behind storage casts, or
+/// empty.
 std::vector<int8_t> constantBytes8(Value v, int64_t count) {
-  while (auto c = v.getDefiningOp<mlir::quant::StorageCastOp>())
-    v = c.getInput();
-  Attribute attr;
-  if (!matchPattern(v, m_Constant(&attr)))
-    return {};
-  if (auto d = dyn_cast<DenseIntElementsAttr>(attr); d && d.getElementType().isInteger(8)) {
-    std::vector<int8_t> out;
-    for (const APInt &x : d.getValues<APInt>())
-      out.push_back((int8_t)x.getSExtValue());
-    return (int64_t)out.size() == count ? out : std::vector<int8_t>();
-  }
-  ArrayRef<char> raw = rawBytes(attr);
-  if ((int64_t)raw.size() != count)
-    return {};
-  return std::vector<int8_t>(raw.begin(), raw.end());
+  std::optional<std::vector<int8_t>> bytes = readI8(constantThroughCasts(v));
+  return bytes && (int64_t)bytes->size() == count ? *bytes : std::vector<int8_t>();
 }
 
 Value constantColumnSums(OpBuilder &b, Location loc, Value rhs, bool isSigned) {
@@ -256,11 +243,7 @@ Value vnniProduct(OpBuilder &rw, Location loc, Value a, Value b, bool aSigned, i
   std::vector<int8_t> raw = K % 4 || N % 16 ? std::vector<int8_t>() : constantBytes8(b, K * N);
   if (raw.empty())
     return {};
-  Value rhs = b;
-  while (auto c = rhs.getDefiningOp<mlir::quant::StorageCastOp>())
-    rhs = c.getInput();
-  Attribute attr;
-  matchPattern(rhs, m_Constant(&attr));
+  Attribute attr = constantThroughCasts(b);
   int64_t P = N % 32 == 0 ? 32 : 16;
   std::vector<int8_t> packed(K * N);
   for (int64_t k = 0; k < K; ++k)

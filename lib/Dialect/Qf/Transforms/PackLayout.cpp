@@ -5,11 +5,11 @@
 // the lowering follows it.
 //
 //===----------------------------------------------------------------------===//
+#include "qf/Dialect/Qf/IR/Blobs.h"
 #include "qf/Dialect/Qf/IR/QfDialect.h"
 #include "qf/Dialect/Qf/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 
@@ -35,9 +35,7 @@ bool isConstantSignedI8(Value w) {
   } else if (!elt.isInteger(8)) {
     return false;
   }
-  while (auto c = w.getDefiningOp<mlir::quant::StorageCastOp>())
-    w = c.getInput();
-  return matchPattern(w, m_Constant());
+  return (bool)constantThroughCasts(w);
 }
 
 struct QfPackLayoutPass : impl::QfPackLayoutBase<QfPackLayoutPass> {

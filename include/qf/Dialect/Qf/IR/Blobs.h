@@ -22,6 +22,14 @@ llvm::ArrayRef<char> rawBytes(mlir::Attribute attr);
 /// The values of an f32 constant (splats expanded), or nullopt.
 std::optional<std::vector<float>> readF32(mlir::Attribute attr);
 
+/// The values of an 8-bit integer constant (splats expanded), or nullopt
+/// (also for a null attribute).
+std::optional<std::vector<int8_t>> readI8(mlir::Attribute attr);
+
+/// The constant behind `v`, seen through `quant.scast` storage casts (a
+/// quantized weight is scast(constant)); null when `v` is not constant.
+mlir::Attribute constantThroughCasts(mlir::Value v);
+
 /// A dense_resource attribute of `type` holding a copy of `bytes`, named
 /// `name` (made unique by the blob manager when taken).
 mlir::DenseResourceElementsAttr makeBlob(mlir::RankedTensorType type,
