@@ -1,7 +1,10 @@
 """Benchmarks Quantforge against its peers and a roofline measured in the same
 run, and writes one JSON file under bench/results/.
 
-bench.py BUILD_DIR [--threads N] [--runs N]
+bench.py BUILD_DIR [--threads N] [--runs N] [--quick] [--only NAME,...]
+
+--quick runs each workload a fifth as often; --only picks workloads by name
+(minilm, matmul, int8, gemv).
 
 Workloads:
   minilm   paraphrase-MiniLM-L3-v2 (the bundled real model), batch 1 and 8 x 128
@@ -311,7 +314,16 @@ def main():
     ap.add_argument("build")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=50)
+    ap.add_argument("--quick", action="store_true", help="a fifth of the runs")
+    ap.add_argument("--only", default="minilm,gemv,matmul,int8",
+                    help="comma-separated workloads: minilm, gemv, matmul, int8")
     a = ap.parse_args()
+    if a.quick:
+        a.runs = max(5, a.runs // 5)
+    only = set(a.only.split(","))
+    unknown = only - {"minilm", "gemv", "matmul", "int8"}
+    if unknown:
+        ap.error(f"unknown workload(s) {', '.join(sorted(unknown))}; valid: minilm, gemv, matmul, int8")
     bindir = os.path.join(a.build, "bin")
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
@@ -321,17 +333,21 @@ def main():
               "commit": commit, "threads": a.threads, "runs": a.runs, "machine": machine(),
               "roofline": roof, "workloads": {}}
     work = work_dir
-    for batch in (1, 8):
+    for batch in (1, 8) if "minilm" in only else ():
         for scheme in ("none", "w8a8", "w4a16-g128"):
             name = f"minilm_l3_b{batch}x128_{'fp32' if scheme == 'none' else scheme}"
             result["workloads"][name] = bench_minilm(bindir, work, a.threads,
                                                      a.runs if batch == 1 else max(5, a.runs // 4),
                                                      roof, batch, scheme)
-    result["workloads"]["int4_g128_gemv_4096x14336"] = bench_int4_gemv(bindir, work, a.threads,
+    if "gemv" in only:
+        result["workloads"]["int4_g128_gemv_4096x14336"] = bench_int4_gemv(bindir, work, a.threads,
+                                                                           a.runs, roof)
+    if "matmul" in only:
+        result["workloads"]["matmul_128x384x1536_fp32"] = bench_matmul(bindir, work, a.threads,
                                                                        a.runs, roof)
-    result["workloads"]["matmul_128x384x1536_fp32"] = bench_matmul(bindir, work, a.threads, a.runs, roof)
-    result["workloads"]["int8_gemm_512x4096x4096"] = bench_int8_gemm(bindir, work, a.threads,
-                                                                     a.runs, roof)
+    if "int8" in only:
+        result["workloads"]["int8_gemm_512x4096x4096"] = bench_int8_gemm(bindir, work, a.threads,
+                                                                         a.runs, roof)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -367,14 +367,20 @@ def QfCpuAmx : Pass<"qf-cpu-amx"> {
   let summary = "Run u8 x s8 products marked qf.amx on Intel AMX tiles";
   let description = [{
     After bufferization: every linalg.generic marked `qf.amx` (a u8 x s8
-    product in VNNI layout with 32-column weight panels, R % 16 == 0 and
-    K % 64 == 0, chosen by qf-pack-layout target=amx) becomes an scf.parallel
-    over blocks of 32 (or 16) rows x one panel, whose k loop loads A and B
-    tiles and issues tdpbusd into 2 x 2 (or 1 x 2) accumulator tiles, kept
-    in tile registers for 4 k steps per trip and in C between trips.
+    product with A packed tile by tile [R/16, K/64, 16, 64] and B in
+    32-column panels [N/32, K/4, 32, 4], R % 16 == 0, K % 64 == 0; chosen by
+    qf-pack-layout target=amx) becomes an scf.parallel over blocks of rows x
+    panels (cache blocks; see CpuAmx.cpp), K blocks of 512 bytes, and per
+    32 x 32 block 2 x 2 accumulator tiles kept in tile registers over the K
+    block, with A and B tile loads and tdpbusd per 64 bytes of K. A zero
+    fill of C right before the product becomes zeroed tiles; the elementwise
+    op marked `qf.amx_epilogue` that reads the product (requantize, bias,
+    zero-point compensation) runs on each finished block while it is in
+    cache, 32 lanes per vector op.
   }];
   let dependentDialects = ["::mlir::amx::AMXDialect", "::mlir::scf::SCFDialect",
-                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def QfQuantizeActivations : Pass<"qf-quantize-activations", "::mlir::func::FuncOp"> {

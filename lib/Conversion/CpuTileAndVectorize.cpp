@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 #include "qf/Dialect/Qf/IR/QfDialect.h"
 #include "qf/Dialect/Qf/Passes.h"
+#include "LinalgBuilders.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -35,6 +36,7 @@ namespace qf {
 #include "qf/Passes.h.inc"
 
 namespace {
+using lowering::block;
 
 /// Largest candidate that divides `n`.
 int64_t pick(int64_t n, ArrayRef<int64_t> candidates) {
@@ -44,14 +46,6 @@ int64_t pick(int64_t n, ArrayRef<int64_t> candidates) {
   return 1;
 }
 
-/// Largest multiple of `unit` that divides `n` and is at most `cap`.
-int64_t block(int64_t n, int64_t unit, int64_t cap) {
-  int64_t best = unit;
-  for (int64_t b = unit; b <= std::min(n, cap); b += unit)
-    if (n % b == 0)
-      best = b;
-  return best;
-}
 
 /// Tile-and-fuse pulls in only the fill that zeroes the accumulator: other
 /// producers (say the activation feeding A) would be recomputed once per
@@ -236,6 +230,31 @@ LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
 /// reduction on an outer dim, an inner dim over kMaxRow) stay as loops.
 constexpr int64_t kMaxRow = 4096;
 
+/// Elements of the innermost dim one vector op of an elementwise body takes:
+/// four zmm registers of its widest value (a whole 4096-wide row as one
+/// vector would leave LLVM hundreds of live registers to spill), a multiple
+/// of 16 dividing the dim. Rows that end in a reduction stay whole.
+int64_t rowChunk(linalg::LinalgOp op) {
+  int64_t n = op.getStaticLoopRanges().back();
+  if (op.getIteratorTypesArray().back() != utils::IteratorType::parallel)
+    return n;
+  unsigned widest = 8;
+  op->walk([&](Operation *inner) {
+    for (Type t : inner->getResultTypes())
+      if (t.isIntOrFloat())
+        widest = std::max(widest, t.getIntOrFloatBitWidth());
+  });
+  for (Value v : op->getOperands())
+    widest = std::max(widest, getElementTypeOrSelf(v.getType()).getIntOrFloatBitWidth());
+  int64_t cap = 4 * 512 / widest;
+  if (n <= cap)
+    return n;
+  for (int64_t c = cap; c >= 16; c -= 16)
+    if (n % c == 0)
+      return c;
+  return n;
+}
+
 LogicalResult tileAndVectorizeRows(RewriterBase &rw, linalg::LinalgOp op,
                                    scf::SCFTilingOptions::LoopType loops) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
@@ -265,9 +284,10 @@ LogicalResult tileAndVectorizeRows(RewriterBase &rw, linalg::LinalgOp op,
     if (iters[d] != utils::IteratorType::parallel)
       return failure();
   Operation *target = op.getOperation();
-  if (ranges.size() > 1) {
+  int64_t chunk = rowChunk(op);
+  if (ranges.size() > 1 || chunk < ranges.back()) {
     SmallVector<int64_t> tiles(ranges.size(), 1);
-    tiles.back() = 0;
+    tiles.back() = chunk < ranges.back() ? chunk : 0;
     scf::SCFTilingOptions opts;
     opts.setTileSizes(sizes(rw, tiles));
     opts.setLoopType(loops);
@@ -469,6 +489,29 @@ LogicalResult tileAndVectorizeVnni(RewriterBase &rw, linalg::GenericOp op) {
   return fill ? vectorizeInPlace(rw, fill) : success();
 }
 
+/// The elementwise op that reads an AMX product (through reshapes only) is
+/// marked `qf.amx_epilogue` and left whole: qf-cpu-amx applies it to each
+/// 32-column block of the product while that block is still in cache.
+void markAmxEpilogue(linalg::GenericOp product) {
+  Value v = product.getResult(0);
+  while (v.hasOneUse() && isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(*v.getUsers().begin()))
+    v = v.getUsers().begin()->getResult(0);
+  if (!v.hasOneUse())
+    return;
+  auto e = dyn_cast<linalg::GenericOp>(*v.getUsers().begin());
+  if (!e || e.getNumDpsInits() != 1 || e.getNumReductionLoops() != 0 ||
+      !llvm::all_of(e.getIndexingMapsArray(),
+                    [](AffineMap m) { return m.isProjectedPermutation(/*allowZeroInResults=*/true); }))
+    return;
+  OpOperand *in = e.getDpsInputOperand(0);
+  for (OpOperand *o : e.getDpsInputOperands())
+    if (o->get() == v)
+      in = o;
+  if (in->get() != v || !e.getMatchingIndexingMap(in).isIdentity())
+    return;
+  e->setAttr("qf.amx_epilogue", UnitAttr::get(e.getContext()));
+}
+
 struct QfCpuTileAndVectorizePass
     : impl::QfCpuTileAndVectorizeBase<QfCpuTileAndVectorizePass> {
   void runOnOperation() override {
@@ -503,9 +546,19 @@ struct QfCpuTileAndVectorizePass
 
     // The remaining top-level linalg ops (elementwise, row reductions,
     // transposes, ...): parallel rows, vectorized along the innermost dim.
+    // AMX products and the fills of their accumulators stay (qf-cpu-amx
+    // turns such a fill into zeroed tiles).
+    auto isAmx = [](Operation *o) {
+      return o->hasAttr("qf.amx") || o->hasAttr("qf.amx_epilogue");
+    };
+    f.walk([&](linalg::GenericOp g) {
+      if (g->hasAttr("qf.amx"))
+        markAmxEpilogue(g);
+    });
     SmallVector<linalg::LinalgOp> rest;
     for (Operation &o : f.getBody().front())
-      if (auto l = dyn_cast<linalg::LinalgOp>(&o); l && !l->hasAttr("qf.amx"))
+      if (auto l = dyn_cast<linalg::LinalgOp>(&o);
+          l && !isAmx(l) && !(isa<linalg::FillOp>(o) && llvm::all_of(o.getUsers(), isAmx)))
         rest.push_back(l);
     for (linalg::LinalgOp op : rest)
       (void)tileAndVectorizeRows(rw, op, scf::SCFTilingOptions::LoopType::ForallOp);

@@ -9,6 +9,14 @@ using namespace mlir;
 
 namespace qf::lowering {
 
+int64_t block(int64_t n, int64_t unit, int64_t cap) {
+  int64_t best = unit;
+  for (int64_t b = unit; b <= std::min(n, cap); b += unit)
+    if (n % b == 0)
+      best = b;
+  return best;
+}
+
 Value scalarConst(OpBuilder &b, Location loc, Type type, double v) {
   if (auto ft = dyn_cast<FloatType>(type))
     return arith::ConstantOp::create(b, loc, type, b.getFloatAttr(ft, v));

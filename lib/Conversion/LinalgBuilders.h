@@ -19,6 +19,10 @@ using mlir::ValueRange;
 
 using BodyFn = llvm::function_ref<Value(OpBuilder &, Location, ValueRange)>;
 
+/// Largest multiple of `unit` that divides `n` and is at most `cap` (`unit`
+/// when none does): block sizes of tiled loops.
+int64_t block(int64_t n, int64_t unit, int64_t cap);
+
 /// A scalar constant of `type` (float or integer) with value `v`.
 Value scalarConst(OpBuilder &b, Location loc, Type type, double v);
 /// The identity of max (lowest value) or min (highest value) for `type`.

@@ -253,20 +253,48 @@ Value vnniProduct(OpBuilder &rw, Location loc, Value a, Value b, bool aSigned, i
   auto packedT = RankedTensorType::get({N / P, K / 4, P, 4}, i8);
   Value bp = arith::ConstantOp::create(rw, loc, packedT,
                                        makeBlob(packedT, blobName(attr, "weight") + "_vnni", packed));
-  Value u = a;
-  if (aSigned)
-    u = elementwise(rw, loc, rtt(a), ValueRange{a}, [&](OpBuilder &nb, Location l, ValueRange x) {
-      return Value(arith::XOrIOp::create(nb, l, x[0], scalarConst(nb, l, i8, -128.0)));
-    });
-  Value u3 = reshapeTo(rw, loc, u, RankedTensorType::get({R, K / 4, 4}, i8));
   MLIRContext *ctx = rw.getContext();
+  auto flip = [&](OpBuilder &nb, Location l, Value x) {
+    return aSigned ? Value(arith::XOrIOp::create(nb, l, x, scalarConst(nb, l, i8, -128.0))) : x;
+  };
   AffineExpr r, np, k4, nl, kk;
   bindDims(ctx, r, np, k4, nl, kk);
+  Value u3;
+  AffineMap aMap;
+  bool amxTiles = amx && P == 32 && R % 16 == 0 && K % 64 == 0;
+  if (amxTiles) {
+    // AMX reads A as 16 x 64-byte tiles: packed tile by tile
+    // ([R/16, K/64, 16, 64], each tile 1 KiB contiguous) so a tile load
+    // touches 16 consecutive lines instead of 16 rows K bytes apart (with
+    // K a multiple of 4 KiB those all fall into one L1 set).
+    Value a4 = reshapeTo(rw, loc, a, RankedTensorType::get({R / 16, 16, K / 64, 64}, i8));
+    auto packedAT = RankedTensorType::get({R / 16, K / 64, 16, 64}, i8);
+    AffineExpr t, kt, ri, kb;
+    bindDims(ctx, t, kt, ri, kb);
+    u3 = linalg::GenericOp::create(
+             rw, loc, packedAT, ValueRange{a4}, ValueRange{emptyTensor(rw, loc, packedAT)},
+             SmallVector<AffineMap>{AffineMap::get(4, 0, {t, ri, kt, kb}, ctx),
+                                    AffineMap::getMultiDimIdentityMap(4, ctx)},
+             SmallVector<IteratorType>(4, IteratorType::parallel),
+             [&](OpBuilder &nb, Location l, ValueRange v) {
+               linalg::YieldOp::create(nb, l, flip(nb, l, v[0]));
+             })
+             .getResult(0);
+    aMap = AffineMap::get(5, 0, {r.floorDiv(16), k4.floorDiv(16), r % 16, (k4 % 16) * 4 + kk}, ctx);
+  } else {
+    Value u = a;
+    if (aSigned)
+      u = elementwise(rw, loc, rtt(a), ValueRange{a}, [&](OpBuilder &nb, Location l, ValueRange x) {
+        return flip(nb, l, x[0]);
+      });
+    u3 = reshapeTo(rw, loc, u, RankedTensorType::get({R, K / 4, 4}, i8));
+    aMap = AffineMap::get(5, 0, {r, k4, kk}, ctx);
+  }
   auto accT = RankedTensorType::get({R, N / P, P}, i32);
   auto g = linalg::GenericOp::create(
       rw, loc, accT, ValueRange{u3, bp},
       ValueRange{emptyTensor(rw, loc, accT, scalarConst(rw, loc, i32, 0))},
-      SmallVector<AffineMap>{AffineMap::get(5, 0, {r, k4, kk}, ctx),
+      SmallVector<AffineMap>{aMap,
                              AffineMap::get(5, 0, {np, k4, nl, kk}, ctx),
                              AffineMap::get(5, 0, {r, np, nl}, ctx)},
       SmallVector<IteratorType>{IteratorType::parallel, IteratorType::parallel,
@@ -277,7 +305,7 @@ Value vnniProduct(OpBuilder &rw, Location loc, Value a, Value b, bool aSigned, i
                                            arith::ExtSIOp::create(nb, l, i32, v[1]));
         linalg::YieldOp::create(nb, l, Value(arith::AddIOp::create(nb, l, v[2], prod)));
       });
-  g->setAttr(amx && P == 32 ? "qf.amx" : "qf.vnni", UnitAttr::get(ctx));
+  g->setAttr(amxTiles ? "qf.amx" : "qf.vnni", UnitAttr::get(ctx));
   return reshapeTo(rw, loc, g.getResult(0), RankedTensorType::get({R, N}, i32));
 }
 

@@ -55,9 +55,9 @@ std::vector<PipelineStage> cpuPipelineStages() {
        "convert-scf-to-openmp,canonicalize,convert-scf-to-cf,canonicalize"},
       {"lower to LLVM dialect",
        "qf-lower-x86-intrinsics,expand-strided-metadata,lower-affine,convert-math-to-funcs,"
-       "convert-math-to-llvm,convert-math-to-libm,convert-vector-to-llvm{enable-amx=1},"
+       "convert-math-to-llvm,convert-math-to-libm,convert-vector-to-llvm,"
        "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
-       "convert-cf-to-llvm,convert-ub-to-llvm,"
+       "convert-to-llvm{filter-dialects=amx,cf},convert-ub-to-llvm,"
        "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
        "convert-openmp-to-llvm,reconcile-unrealized-casts"},
   };

@@ -98,6 +98,24 @@ func.func @hadamard_paley(%x: tensor<2x24xf32>) -> tensor<2x24xf32> {
 
 // -----
 
+// AMX layout: A is packed tile by tile into [R/16, K/64, 16, 64] (a transpose
+// of [R/16, 16, K/64, 64], the sign flip in the same pass) and read by the
+// product through the tile map; the weight as 32-column panels.
+// CHECK-LABEL: func @amx
+// CHECK-DAG: %[[PACKED:.*]] = arith.constant dense_resource<weight_vnni{{.*}}> : tensor<1x32x32x4xi8>
+// CHECK: %[[A4:.*]] = tensor.expand_shape %arg0 {{\[}}[0, 1], [2, 3]] output_shape [1, 16, 2, 64] : tensor<16x128xi8> into tensor<1x16x2x64xi8>
+// CHECK: %[[AT:.*]] = linalg.generic {indexing_maps = [#[[TR:.*]], #[[ID:.*]]], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+// CHECK-SAME: ins(%[[A4]] : tensor<1x16x2x64xi8>) outs(%{{.*}} : tensor<1x2x16x64xi8>)
+// CHECK: arith.xori %{{.*}}, %c-128_i8 : i8
+// CHECK: linalg.generic {indexing_maps = [#[[AMAP:.*]], #{{.*}}, #{{.*}}], iterator_types = ["parallel", "parallel", "reduction", "parallel", "reduction"]}
+// CHECK-SAME: ins(%[[AT]], %[[PACKED]] : tensor<1x2x16x64xi8>, tensor<1x32x32x4xi8>) outs(%{{.*}} : tensor<16x1x32xi32>)
+// CHECK-SAME: attrs = {qf.amx}
+func.func @amx(%a: tensor<16x128xi8>) -> tensor<16x32xi32> {
+  %w = arith.constant dense<3> : tensor<128x32xi8>
+  %0 = qf.quantized_matmul %a, %w {qf.layout = "amx"} : (tensor<16x128xi8>, tensor<128x32xi8>) -> tensor<16x32xi32>
+  return %0 : tensor<16x32xi32>
+}
+
 // VNNI layout: the signed lhs gets its sign bit flipped (u8 = a + 128), the
 // weight is packed at compile time in panels of 16 columns, [N/16, K/4, 16,
 // 4], the u8 x s8 product is a generic over (r, np, k4, nl, kk) marked
@@ -105,7 +123,7 @@ func.func @hadamard_paley(%x: tensor<2x24xf32>) -> tensor<2x24xf32> {
 // (8 * 3 = 24 per column, so 3072) comes off the result.
 // CHECK-LABEL: func @vnni
 // CHECK-DAG: %[[SUMS:.*]] = arith.constant dense<24> : tensor<1x16xi32>
-// CHECK-DAG: %[[PACKED:.*]] = arith.constant dense_resource<weight_vnni> : tensor<1x2x16x4xi8>
+// CHECK-DAG: %[[PACKED:.*]] = arith.constant dense_resource<[[VNNI:weight_vnni[_0-9]*]]> : tensor<1x2x16x4xi8>
 // CHECK: arith.xori %{{.*}}, %c-128_i8 : i8
 // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "parallel", "reduction"]
 // CHECK-SAME: ins(%{{.*}}, %[[PACKED]] : tensor<2x2x4xi8>, tensor<1x2x16x4xi8>) outs(%{{.*}} : tensor<2x1x16xi32>)
@@ -115,9 +133,10 @@ func.func @hadamard_paley(%x: tensor<2x24xf32>) -> tensor<2x24xf32> {
 // CHECK: linalg.generic {{.*}} ins(%{{.*}}, %[[SUMS]] : tensor<2x16xi32>, tensor<1x16xi32>)
 // CHECK: arith.muli %{{.*}}, %c128_i32
 // CHECK: arith.subi
-// CHECK: weight_vnni: "0x400000000303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303"
+// CHECK: [[VNNI]]: "0x400000000303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303"
 func.func @vnni(%a: tensor<2x8xi8>) -> tensor<2x16xi32> {
   %w = arith.constant dense<3> : tensor<8x16xi8>
   %0 = qf.quantized_matmul %a, %w {qf.layout = "vnni"} : (tensor<2x8xi8>, tensor<8x16xi8>) -> tensor<2x16xi32>
   return %0 : tensor<2x16xi32>
 }
+

@@ -19,10 +19,10 @@ func.func @matmul(%a: tensor<128x384xf32>, %b: tensor<384x1536xf32>) -> tensor<1
 // -----
 
 // K above 512 is blocked; the accumulator tile is read from and written back
-// to the thread's C tile around each block.
+// to the thread's C tile around each block (zeroed 64 columns at a time).
 // CHECK-LABEL: func @long_k
 // CHECK: scf.forall
-// CHECK:   vector.transfer_write %{{.*}} : vector<192xf32>
+// CHECK:   vector.transfer_write %{{.*}} : vector<64xf32>
 // CHECK:   scf.for {{.*}} to %c1536 step %c512
 // CHECK:     scf.for {{.*}} step %c8
 // CHECK:       vector.transfer_read {{.*}} : tensor<8x32xf32>, vector<8x32xf32>
@@ -37,10 +37,11 @@ func.func @long_k(%a: tensor<128x1536xf32>, %b: tensor<1536x384xf32>) -> tensor<
 
 // -----
 
-// Elementwise ops become parallel rows of vector ops.
+// Elementwise ops become parallel rows of vector ops, each over 64 f32
+// (four zmm registers) of the innermost dim.
 // CHECK-LABEL: func @rows
-// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (4, 16)
-// CHECK:   math.exp %{{.*}} : vector<384xf32>
+// CHECK: scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) = (0, 0, 0) to (4, 16, 384) step (1, 1, 64)
+// CHECK:   math.exp %{{.*}} : vector<64xf32>
 #id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
 func.func @rows(%x: tensor<4x16x384xf32>) -> tensor<4x16x384xf32> {
   %e = tensor.empty() : tensor<4x16x384xf32>
