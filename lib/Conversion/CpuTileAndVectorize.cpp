@@ -354,22 +354,26 @@ tileWithFill(RewriterBase &rw, Operation *op, ArrayRef<int64_t> tileSizes, bool 
 LogicalResult tileAndVectorizeColumns(RewriterBase &rw, linalg::GenericOp op) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   auto iters = op.getIteratorTypesArray();
-  if (ranges.size() < 3 || llvm::any_of(ranges, ShapedType::isDynamic) ||
+  // Output [R, N] over (r, n, k...), or [R, N/nt, nt] over (r, np, nl, k...)
+  // for weights packed in column panels.
+  unsigned par = iters.size() > 3 && iters[2] == utils::IteratorType::parallel ? 3 : 2;
+  SmallVector<unsigned> outDims = par == 3 ? SmallVector<unsigned>{0, 1, 2} : SmallVector<unsigned>{0, 1};
+  if (ranges.size() < par + 1 || llvm::any_of(ranges, ShapedType::isDynamic) ||
       !op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 ||
-      iters[0] != utils::IteratorType::parallel || iters[1] != utils::IteratorType::parallel ||
       op.getMatchingIndexingMap(op.getDpsInitOperand(0)) !=
-          AffineMap::getMultiDimMapWithTargets(ranges.size(), {0, 1}, op.getContext()))
+          AffineMap::getMultiDimMapWithTargets(ranges.size(), outDims, op.getContext()))
     return failure();
-  for (size_t d = 2; d < iters.size(); ++d)
-    if (iters[d] != utils::IteratorType::reduction)
+  for (size_t d = 0; d < iters.size(); ++d)
+    if (iters[d] != (d < par ? utils::IteratorType::parallel : utils::IteratorType::reduction))
       return failure();
-  int64_t nt = pick(ranges[1], {64, 32, 16});
-  if (nt < 16)
+  int64_t nt = par == 3 ? ranges[2] : pick(ranges[1], {64, 32, 16});
+  if (nt < 16 || nt > 64 || nt % 16)
     return failure();
   SmallVector<int64_t> outer(ranges.size(), 0), steps(ranges.size(), 1);
   outer[0] = 1;
-  outer[1] = nt;
-  steps[0] = steps[1] = 0;
+  outer[1] = par == 3 ? 1 : nt;
+  for (unsigned d = 0; d < par; ++d)
+    steps[d] = 0;
 
   auto outerTiles = tileWithFill(rw, op, outer, /*forall=*/true);
   if (failed(outerTiles))

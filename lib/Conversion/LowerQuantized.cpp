@@ -203,8 +203,6 @@ Value integerSums(OpBuilder &b, Location loc, Value wide, int64_t reducedDim) {
                         });
 }
 
-/// Column sums [1, N] of a constant 8-bit [K, N] rhs, computed now rather
-/// than at every call; null when rhs is not a readable constant.
 /// The `count` bytes of a constant 8-bit tensor behind storage casts, or
 /// empty.
 std::vector<int8_t> constantBytes8(Value v, int64_t count) {
@@ -212,6 +210,8 @@ std::vector<int8_t> constantBytes8(Value v, int64_t count) {
   return bytes && (int64_t)bytes->size() == count ? *bytes : std::vector<int8_t>();
 }
 
+/// Column sums [1, N] of a constant 8-bit [K, N] rhs, computed now rather
+/// than at every call; null when rhs is not a readable constant.
 Value constantColumnSums(OpBuilder &b, Location loc, Value rhs, bool isSigned) {
   auto t = rtt(rhs);
   int64_t K = t.getDimSize(0), N = t.getDimSize(1);
@@ -500,6 +500,78 @@ constexpr int64_t kDecodeOnceRows = 16;
 /// over (r, n, kb, kk[, h]): rows, outputs, groups, the bytes of a group and,
 /// for 4-bit codes, the nibble of a byte, so every operand is read through a
 /// plain projection and each step stays one linalg.generic.
+/// The few-row weight-only product with constant weight codes, scales and
+/// zeros packed at compile time in column panels of nt = 64 (or 32, 16):
+/// codes [N/nt, G, g/P, nt], scales and zeros [N/nt, G, nt]. A thread's
+/// column tile then streams one contiguous panel (in [G, g/P, N] order its
+/// rows lie N/P bytes apart, a page or more for LLM widths, which defeats the
+/// hardware prefetchers). A generic over (r, np, nl, kb, kk[, h]) into
+/// [R, N/nt, nt]; null when an operand is not constant.
+Value panelWeightOnly(OpBuilder &rw, Location loc, WeightOnlyMatMulOp op, const WeightDecoder &dec,
+                      Value x2, int64_t R, int64_t G, int64_t g, int64_t P, int64_t N) {
+  int64_t nt = N % 64 == 0 ? 64 : N % 32 == 0 ? 32 : N % 16 == 0 ? 16 : 0;
+  int64_t rows = G * (g / P);
+  std::vector<int8_t> codes = constantBytes8(op.getWeight(), rows * N);
+  std::optional<std::vector<float>> scales = readF32(constantThroughCasts(op.getScales()));
+  std::optional<std::vector<float>> zeros;
+  if (op.getZeros())
+    zeros = readF32(constantThroughCasts(op.getZeros()));
+  if (!nt || codes.empty() || !scales ||
+      (int64_t)scales->size() != G * N || (op.getZeros() && (!zeros || zeros->size() != scales->size())))
+    return {};
+  MLIRContext *ctx = rw.getContext();
+  Type i8 = rw.getI8Type(), f32 = rw.getF32Type();
+  std::vector<int8_t> wp(codes.size());
+  for (int64_t k = 0; k < rows; ++k)
+    for (int64_t n = 0; n < N; ++n)
+      wp[((n / nt) * rows + k) * nt + n % nt] = codes[k * N + n];
+  auto panels = [&](const std::vector<float> &v) {
+    std::vector<float> out(v.size());
+    for (int64_t gi = 0; gi < G; ++gi)
+      for (int64_t n = 0; n < N; ++n)
+        out[((n / nt) * G + gi) * nt + n % nt] = v[gi * N + n];
+    return out;
+  };
+  Attribute wAttr = constantThroughCasts(op.getWeight());
+  auto wT = RankedTensorType::get({N / nt, G, g / P, nt}, i8);
+  auto pT = RankedTensorType::get({N / nt, G, nt}, f32);
+  SmallVector<Value> ins;
+  SmallVector<int64_t> xShape = {R, G, g / P};
+  if (dec.nibbles)
+    xShape.push_back(P);
+  ins.push_back(reshapeTo(rw, loc, x2, RankedTensorType::get(xShape, f32)));
+  ins.push_back(arith::ConstantOp::create(rw, loc, wT, makeBlob(wT, blobName(wAttr, "weight") + "_panels", wp)));
+  ins.push_back(arith::ConstantOp::create(
+      rw, loc, pT, makeBlob(pT, blobName(wAttr, "weight") + "_scale_panels", panels(*scales))));
+  if (zeros)
+    ins.push_back(arith::ConstantOp::create(
+        rw, loc, pT, makeBlob(pT, blobName(wAttr, "weight") + "_zero_panels", panels(*zeros))));
+  unsigned nLoops = dec.nibbles ? 6 : 5;
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<AffineExpr> xe = {d(0), d(3), d(4)};
+  if (dec.nibbles)
+    xe.push_back(d(5));
+  SmallVector<AffineMap> maps = {AffineMap::get(nLoops, 0, xe, ctx),
+                                 AffineMap::get(nLoops, 0, {d(1), d(3), d(4), d(2)}, ctx)};
+  for (size_t i = 2; i < ins.size(); ++i)
+    maps.push_back(AffineMap::get(nLoops, 0, {d(1), d(3), d(2)}, ctx));
+  maps.push_back(AffineMap::get(nLoops, 0, {d(0), d(1), d(2)}, ctx));
+  SmallVector<IteratorType> iters(3, IteratorType::parallel);
+  iters.append(nLoops - 3, IteratorType::reduction);
+  auto yT = RankedTensorType::get({R, N / nt, nt}, f32);
+  return linalg::GenericOp::create(
+             rw, loc, TypeRange{yT}, ins,
+             ValueRange{emptyTensor(rw, loc, yT, scalarConst(rw, loc, f32, 0))}, maps, iters,
+             [&](OpBuilder &b, Location l, ValueRange a) {
+               Value h = dec.nibbles ? Value(linalg::IndexOp::create(b, l, 5)) : Value();
+               Value wv = dec.decode(b, l, a[1], h, a[2], dec.hasZeros ? a[3] : Value());
+               auto fm = arith::FastMathFlagsAttr::get(b.getContext(), arith::FastMathFlags::contract);
+               Value p = arith::MulFOp::create(b, l, a[0], wv, fm);
+               linalg::YieldOp::create(b, l, Value(arith::AddFOp::create(b, l, a.back(), p, fm)));
+             })
+      .getResult(0);
+}
+
 struct WeightOnlyMatMulLowering : OpRewritePattern<WeightOnlyMatMulOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(WeightOnlyMatMulOp op, PatternRewriter &rw) const override {
@@ -556,6 +628,8 @@ struct WeightOnlyMatMulLowering : OpRewritePattern<WeightOnlyMatMulOp> {
       y = linalg::MatmulOp::create(rw, loc, TypeRange{yT2}, ValueRange{x2, wf},
                                    ValueRange{emptyTensor(rw, loc, yT2, zeroF)})
               .getResult(0);
+    } else if (Value y3 = panelWeightOnly(rw, loc, op, dec, x2, R, G, g, P, N)) {
+      y = reshapeTo(rw, loc, y3, yT2);
     } else {
       SmallVector<int64_t> xShape = {R, G, g / P};
       if (dec.nibbles)

@@ -23,7 +23,7 @@ ArrayRef<char> rawBytes(Attribute attr) {
 }
 
 std::optional<std::vector<float>> readF32(Attribute attr) {
-  auto typed = dyn_cast<TypedAttr>(attr);
+  auto typed = dyn_cast_if_present<TypedAttr>(attr);
   auto t = typed ? dyn_cast<RankedTensorType>(typed.getType()) : RankedTensorType();
   if (!t || !t.hasStaticShape() || !t.getElementType().isF32())
     return std::nullopt;
