@@ -9,6 +9,7 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/CommandLine.h"
@@ -92,6 +93,7 @@ static int fail(const std::string &msg) {
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   qf::registerAllQfPasses();
+  mlir::registerPassManagerCLOptions();
   cl::ParseCommandLineOptions(argc, argv, "Quantforge ahead-of-time compiler\n");
   if (target != "cpu")
     return fail("unknown --target '" + target + "' (valid: cpu)");

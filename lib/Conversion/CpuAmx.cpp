@@ -57,6 +57,71 @@ Value rootBuffer(Value v) {
   return v;
 }
 
+/// The op that last wrote `buffer` before `at`, when every op in between
+/// that touches memory is a linalg op not reading or writing `buffer` (or, with
+/// `readsOk`, only reading it); null otherwise.
+Operation *lastWriter(Operation *at, Value buffer, bool readsOk) {
+  auto touches = [&](Operation *o) {
+    bool found = false;
+    o->walk([&](Operation *inner) {
+      found |= llvm::any_of(inner->getOperands(), [&](Value v) { return rootBuffer(v) == buffer; });
+    });
+    return found;
+  };
+  for (Operation *o = at->getPrevNode(); o; o = o->getPrevNode()) {
+    if (isMemoryEffectFree(o) || isa<memref::AllocOp>(o))
+      continue;
+    auto l = dyn_cast<linalg::LinalgOp>(o);
+    if (!l) { // loops and the like: fine when they never name the buffer
+      if (touches(o))
+        return nullptr;
+      continue;
+    }
+    if (llvm::any_of(l.getDpsInits(), [&](Value v) { return rootBuffer(v) == buffer; }))
+      return o;
+    if (!readsOk && llvm::any_of(l->getOperands(), [&](Value v) { return rootBuffer(v) == buffer; }))
+      return nullptr;
+  }
+  return nullptr;
+}
+
+bool isZeroFill(Operation *o) {
+  auto fill = dyn_cast_or_null<linalg::FillOp>(o);
+  return fill && matchPattern(fill.value(), m_Zero());
+}
+
+/// What zeroes `product`'s accumulator right before it: a zero fill of it, or
+/// a copy into it of a zero-filled buffer (several products sharing one fill
+/// after CSE); null when it holds anything else.
+Operation *zeroInitOf(linalg::GenericOp product) {
+  // Whole buffers only: the written value is the accumulator itself.
+  Value acc = product.getDpsInits()[0];
+  Operation *w = lastWriter(product, rootBuffer(acc), /*readsOk=*/false);
+  if (isZeroFill(w))
+    return cast<linalg::FillOp>(w).getOutputs()[0] == acc ? w : nullptr;
+  auto copy = dyn_cast_or_null<linalg::CopyOp>(w);
+  if (!copy || copy.getOutputs()[0] != acc)
+    return nullptr;
+  Value zeros = copy.getInputs()[0];
+  Operation *fill = lastWriter(copy, rootBuffer(zeros), /*readsOk=*/true);
+  return isZeroFill(fill) && cast<linalg::FillOp>(fill).getOutputs()[0] == zeros ? copy : nullptr;
+}
+
+/// Erases fills of allocations nothing reads any more (their copies into
+/// accumulators became zeroed tiles).
+void eraseDeadFills(Operation *root) {
+  SmallVector<linalg::FillOp> dead;
+  root->walk([&](linalg::FillOp fill) {
+    auto alloc = fill.getOutputs()[0].getDefiningOp<memref::AllocOp>();
+    if (alloc && llvm::all_of(alloc->getUsers(), [&](Operation *u) {
+          return u == fill.getOperation() || isa<memref::DeallocOp>(u);
+        }))
+      dead.push_back(fill);
+  });
+  for (linalg::FillOp fill : dead)
+    fill.erase();
+}
+
 /// The elementwise op marked `qf.amx_epilogue` that reads `product`'s
 /// accumulator, when its work can move into the product's loop: only
 /// side-effect-free ops lie between the two, it reads the accumulator
@@ -157,10 +222,7 @@ LogicalResult toAmx(IRRewriter &rw, linalg::GenericOp op) {
   Location loc = op.getLoc();
   // The fill of C with zeros right before the product (left a linalg.fill
   // by qf-cpu-tile-and-vectorize) is folded into the first K block.
-  linalg::FillOp zeroFill;
-  if (auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
-      fill && fill.getOutputs()[0] == op.getDpsInits()[0] && matchPattern(fill.value(), m_Zero()))
-    zeroFill = fill;
+  Operation *zeroFill = zeroInitOf(op);
   linalg::GenericOp epilogue = fusableEpilogue(op, r[0], r[1] * 32);
   // The views and constants the epilogue reads move above the product.
   if (epilogue)
@@ -223,8 +285,8 @@ LogicalResult toAmx(IRRewriter &rw, linalg::GenericOp op) {
   Value zero = idx(pb, 0);
   for (int64_t j = 0; j < 2; ++j)
     colIdx.push_back(arith::AddIOp::create(pb, loc, col0, idx(pb, 16 * j)));
-  // Accumulators: zero tiles in the first K block when C's fill is zeroFill
-  // (which then goes), else C's current values.
+  // Accumulators: zero tiles in the first K block when C is zeroed right
+  // before the product (that fill or copy then goes), else C's values.
   auto loadC = [&](OpBuilder &bb) {
     SmallVector<Value> tiles;
     for (int64_t i = 0; i < rowTiles; ++i)
@@ -317,6 +379,7 @@ struct QfCpuAmxPass : impl::QfCpuAmxBase<QfCpuAmxPass> {
         g.emitError("qf-cpu-amx: cannot map this product onto AMX tiles");
         return signalPassFailure();
       }
+    eraseDeadFills(getOperation());
   }
 };
 

@@ -94,3 +94,43 @@ func.func @apart(%a: memref<2x1x16x64xi8>, %b: memref<1x16x32x4xi8>, %c: memref<
   }
   return
 }
+
+// -----
+
+// Two products sharing one zero fill (CSE), each accumulator a copy of it:
+// both start from zeroed tiles, the copies go, and so does the fill, which
+// nothing reads any more.
+// CHECK-LABEL: func @shared_fill
+// CHECK-NOT: linalg.fill
+// CHECK-NOT: linalg.copy
+// CHECK-COUNT-8: amx.tile_zero
+// CHECK-NOT: linalg.copy
+#mA = affine_map<(r, np, k4, nl, kk) -> (r floordiv 16, k4 floordiv 16, r mod 16, (k4 mod 16) * 4 + kk)>
+#mB = affine_map<(r, np, k4, nl, kk) -> (np, k4, nl, kk)>
+#mC = affine_map<(r, np, k4, nl, kk) -> (r, np, nl)>
+func.func @shared_fill(%a: memref<2x1x16x64xi8>, %b: memref<1x16x32x4xi8>, %b2: memref<1x16x32x4xi8>,
+                       %out: memref<32x1x32xi32>, %out2: memref<32x1x32xi32>) {
+  %zero = arith.constant 0 : i32
+  %z = memref.alloc() : memref<32x1x32xi32>
+  linalg.fill ins(%zero : i32) outs(%z : memref<32x1x32xi32>)
+  linalg.copy ins(%z : memref<32x1x32xi32>) outs(%out : memref<32x1x32xi32>)
+  linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction", "parallel", "reduction"]} ins(%a, %b : memref<2x1x16x64xi8>, memref<1x16x32x4xi8>) outs(%out : memref<32x1x32xi32>) attrs = {qf.amx} {
+  ^bb0(%x: i8, %y: i8, %acc: i32):
+    %xu = arith.extui %x : i8 to i32
+    %ys = arith.extsi %y : i8 to i32
+    %p = arith.muli %xu, %ys : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  }
+  linalg.copy ins(%z : memref<32x1x32xi32>) outs(%out2 : memref<32x1x32xi32>)
+  linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction", "parallel", "reduction"]} ins(%a, %b2 : memref<2x1x16x64xi8>, memref<1x16x32x4xi8>) outs(%out2 : memref<32x1x32xi32>) attrs = {qf.amx} {
+  ^bb0(%x: i8, %y: i8, %acc: i32):
+    %xu = arith.extui %x : i8 to i32
+    %ys = arith.extsi %y : i8 to i32
+    %p = arith.muli %xu, %ys : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  }
+  memref.dealloc %z : memref<32x1x32xi32>
+  return
+}
