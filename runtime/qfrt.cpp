@@ -1,6 +1,9 @@
 //===- qfrt.cpp - the Quantforge runtime ----------------------------------===//
 #include "qfrt.h"
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include <dlfcn.h>
 #include <malloc.h>
 #include <sys/stat.h>
@@ -163,6 +166,65 @@ static void requestAmxTiles() {
   (void)done;
 }
 
+/// Whether this CPU and the OS (which must save the wider register state)
+/// support the LLVM-named ISA extension `f`. QFRT_CPU_ISA (a comma-separated
+/// list) narrows the answer to the extensions it names, to test modules
+/// built for richer CPUs on this one.
+static bool cpuHas(const std::string &f) {
+  if (const char *only = std::getenv("QFRT_CPU_ISA")) {
+    std::string list = std::string(",") + only + ",";
+    if (list.find("," + f + ",") == std::string::npos)
+      return false;
+  }
+#if defined(__x86_64__)
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d))
+    return false;
+  unsigned c1 = c;
+  bool osxsave = c1 & (1u << 27);
+  unsigned long long xcr0 = 0;
+  if (osxsave) {
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    xcr0 = ((unsigned long long)hi << 32) | lo;
+  }
+  bool avxState = (xcr0 & 0x6) == 0x6, zmmState = avxState && (xcr0 & 0xE0) == 0xE0;
+  bool tileState = (xcr0 & 0x60000) == 0x60000;
+  unsigned b7 = 0, c7 = 0, d7 = 0, a71 = 0;
+  if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+    b7 = b;
+    c7 = c;
+    d7 = d;
+  }
+  if (__get_cpuid_count(7, 1, &a, &b, &c, &d))
+    a71 = a;
+  auto bit = [](unsigned r, int i) { return (r >> i) & 1u; };
+  if (f == "avx2") return avxState && bit(b7, 5);
+  if (f == "fma") return avxState && bit(c1, 12);
+  if (f == "f16c") return avxState && bit(c1, 29);
+  if (f == "avx512f") return zmmState && bit(b7, 16);
+  if (f == "avx512dq") return zmmState && bit(b7, 17);
+  if (f == "avx512bw") return zmmState && bit(b7, 30);
+  if (f == "avx512vl") return zmmState && bit(b7, 31);
+  if (f == "avx512vnni") return zmmState && bit(c7, 11);
+  if (f == "avx512bf16") return zmmState && bit(a71, 5);
+  if (f == "amx-bf16") return tileState && bit(d7, 22);
+  if (f == "amx-tile") return tileState && bit(d7, 24);
+  if (f == "amx-int8") return tileState && bit(d7, 25);
+#endif
+  return false;
+}
+
+/// The first extension in the module's list that this CPU lacks, or "".
+static std::string missingIsa(const char *list) {
+  std::stringstream ss(list ? list : "");
+  std::string f;
+  while (std::getline(ss, f, ','))
+    if (!f.empty() && !cpuHas(f))
+      return f;
+  return "";
+}
+
 qfrt_status qfrt_module_load(const char *path, qfrt_module **out) {
   keepBuffersMapped();
   requestAmxTiles();
@@ -189,6 +251,12 @@ qfrt_status qfrt_module_load(const char *path, qfrt_module **out) {
     dlclose(h);
     return fail(QFRT_ERROR_FORMAT, std::string("'") + path +
                                        "' is not a Quantforge module (no qf_entry)");
+  }
+  if (std::string lack = missingIsa((const char *)dlsym(h, "qf_cpu_isa")); !lack.empty()) {
+    dlclose(h);
+    return fail(QFRT_ERROR_CPU, std::string("'") + path + "' was compiled for a CPU with " + lack +
+                                    ", which this CPU (or OS) does not provide; recompile with "
+                                    "--cpu=native or a matching --cpu");
   }
   auto *m = new qfrt_module();
   m->handle = h;

@@ -24,6 +24,7 @@ typedef enum qfrt_status {
   QFRT_ERROR_INVALID_ARG = 3, /* null pointer, bad index, wrong count */
   QFRT_ERROR_SHAPE = 4,       /* tensor shape differs from the signature */
   QFRT_ERROR_DTYPE = 5,       /* tensor dtype differs from the signature */
+  QFRT_ERROR_CPU = 6,         /* module compiled for ISA extensions this CPU lacks */
 } qfrt_status;
 
 /* Sub-byte integers (i4, u4, i2, u2) take one byte per element, sign- or

@@ -31,6 +31,12 @@ static cl::opt<std::string> outputFile("o", cl::desc("Output shared object"),
 static cl::opt<std::string> target("target", cl::desc("Target: cpu"),
                                    cl::init("cpu"));
 static cl::opt<std::string>
+    cpuSpec("cpu",
+            cl::desc("CPU to generate code for: native (this machine), or an x86-64 CPU name "
+                     "(sapphirerapids, znver4, x86-64-v3, ...) followed by ,+feature / "
+                     ",-feature"),
+            cl::value_desc("native|NAME[,+feat,-feat...]"), cl::init("native"));
+static cl::opt<std::string>
     quant("quant",
           cl::desc("Quantization scheme: none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>, fp8"),
           cl::init("none"));
@@ -103,6 +109,8 @@ int main(int argc, char **argv) {
                          llmInt8, rotate};
   qf::CompileOptions copts;
   std::string err;
+  if (!qf::parseCpuTarget(cpuSpec, copts.cpu, err))
+    return fail(err);
   {
     qf::QuantScheme probe = scheme;
     probe.statsPath = probe.hessiansPath = "-";

@@ -21,6 +21,8 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
@@ -33,6 +35,7 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/X86TargetParser.h"
 
 using namespace mlir;
 
@@ -134,23 +137,68 @@ static bool addEntryAndSignature(llvm::Module &m, const std::string &sig,
   return true;
 }
 
-static llvm::TargetMachine *hostTargetMachine(std::string &error) {
+static const llvm::Target *x86Target(std::string &triple, std::string &error) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
-  std::string triple = llvm::sys::getProcessTriple();
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(llvm::Triple(triple), error);
+  triple = llvm::sys::getProcessTriple();
+  return llvm::TargetRegistry::lookupTarget(llvm::Triple(triple), error);
+}
+
+static llvm::TargetMachine *targetMachine(const CpuTarget &cpu, std::string &error) {
+  std::string triple;
+  const llvm::Target *target = x86Target(triple, error);
   if (!target)
     return nullptr;
-  std::string features;
-  for (const auto &[name, on] : llvm::sys::getHostCPUFeatures())
-    features += (features.empty() ? "" : ",") + std::string(on ? "+" : "-") +
-                name.str();
   llvm::TargetOptions opts;
-  return target->createTargetMachine(llvm::Triple(triple),
-                                     llvm::sys::getHostCPUName(), features, opts,
+  return target->createTargetMachine(llvm::Triple(triple), cpu.cpu, cpu.featureString(), opts,
                                      llvm::Reloc::PIC_, std::nullopt,
                                      llvm::CodeGenOptLevel::Aggressive);
 }
+
+bool parseCpuTarget(llvm::StringRef spec, CpuTarget &out, std::string &error) {
+  llvm::SmallVector<llvm::StringRef> parts;
+  spec.split(parts, ',');
+  llvm::StringRef name = parts.front().trim();
+  if (name == "native") {
+    out = nativeCpuTarget();
+  } else {
+    if (llvm::X86::parseArchX86(name, /*Only64Bit=*/true) == llvm::X86::CK_None) {
+      error = "unknown --cpu '" + name.str() +
+              "' (valid: native, or an x86-64 CPU name such as sapphirerapids, znver4, "
+              "icelake-server, skylake-avx512, x86-64-v3, x86-64-v4)";
+      return false;
+    }
+    out = CpuTarget();
+    out.cpu = name.str();
+    llvm::SmallVector<llvm::StringRef> implied;
+    llvm::X86::getFeaturesForCPU(name, implied, /*NeedPlus=*/false);
+    // The CPU's list names features, not everything they imply (x86-64-v4
+    // lists avx512bw but not avx512f).
+    for (llvm::StringRef f : implied)
+      llvm::X86::updateImpliedFeatures(f, true, out.features);
+  }
+  // Feature names as the x86 backend knows them.
+  std::string triple;
+  const llvm::Target *target = x86Target(triple, error);
+  if (!target)
+    return false;
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(
+      target->createMCSubtargetInfo(llvm::Triple(triple), "generic", ""));
+  llvm::StringSet<> known;
+  for (const llvm::SubtargetFeatureKV &kv : sti->getAllProcessorFeatures())
+    known.insert(kv.Key);
+  for (llvm::StringRef p : llvm::ArrayRef(parts).drop_front()) {
+    p = p.trim();
+    if (p.size() < 2 || (p[0] != '+' && p[0] != '-') || !known.contains(p.drop_front())) {
+      error = "bad --cpu feature '" + p.str() + "' (expected +NAME or -NAME with an LLVM x86 "
+              "feature name, e.g. +avx512vnni, -amx-int8)";
+      return false;
+    }
+    llvm::X86::updateImpliedFeatures(p.drop_front(), p[0] == '+', out.features);
+  }
+  return true;
+}
+
 
 static void optimize(llvm::Module &m, llvm::TargetMachine *tm) {
   llvm::LoopAnalysisManager lam;
@@ -214,7 +262,7 @@ bool compileToSharedObject(ModuleOp module, const CompileOptions &opts,
     return false;
   std::vector<PipelineStage> stages = opts.preStages;
   size_t entryStage = stages.size();
-  for (PipelineStage &s : cpuPipelineStages())
+  for (PipelineStage &s : cpuPipelineStages(opts.cpu))
     stages.push_back(std::move(s));
   int total = (int)stages.size() + 3;
   int step = 0;
@@ -245,9 +293,13 @@ bool compileToSharedObject(ModuleOp module, const CompileOptions &opts,
   }
   if (!addEntryAndSignature(*llmod, sig, numBuffers, error))
     return false;
+  // The ISA extensions the code may use, which the runtime checks at load.
+  llvm::Constant *isa = llvm::ConstantDataArray::getString(llctx, opts.cpu.requiredIsa(), true);
+  new llvm::GlobalVariable(*llmod, isa->getType(), true, llvm::GlobalValue::ExternalLinkage, isa,
+                           "qf_cpu_isa");
 
   progress("optimize and emit object code");
-  std::unique_ptr<llvm::TargetMachine> tm(hostTargetMachine(error));
+  std::unique_ptr<llvm::TargetMachine> tm(targetMachine(opts.cpu, error));
   if (!tm)
     return false;
   llmod->setDataLayout(tm->createDataLayout());

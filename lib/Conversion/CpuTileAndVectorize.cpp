@@ -90,6 +90,10 @@ FailureOr<Operation *> dropUnitLoops(RewriterBase &rw, Operation *generic) {
 /// K above this is split into blocks of at most kKBlock, so that the A rows
 /// and B panel a register tile streams through stay in cache.
 constexpr int64_t kKBlock = 512;
+/// The same for the VNNI product, in k4-rows (4 bytes of K each).
+constexpr int64_t kVnniKBlock = 256;
+/// Thread tiles wanted per VNNI product (several per thread for balance).
+constexpr int64_t kMinThreadTiles = 16;
 
 LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
@@ -327,9 +331,11 @@ LogicalResult vectorizeInPlace(RewriterBase &rw, Operation *op) {
 /// loops) with the fill of its accumulator fused in; returns the tiled op
 /// and the tiled fill (null when there is none).
 FailureOr<std::pair<Operation *, Operation *>>
-tileWithFill(RewriterBase &rw, Operation *op, ArrayRef<int64_t> tileSizes, bool forall) {
+tileWithFill(RewriterBase &rw, Operation *op, ArrayRef<int64_t> tileSizes, bool forall,
+             ArrayRef<int64_t> interchange = {}) {
   scf::SCFTilingOptions opts;
   opts.setTileSizes(sizes(rw, tileSizes));
+  opts.setInterchange(interchange);
   if (forall)
     opts.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
   rw.setInsertionPoint(op);
@@ -418,12 +424,42 @@ LogicalResult tileAndVectorizeVnni(RewriterBase &rw, linalg::GenericOp op) {
     return failure();
   int64_t R = ranges[0], panels = ranges[1], nr = ranges[3];
   int64_t mr = pick(R, {8, 4, 2, 1});
-  int64_t Mt = block(R, mr, 64), Pt = block(panels, 1, std::max<int64_t>(1, 256 / nr));
+  // Thread tiles of up to 128 rows x 256 columns, shrunk (panels first)
+  // until there are enough for the threads.
+  int64_t Mt = block(R, mr, 128), Pt = block(panels, 1, std::max<int64_t>(1, 256 / nr));
+  while ((R / Mt) * (panels / Pt) < kMinThreadTiles && (Pt > 1 || Mt > mr)) {
+    if (Pt > 1)
+      Pt = block(panels, 1, Pt - 1);
+    else
+      Mt = block(R, mr, Mt - mr);
+  }
 
   auto threadTiles = tileWithFill(rw, op, {Mt, Pt, 0, 0, 0}, /*forall=*/true);
   if (failed(threadTiles))
     return failure();
-  auto regTiles = tileWithFill(rw, threadTiles->first, {mr, 1, 0, 0, 0}, /*forall=*/false);
+  Operation *threadTile = threadTiles->first;
+  // Long K: blocks of kVnniKBlock k4-rows (1 KiB of K), panels outer and
+  // row groups inner, so one panel's K slice (32 KiB) stays in L1 for all
+  // the thread's row groups; the accumulator lives in the thread's C tile
+  // between blocks (its fill then stays there, vectorized by rows).
+  // 512x4096x4096 on the Xeon (VNNI only), 2 threads: 13.8 -> 12.2 ms
+  // (oneDNN restricted to VNNI: 10.9 ms).
+  int64_t K4 = ranges[2];
+  bool kBlocked = K4 > kVnniKBlock;
+  if (kBlocked) {
+    scf::SCFTilingOptions kbOpts;
+    kbOpts.setTileSizes(sizes(rw, {0, 0, block(K4, 1, kVnniKBlock), 0, 0}));
+    rw.setInsertionPoint(threadTile);
+    auto kb = scf::tileUsingSCF(rw, cast<TilingInterface>(threadTile), kbOpts);
+    if (failed(kb))
+      return failure();
+    rw.replaceOp(threadTile, kb->replacements);
+    threadTile = kb->tiledOps.back();
+    if (Operation *f = threadTiles->second)
+      (void)tileAndVectorizeRows(rw, cast<linalg::LinalgOp>(f), scf::SCFTilingOptions::LoopType::ForOp);
+  }
+  auto regTiles = tileWithFill(rw, threadTile, {mr, 1, 0, 0, 0}, /*forall=*/false,
+                               kBlocked ? ArrayRef<int64_t>{1, 0, 2, 3, 4} : ArrayRef<int64_t>{});
   if (failed(regTiles))
     return failure();
   auto [tile, fill] = *regTiles;

@@ -17,20 +17,47 @@ using namespace mlir;
 
 namespace qf {
 
-/// The integer matmul layout for the CPU the module is compiled for (the
-/// host: quant-compile targets the machine it runs on).
-static std::string hostLayoutTarget() {
-  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
-  if (features.lookup("amx-int8") && features.lookup("amx-tile") && features.lookup("avx512vnni"))
-    return "amx";
-  return features.lookup("avx512vnni") && features.lookup("avx512bw") ? "avx512-vnni" : "none";
+std::string CpuTarget::featureString() const {
+  std::string s;
+  for (const auto &[name, on] : features)
+    s += (s.empty() ? "" : ",") + std::string(on ? "+" : "-") + name.str();
+  return s;
 }
 
-std::vector<PipelineStage> cpuPipelineStages() {
+std::string CpuTarget::layout() const {
+  if (has("amx-int8") && has("amx-tile") && has("avx512vnni"))
+    return "amx";
+  return has("avx512vnni") && has("avx512bw") ? "avx512-vnni" : "none";
+}
+
+/// Extensions whose instructions our lowering or LLVM may emit and that a
+/// CPU of the same family can lack: the runtime refuses a module whose list
+/// names one the running CPU does not have (instead of dying on SIGILL).
+static const char *const kCheckedIsa[] = {"avx2", "fma", "f16c", "avx512f", "avx512bw",
+                                          "avx512vl", "avx512dq", "avx512vnni",
+                                          "avx512bf16", "amx-tile", "amx-int8", "amx-bf16"};
+
+std::string CpuTarget::requiredIsa() const {
+  std::string s;
+  for (const char *f : kCheckedIsa)
+    if (has(f))
+      s += (s.empty() ? "" : ",") + std::string(f);
+  return s;
+}
+
+CpuTarget nativeCpuTarget() {
+  CpuTarget t;
+  t.cpu = llvm::sys::getHostCPUName().str();
+  for (const auto &[name, on] : llvm::sys::getHostCPUFeatures())
+    t.features[name] = on;
+  return t;
+}
+
+std::vector<PipelineStage> cpuPipelineStages(const CpuTarget &cpu) {
   return {
       {"lower qf to linalg",
        "qf-prepare-entry,func.func(qf-fold-qdq,qf-fuse-requant,qf-pack-layout{target=" +
-           hostLayoutTarget() + "}),canonicalize,"
+           cpu.layout() + "}),canonicalize,"
        "qf-convert-to-linalg,"
        "canonicalize,cse"},
       {"fuse elementwise ops",

@@ -105,3 +105,34 @@ func.func @vnni(%a: tensor<8x16x4xi8>, %b: tensor<1x16x32x4xi8>) -> tensor<8x1x3
   } -> tensor<8x1x32xi32>
   return %r : tensor<8x1x32xi32>
 }
+
+// -----
+
+// Long K (512 k4-rows): the thread tile walks K in blocks of 256 k4-rows with
+// its accumulator in the C tile between blocks (zeroed there first), and a
+// register tile's accumulator in registers within a block.
+// CHECK-LABEL: func @vnni_long_k
+// CHECK: scf.forall {{.*}} = (0, 0) to (16, 2) step (8, 1)
+// CHECK:   vector.transfer_write %{{.*}} : vector<32xi32>, tensor<1x1x32xi32>
+// CHECK:   scf.for {{.*}} = %c0 to %c512 step %c256
+// CHECK:     vector.transfer_read {{.*}} : tensor<8x32xi32>, vector<8x32xi32>
+// CHECK:     scf.for {{.*}} = %c0 to %c256 step %c1 iter_args({{.*}}) -> (vector<8x32xi32>)
+// CHECK-COUNT-16: qf.x86_vpdpbusd
+// CHECK:     vector.transfer_write {{.*}} : vector<8x32xi32>, tensor<8x32xi32>
+#mA = affine_map<(r, np, k4, nl, kk) -> (r, k4, kk)>
+#mB = affine_map<(r, np, k4, nl, kk) -> (np, k4, nl, kk)>
+#mC = affine_map<(r, np, k4, nl, kk) -> (r, np, nl)>
+func.func @vnni_long_k(%a: tensor<16x512x4xi8>, %b: tensor<2x512x32x4xi8>) -> tensor<16x2x32xi32> {
+  %c0 = arith.constant 0 : i32
+  %e = tensor.empty() : tensor<16x2x32xi32>
+  %f = linalg.fill ins(%c0 : i32) outs(%e : tensor<16x2x32xi32>) -> tensor<16x2x32xi32>
+  %r = linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction", "parallel", "reduction"]} ins(%a, %b : tensor<16x512x4xi8>, tensor<2x512x32x4xi8>) outs(%f : tensor<16x2x32xi32>) attrs = {qf.vnni} {
+  ^bb0(%x: i8, %y: i8, %acc: i32):
+    %xu = arith.extui %x : i8 to i32
+    %ys = arith.extsi %y : i8 to i32
+    %p = arith.muli %xu, %ys : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  } -> tensor<16x2x32xi32>
+  return %r : tensor<16x2x32xi32>
+}

@@ -19,9 +19,17 @@ struct CompileOptions {
   std::function<bool(mlir::ModuleOp, std::string &)> afterPreStages;
   /// Called once per stage with (index, count, name) before it runs.
   std::function<void(int, int, const std::string &)> progress;
+  /// The CPU to generate code for (see parseCpuTarget).
+  CpuTarget cpu = nativeCpuTarget();
   /// Linker driver used to produce the shared object.
   std::string linker = "cc";
 };
+
+/// `spec` as --cpu gives it: "native" (the compiling machine), or an LLVM x86
+/// CPU name ("sapphirerapids", "znver4", "x86-64-v3") followed by any number
+/// of ",+feature" / ",-feature" (LLVM feature names). False with a one-line
+/// `error` otherwise.
+bool parseCpuTarget(llvm::StringRef spec, CpuTarget &out, std::string &error);
 
 /// Lowers a qf module (one public entry function) for the host CPU and writes
 /// a shared object holding the code, the weights and the model signature.

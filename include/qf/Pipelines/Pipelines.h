@@ -3,6 +3,7 @@
 #define QF_PIPELINES_PIPELINES_H
 
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringMap.h"
 #include <string>
 #include <vector>
 
@@ -14,8 +15,25 @@ struct PipelineStage {
   std::string pipeline; // textual pass pipeline on builtin.module
 };
 
-/// qf graph -> LLVM dialect for the host CPU, in stages.
-std::vector<PipelineStage> cpuPipelineStages();
+/// The x86 CPU a module is compiled for: an LLVM CPU name and its features.
+struct CpuTarget {
+  std::string cpu;                // LLVM name: "sapphirerapids", "znver4", ...
+  llvm::StringMap<bool> features; // LLVM feature names: "avx512vnni", ...
+  bool has(llvm::StringRef f) const { return features.lookup(f); }
+  /// "+a,-b,..." as LLVM's target machine takes it.
+  std::string featureString() const;
+  /// The integer matmul layout for this CPU: amx, avx512-vnni or none.
+  std::string layout() const;
+  /// The ISA extensions among those the generated code may use that this
+  /// CPU has, comma-separated (recorded in the module, checked at load).
+  std::string requiredIsa() const;
+};
+
+/// The CPU quant-compile runs on.
+CpuTarget nativeCpuTarget();
+
+/// qf graph -> LLVM dialect for `cpu`, in stages.
+std::vector<PipelineStage> cpuPipelineStages(const CpuTarget &cpu = nativeCpuTarget());
 
 /// A quantization scheme as quant-compile's --quant and --weight-method give
 /// it: none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>, fp8; methods rtn,
