@@ -375,8 +375,11 @@ LogicalResult tileAndVectorizeColumns(RewriterBase &rw, linalg::GenericOp op) {
   int64_t nt = par == 3 ? ranges[2] : pick(ranges[1], {64, 32, 16});
   if (nt < 16 || nt > 64 || nt % 16)
     return failure();
+  // Panels: register tiles of mr rows x the panel (at most 16 zmm of
+  // accumulators), the decoded weights shared by the rows.
+  int64_t mr = par == 3 ? block(ranges[0], 1, 16 / (nt / 16)) : 1;
   SmallVector<int64_t> outer(ranges.size(), 0), steps(ranges.size(), 1);
-  outer[0] = 1;
+  outer[0] = mr;
   outer[1] = par == 3 ? 1 : nt;
   for (unsigned d = 0; d < par; ++d)
     steps[d] = 0;
@@ -602,6 +605,15 @@ struct QfCpuTileAndVectorizePass
         rest.push_back(l);
     for (linalg::LinalgOp op : rest)
       (void)tileAndVectorizeRows(rw, op, scf::SCFTilingOptions::LoopType::ForallOp);
+
+    // Elementwise work on broadcast values (a weight decoded for every row
+    // of a register tile) moves before the broadcast, done once; before the
+    // broadcasts themselves are lowered.
+    RewritePatternSet sink(&getContext());
+    vector::populateVectorTransferPermutationMapLoweringPatterns(sink);
+    vector::populateSinkVectorOpsPatterns(sink);
+    if (failed(applyPatternsGreedily(f, std::move(sink))))
+      return signalPassFailure();
 
     RewritePatternSet patterns(&getContext());
     vector::populateVectorContractLoweringPatterns(

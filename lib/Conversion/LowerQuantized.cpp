@@ -494,7 +494,7 @@ struct WeightDecoder {
 /// read once per row: right for memory-bound GEMV); from it on, decoded once
 /// into a float [K, N] temporary that the tiled f32 matmul consumes, so the
 /// decode is amortized over the rows.
-constexpr int64_t kDecodeOnceRows = 16;
+constexpr int64_t kDecodeOnceRows = 64;
 
 /// x [..., K] times W [K, N] with W decoded from its codes. The loops run
 /// over (r, n, kb, kk[, h]): rows, outputs, groups, the bytes of a group and,
@@ -509,7 +509,10 @@ constexpr int64_t kDecodeOnceRows = 16;
 /// [R, N/nt, nt]; null when an operand is not constant.
 Value panelWeightOnly(OpBuilder &rw, Location loc, WeightOnlyMatMulOp op, const WeightDecoder &dec,
                       Value x2, int64_t R, int64_t G, int64_t g, int64_t P, int64_t N) {
-  int64_t nt = N % 64 == 0 ? 64 : N % 32 == 0 ? 32 : N % 16 == 0 ? 16 : 0;
+  // One row: 64-column panels (four independent accumulators). Several
+  // rows: 16-column panels, so a register tile can hold up to 16 rows and
+  // each decoded vector of weights serves all of them.
+  int64_t nt = N % 16 ? 0 : R >= 8 ? 16 : N % 64 == 0 ? 64 : N % 32 == 0 ? 32 : 16;
   int64_t rows = G * (g / P);
   std::vector<int8_t> codes = constantBytes8(op.getWeight(), rows * N);
   std::optional<std::vector<float>> scales = readF32(constantThroughCasts(op.getScales()));
@@ -535,39 +538,51 @@ Value panelWeightOnly(OpBuilder &rw, Location loc, WeightOnlyMatMulOp op, const 
   Attribute wAttr = constantThroughCasts(op.getWeight());
   auto wT = RankedTensorType::get({N / nt, G, g / P, nt}, i8);
   auto pT = RankedTensorType::get({N / nt, G, nt}, f32);
+  // x as [R, G, g/P] per code of a byte: for 4-bit codes the even and the
+  // odd k (low and high nibble) as two operands, so one step decodes both
+  // nibbles of a byte with constant shifts.
   SmallVector<Value> ins;
-  SmallVector<int64_t> xShape = {R, G, g / P};
-  if (dec.nibbles)
-    xShape.push_back(P);
-  ins.push_back(reshapeTo(rw, loc, x2, RankedTensorType::get(xShape, f32)));
+  auto xT = RankedTensorType::get({R, G, g / P}, f32);
+  if (dec.nibbles) {
+    Value x4 = reshapeTo(rw, loc, x2, RankedTensorType::get({R, G, g / P, P}, f32));
+    for (int64_t h = 0; h < P; ++h)
+      ins.push_back(tensor::ExtractSliceOp::create(
+          rw, loc, xT, x4, ArrayRef<OpFoldResult>{rw.getIndexAttr(0), rw.getIndexAttr(0), rw.getIndexAttr(0), rw.getIndexAttr(h)},
+          ArrayRef<OpFoldResult>{rw.getIndexAttr(R), rw.getIndexAttr(G), rw.getIndexAttr(g / P), rw.getIndexAttr(1)},
+          ArrayRef<OpFoldResult>{rw.getIndexAttr(1), rw.getIndexAttr(1), rw.getIndexAttr(1), rw.getIndexAttr(1)}));
+  } else {
+    ins.push_back(reshapeTo(rw, loc, x2, xT));
+  }
+  int64_t nx = ins.size();
   ins.push_back(arith::ConstantOp::create(rw, loc, wT, makeBlob(wT, blobName(wAttr, "weight") + "_panels", wp)));
   ins.push_back(arith::ConstantOp::create(
       rw, loc, pT, makeBlob(pT, blobName(wAttr, "weight") + "_scale_panels", panels(*scales))));
   if (zeros)
     ins.push_back(arith::ConstantOp::create(
         rw, loc, pT, makeBlob(pT, blobName(wAttr, "weight") + "_zero_panels", panels(*zeros))));
-  unsigned nLoops = dec.nibbles ? 6 : 5;
+  // Loops (r, np, nl, kb, kk).
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-  SmallVector<AffineExpr> xe = {d(0), d(3), d(4)};
-  if (dec.nibbles)
-    xe.push_back(d(5));
-  SmallVector<AffineMap> maps = {AffineMap::get(nLoops, 0, xe, ctx),
-                                 AffineMap::get(nLoops, 0, {d(1), d(3), d(4), d(2)}, ctx)};
-  for (size_t i = 2; i < ins.size(); ++i)
-    maps.push_back(AffineMap::get(nLoops, 0, {d(1), d(3), d(2)}, ctx));
-  maps.push_back(AffineMap::get(nLoops, 0, {d(0), d(1), d(2)}, ctx));
+  SmallVector<AffineMap> maps(nx, AffineMap::get(5, 0, {d(0), d(3), d(4)}, ctx));
+  maps.push_back(AffineMap::get(5, 0, {d(1), d(3), d(4), d(2)}, ctx));
+  for (size_t i = nx + 1; i < ins.size(); ++i)
+    maps.push_back(AffineMap::get(5, 0, {d(1), d(3), d(2)}, ctx));
+  maps.push_back(AffineMap::get(5, 0, {d(0), d(1), d(2)}, ctx));
   SmallVector<IteratorType> iters(3, IteratorType::parallel);
-  iters.append(nLoops - 3, IteratorType::reduction);
+  iters.append(2, IteratorType::reduction);
   auto yT = RankedTensorType::get({R, N / nt, nt}, f32);
   return linalg::GenericOp::create(
              rw, loc, TypeRange{yT}, ins,
              ValueRange{emptyTensor(rw, loc, yT, scalarConst(rw, loc, f32, 0))}, maps, iters,
              [&](OpBuilder &b, Location l, ValueRange a) {
-               Value h = dec.nibbles ? Value(linalg::IndexOp::create(b, l, 5)) : Value();
-               Value wv = dec.decode(b, l, a[1], h, a[2], dec.hasZeros ? a[3] : Value());
                auto fm = arith::FastMathFlagsAttr::get(b.getContext(), arith::FastMathFlags::contract);
-               Value p = arith::MulFOp::create(b, l, a[0], wv, fm);
-               linalg::YieldOp::create(b, l, Value(arith::AddFOp::create(b, l, a.back(), p, fm)));
+               Value acc = a.back(), byte = a[nx], scale = a[nx + 1];
+               Value zero = dec.hasZeros ? a[nx + 2] : Value();
+               for (int64_t h = 0; h < nx; ++h) {
+                 Value hv = dec.nibbles ? Value(arith::ConstantIndexOp::create(b, l, h)) : Value();
+                 Value p = arith::MulFOp::create(b, l, a[h], dec.decode(b, l, byte, hv, scale, zero), fm);
+                 acc = arith::AddFOp::create(b, l, acc, p, fm);
+               }
+               linalg::YieldOp::create(b, l, acc);
              })
       .getResult(0);
 }
