@@ -3,10 +3,15 @@
  * independent chains of vector FMAs (enough to cover FMA latency x ports);
  * prints GFLOP/s over all threads. `peak_flops THREADS int8` : the same with
  * AVX-512 VNNI vpdpbusd (u8 x s8, 64 multiply-adds per instruction); prints
- * int8 GOP/s (2 ops per multiply-add), or 0 without VNNI.
+ * int8 GOP/s (2 ops per multiply-add), or 0 without VNNI. `peak_flops THREADS
+ * amx` : AMX tdpbusd (16 x 16 x 64 multiply-adds per instruction) into four
+ * independent accumulator tiles; int8 GOP/s, or 0 without AMX.
  * Build: cc -O2 -march=native -pthread peak_flops.c */
 #include <immintrin.h>
 #include <pthread.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -74,8 +79,65 @@ static void *work8(void *out) {
 }
 #endif
 
+#if defined(__AMX_INT8__) && defined(__AMX_TILE__)
+static const long ITERS_AMX = 2000000;
+
+static void *workAmx(void *out) {
+  /* Palette 1: tiles 0-3 are 16 x 16 i32 accumulators, 4-7 16 x 64 bytes. */
+  unsigned char cfg[64];
+  memset(cfg, 0, sizeof cfg);
+  cfg[0] = 1;
+  for (int t = 0; t < 8; ++t) {
+    cfg[16 + 2 * t] = 64; /* bytes per row */
+    cfg[48 + t] = 16;     /* rows */
+  }
+  _tile_loadconfig(cfg);
+  static __attribute__((aligned(64))) unsigned char src[16 * 64];
+  memset(src, 1, sizeof src);
+  _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
+  _tile_loadd(4, src, 64); _tile_loadd(5, src, 64);
+  _tile_loadd(6, src, 64); _tile_loadd(7, src, 64);
+  for (long it = 0; it < ITERS_AMX; ++it) {
+    _tile_dpbusd(0, 4, 6); _tile_dpbusd(1, 4, 7);
+    _tile_dpbusd(2, 5, 6); _tile_dpbusd(3, 5, 7);
+  }
+  static __attribute__((aligned(64))) int dst[16 * 16];
+  _tile_stored(0, dst, 64);
+  _tile_release();
+  *(float *)out = (float)dst[0];
+  return NULL;
+}
+#endif
+
 int main(int argc, char **argv) {
   int int8 = argc > 2 && argv[2][0] == 'i';
+  int amx = argc > 2 && argv[2][0] == 'a';
+  if (amx) {
+#if defined(__AMX_INT8__) && defined(__AMX_TILE__) && defined(SYS_arch_prctl)
+    if (syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) != 0) {
+      printf("0\n");
+      return 0;
+    }
+    int n = argc > 1 ? atoi(argv[1]) : 1;
+    if (n < 1 || n > 256)
+      return 1;
+    pthread_t ta[256];
+    float sinkA[256];
+    struct timespec a0, b0;
+    clock_gettime(CLOCK_MONOTONIC, &a0);
+    for (int i = 0; i < n; ++i)
+      pthread_create(&ta[i], NULL, workAmx, &sinkA[i]);
+    for (int i = 0; i < n; ++i)
+      pthread_join(ta[i], NULL);
+    clock_gettime(CLOCK_MONOTONIC, &b0);
+    double sec = (b0.tv_sec - a0.tv_sec) + (b0.tv_nsec - a0.tv_nsec) * 1e-9;
+    printf("%.1f\n", 2.0 * 16 * 16 * 64 * 4 * (double)ITERS_AMX * n / sec / 1e9);
+    return sinkA[0] == 12345.0f;
+#else
+    printf("0\n");
+    return 0;
+#endif
+  }
 #if !defined(__AVX512VNNI__)
   if (int8) {
     printf("0\n");

@@ -250,12 +250,7 @@ LogicalResult toAmx(IRRewriter &rw, linalg::GenericOp op) {
   // 4.3, 2 KiB 4.0, whole K 4.7. Blocks shrink (G first) until there
   // are enough for the threads.
   int64_t kc = block(K4, 16, 128), G = block(panels, 1, 8), RB = block(R, rows, 128);
-  while ((R / RB) * (panels / G) < kMinBlocks && (G > 1 || RB > rows)) {
-    if (G > 1)
-      G = block(panels, 1, G - 1);
-    else
-      RB = block(R, rows, RB - rows);
-  }
+  lowering::shrinkBlocks(R, rows, RB, panels, 1, G, kMinBlocks);
   // Blocks of RB rows x G panels, in parallel.
   auto par = scf::ParallelOp::create(
       rw, loc, ValueRange{idx(rw, 0), idx(rw, 0)}, ValueRange{idx(rw, R), idx(rw, panels)},

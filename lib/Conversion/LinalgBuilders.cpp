@@ -17,6 +17,17 @@ int64_t block(int64_t n, int64_t unit, int64_t cap) {
   return best;
 }
 
+void shrinkBlocks(int64_t rows, int64_t rowUnit, int64_t &rowBlock, int64_t cols,
+                  int64_t colUnit, int64_t &colBlock, int64_t minBlocks) {
+  while ((rows / rowBlock) * (cols / colBlock) < minBlocks &&
+         (colBlock > colUnit || rowBlock > rowUnit)) {
+    if (colBlock > colUnit)
+      colBlock = block(cols, colUnit, colBlock - colUnit);
+    else
+      rowBlock = block(rows, rowUnit, rowBlock - rowUnit);
+  }
+}
+
 Value scalarConst(OpBuilder &b, Location loc, Type type, double v) {
   if (auto ft = dyn_cast<FloatType>(type))
     return arith::ConstantOp::create(b, loc, type, b.getFloatAttr(ft, v));

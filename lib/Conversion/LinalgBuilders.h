@@ -23,6 +23,13 @@ using BodyFn = llvm::function_ref<Value(OpBuilder &, Location, ValueRange)>;
 /// when none does): block sizes of tiled loops.
 int64_t block(int64_t n, int64_t unit, int64_t cap);
 
+/// Shrinks the block sizes of a 2-D parallel tiling (columns first), each to
+/// the next smaller multiple of its unit that divides its extent, until there
+/// are at least `minBlocks` blocks or both are down to their units: enough
+/// blocks for the threads, as large as possible for cache reuse.
+void shrinkBlocks(int64_t rows, int64_t rowUnit, int64_t &rowBlock, int64_t cols,
+                  int64_t colUnit, int64_t &colBlock, int64_t minBlocks);
+
 /// A scalar constant of `type` (float or integer) with value `v`.
 Value scalarConst(OpBuilder &b, Location loc, Type type, double v);
 /// The identity of max (lowest value) or min (highest value) for `type`.

@@ -1,12 +1,15 @@
 // RUN: quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-cpu-tile-and-vectorize),canonicalize)' | FileCheck %s
 
-// Thread blocks of 64x256, register tiles of 8x32 starting from zero, one
-// broadcast+FMA outer product per k.
+// Thread tiles of all 128 rows x 96 columns (256 x 256 shrunk, columns
+// first, until there are 16 of them), K (384) in two blocks of 192 with the
+// accumulator in the thread's C tile between them, register tiles of 8x32
+// carried in registers through a block, one broadcast+FMA outer product per k.
 // CHECK-LABEL: func @matmul
-// CHECK: scf.forall ({{.*}}) = (0, 0) to (128, 1536) step (64, 256)
-// CHECK:   scf.for {{.*}} step %c8
-// CHECK:     scf.for {{.*}} step %c32
-// CHECK:       scf.for {{.*}} to %c384 step %c1 iter_args(%{{.*}} = %cst) -> (vector<8x32xf32>)
+// CHECK: scf.forall ({{.*}}) = (0) to (1536) step (96)
+// CHECK:   scf.for {{.*}} to %c384 step %c192
+// CHECK:     scf.for {{.*}} step %c8
+// CHECK:       scf.for {{.*}} step %c32
+// CHECK:         scf.for {{.*}} to %c192 step %c1 iter_args(%{{.*}} = %{{.*}}) -> (vector<8x32xf32>)
 // CHECK-COUNT-8: vector.fma {{.*}} : vector<32xf32>
 func.func @matmul(%a: tensor<128x384xf32>, %b: tensor<384x1536xf32>) -> tensor<128x1536xf32> {
   %zero = arith.constant 0.0 : f32
@@ -18,15 +21,15 @@ func.func @matmul(%a: tensor<128x384xf32>, %b: tensor<384x1536xf32>) -> tensor<1
 
 // -----
 
-// K above 512 is blocked; the accumulator tile is read from and written back
-// to the thread's C tile around each block (zeroed 64 columns at a time).
+// K above 256 is blocked; the accumulator tile is read from and written back
+// to the thread's C tile around each block (zeroed 32 columns at a time).
 // CHECK-LABEL: func @long_k
-// CHECK: scf.forall
-// CHECK:   vector.transfer_write %{{.*}} : vector<64xf32>
-// CHECK:   scf.for {{.*}} to %c1536 step %c512
+// CHECK: scf.forall {{.*}} step (64, 32)
+// CHECK:   vector.transfer_write %{{.*}} : vector<32xf32>
+// CHECK:   scf.for {{.*}} to %c1536 step %c256
 // CHECK:     scf.for {{.*}} step %c8
 // CHECK:       vector.transfer_read {{.*}} : tensor<8x32xf32>, vector<8x32xf32>
-// CHECK:       scf.for {{.*}} to %c512 step %c1 iter_args({{.*}}) -> (vector<8x32xf32>)
+// CHECK:       scf.for {{.*}} to %c256 step %c1 iter_args({{.*}}) -> (vector<8x32xf32>)
 func.func @long_k(%a: tensor<128x1536xf32>, %b: tensor<1536x384xf32>) -> tensor<128x384xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<128x384xf32>
