@@ -4,20 +4,24 @@ run, and writes one JSON file under bench/results/.
 bench.py BUILD_DIR [--threads N] [--runs N] [--quick] [--only NAME,...]
 
 --quick runs each workload a fifth as often; --only picks workloads by name
-(minilm, matmul, int8, gemv).
+(minilm, gemv, matmul, int8, f32).
 
 Workloads:
   minilm   paraphrase-MiniLM-L3-v2 (the bundled real model), batch 1 and 8 x 128
            tokens, fp32 / w8a8 / w4a16-g128 (ONNX Runtime fp32 / int8 dynamic)
+  gemv     int4 group-128 4096x14336 MatMulNBits at 1 and 16 rows (ONNX
+           Runtime's MatMulNBits on the same model)
   matmul   one 128x384 @ 384x1536 f32 MatMul as an ONNX model
-  int8     u8 512x4096 @ s8 4096x4096 QDQ MatMul (requantized to u8)
-  gemv     int4 group-128 4096x14336 MatMulNBits at batch 1
-Peers: ONNX Runtime (CPU EP, same thread count); numpy for the matmul;
-oneDNN (Debian's libdnnl, AMX where present) for the int8 GEMM.
-Roofline: peak f32 FLOP/s measured by bench/peak_flops.c (vector FMA
-throughput on every thread) and memory bandwidth from a large numpy copy; the
-bound of a workload is max(flops / peak, weight bytes / bandwidth). numpy runs
-with the environment as given (OPENBLAS_CORETYPE, where set, slows it).
+  int8     u8 512x4096 @ s8 4096x4096 QDQ MatMul (requantized to u8) against
+           oneDNN (AMX where present) and ONNX Runtime; on an AMX machine also
+           compiled without AMX (--cpu=native,-amx-tile) against oneDNN limited
+           to AVX512_CORE_VNNI: the path of CPUs without AMX
+  f32      512x4096 @ 4096x4096 f32 against oneDNN and numpy (OpenBLAS), and
+           oneDNN's bf16 matmul (we have no bf16 path yet: null)
+Roofline: peak f32 FLOP/s, VNNI and AMX int8 OP/s measured by
+bench/peak_flops.c on every thread, and memory bandwidth from a large numpy
+copy; the bound of a workload is max(ops / peak, weight bytes / bandwidth).
+numpy runs with the environment as given (OPENBLAS_CORETYPE, where set, slows it).
 """
 import argparse
 import datetime
@@ -90,9 +94,12 @@ def roofline(threads, work):
     bandwidth = 2 * big.nbytes / (ms * 1e-3)
     peak8 = max(max(gflops(threads, "int8") for _ in range(3)),
                 threads * max(gflops(1, "int8") for _ in range(2)))
-    return {"peak_gflops_f32": peak, "peak_gops_int8": peak8, "bandwidth_gbs": bandwidth / 1e9,
-            "method": "bench/peak_flops.c (FMA and vpdpbusd throughput, all threads) "
-                      "and a 64 MiB copy"}
+    amx = max(max(gflops(threads, "amx") for _ in range(3)),
+              threads * max(gflops(1, "amx") for _ in range(2)))
+    return {"peak_gflops_f32": peak, "peak_gops_int8": peak8, "peak_gops_int8_amx": amx,
+            "bandwidth_gbs": bandwidth / 1e9,
+            "method": "bench/peak_flops.c (FMA, vpdpbusd and tdpbusd throughput, all "
+                      "threads) and a 64 MiB copy"}
 
 
 def ort_session(path, threads):
@@ -145,6 +152,40 @@ def minilm_feeds(batch, sentences, vocab):
             "attention_mask": np.concatenate([r[1] for r in rows])}
 
 
+def iree_ms(work, model, batch, feeds, threads, runs):
+    """IREE's CPU compile of the fp32 ONNX model (iree-base-compiler and
+    iree-base-runtime from PyPI; inputs fixed to `batch` x 128, the host CPU,
+    `threads` task workers); None where IREE is not installed."""
+    try:
+        import iree.runtime as rt
+        from iree.compiler.tools.binaries import find_tool
+    except ImportError:
+        return None
+    m = onnx.load(model)
+    for i in m.graph.input:
+        i.type.tensor_type.shape.dim[0].dim_value = batch
+        i.type.tensor_type.shape.dim[1].dim_value = minilm.SEQ_LEN
+    fixed = os.path.join(work, f"iree-b{batch}.onnx")
+    onnx.save(m, fixed)
+    mlir, vmfb = fixed + ".mlir", fixed + ".vmfb"
+    subprocess.run([sys.executable, "-m", "iree.compiler.tools.import_onnx", fixed, "-o", mlir],
+                   check=True, capture_output=True)
+    subprocess.run([find_tool("iree-compile"), mlir, "--iree-hal-target-device=local",
+                    "--iree-hal-local-target-device-backends=llvm-cpu",
+                    "--iree-llvmcpu-target-cpu=host", "-o", vmfb], check=True, capture_output=True)
+    rt.flags.parse_flags(f"--task_topology_max_group_count={threads}")
+    config = rt.Config("local-task")
+    ctx = rt.SystemContext(config=config)
+    ctx.add_vm_module(rt.VmModule.mmap(config.vm_instance, vmfb))
+    fn = ctx.modules.module["main_graph"]
+    args = [feeds[i.name] for i in m.graph.input]
+
+    def once():
+        out = fn(*args)
+        (out[0] if isinstance(out, (list, tuple)) else out).to_host()
+    return median_ms(once, runs)
+
+
 def bench_minilm(bindir, work, threads, runs, roof, batch, scheme):
     """The real model at `batch` x 128 tokens under `scheme` (none, w8a8,
     w4a16-g128), against ONNX Runtime fp32 (for none) or ONNX Runtime's
@@ -192,9 +233,17 @@ def bench_minilm(bindir, work, threads, runs, roof, batch, scheme):
     peak = roof["peak_gops_int8"] if scheme == "w8a8" and roof["peak_gops_int8"] else \
         roof["peak_gflops_f32"]
     bound = max(flops / (peak * 1e9), weights / (roof["bandwidth_gbs"] * 1e9)) * 1e3
+    iree, iree_error = None, None
+    if scheme == "none":
+        try:
+            iree = iree_ms(work, model, batch, feeds, threads, runs)
+        except (RuntimeError, subprocess.CalledProcessError) as e:
+            # Recorded, not fatal: at batch 8 IREE 3.13 rejects the model's
+            # Expand at run time.
+            iree_error = str(e).strip().splitlines()[0][:200]
     return {"ours_ms": ours, "onnxruntime_ms": theirs, "peer": peer, "batch": batch,
-            "scheme": scheme, "roofline_ms": bound, "matmul_gflop": flops / 1e9,
-            "weight_mb": weights / 1e6}
+            "iree_ms": iree, "iree_error": iree_error, "scheme": scheme, "roofline_ms": bound,
+            "matmul_gflop": flops / 1e9, "weight_mb": weights / 1e6}
 
 
 def bench_matmul(bindir, work, threads, runs, roof):
@@ -225,10 +274,11 @@ def bench_matmul(bindir, work, threads, runs, roof):
             "ours_gflops": flops / (ours * 1e-3) / 1e9}
 
 
-def bench_int4_gemv(bindir, work, threads, runs, roof):
-    """One row times an int4 group-128 weight, 4096 x 14336 (an LLM MLP
-    projection at batch 1), as ONNX Runtime's MatMulNBits: the same model
-    file for both; the bound is the weight bytes at the measured bandwidth."""
+def bench_int4_gemv(bindir, work, threads, runs, roof, rows=1):
+    """`rows` rows times an int4 group-128 weight, 4096 x 14336 (an LLM MLP
+    projection at batch 1, or 16 tokens), as ONNX Runtime's MatMulNBits: the
+    same model file for both; the bound is the weight bytes at the measured
+    bandwidth or the FLOPs at the f32 peak, whichever is larger."""
     K, N, bs = 4096, 14336, 128
     rng = np.random.default_rng(0)
     blocks = K // bs
@@ -238,35 +288,55 @@ def bench_int4_gemv(bindir, work, threads, runs, roof):
     node = helper.make_node("MatMulNBits", ["x", "B", "scales", "zp"], ["y"],
                             domain="com.microsoft", K=K, N=N, bits=4, block_size=bs)
     g = helper.make_graph([node], "gemv",
-                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, K])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, N])],
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [rows, K])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [rows, N])],
                           [numpy_helper.from_array(b, "B"), numpy_helper.from_array(scales, "scales"),
                            numpy_helper.from_array(zp.reshape(-1), "zp")])
-    path = os.path.join(work, "gemv.onnx")
+    path = os.path.join(work, f"gemv{rows}.onnx")
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17),
                                                   helper.make_opsetid("com.microsoft", 1)]), path)
-    so = os.path.join(work, "gemv.so")
+    so = os.path.join(work, f"gemv{rows}.so")
     subprocess.run([os.path.join(bindir, "quant-compile"), "-q", path, "-o", so], check=True)
-    x = rng.standard_normal((1, K)).astype(np.float32)
-    xf = os.path.join(work, "gemv_x.npy")
+    x = rng.standard_normal((rows, K)).astype(np.float32)
+    xf = os.path.join(work, f"gemv{rows}_x.npy")
     np.save(xf, x)
     ours = ours_ms(bindir, so, {"x": xf}, threads, runs)
     sess = ort_session(path, threads)
     theirs = median_ms(lambda: sess.run(None, {"x": x}), runs)
     del sess
     nbytes = b.nbytes + scales.nbytes + zp.nbytes
-    bound = nbytes / (roof["bandwidth_gbs"] * 1e9) * 1e3
+    bound = max(nbytes / (roof["bandwidth_gbs"] * 1e9),
+                2.0 * rows * K * N / (roof["peak_gflops_f32"] * 1e9)) * 1e3
     return {"ours_ms": ours, "onnxruntime_ms": theirs, "peer": "onnxruntime MatMulNBits",
-            "roofline_ms": bound,
-            "weight_mb": nbytes / 1e6, "ours_gbs": nbytes / (ours * 1e-3) / 1e9}
+            "rows": rows, "roofline_ms": bound, "weight_mb": nbytes / 1e6,
+            "ours_gbs": nbytes / (ours * 1e-3) / 1e9,
+            "ours_fraction_of_bandwidth": nbytes / (ours * 1e-3) / (roof["bandwidth_gbs"] * 1e9)}
 
 
-def bench_int8_gemm(bindir, work, threads, runs, roof):
+def onednn_ms(work, kind, M, K, N, runs, threads, isa=None):
+    """oneDNN's matmul (bench/onednn_gemm.cpp) in ms, or None when Debian's
+    libdnnl is missing."""
+    exe = os.path.join(work, "onednn_gemm")
+    if not os.path.exists(exe):
+        built = subprocess.run(["c++", "-O2", os.path.join(ROOT, "bench", "onednn_gemm.cpp"),
+                                "-ldnnl", "-o", exe], capture_output=True)
+        if built.returncode != 0:
+            return None
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    if isa:
+        env["ONEDNN_MAX_CPU_ISA"] = isa
+    return float(subprocess.run([exe, kind, str(M), str(K), str(N), str(runs)], check=True,
+                                capture_output=True, text=True, env=env).stdout)
+
+
+def bench_int8_gemm(bindir, work, threads, runs, roof, vnni_only=False):
     """u8 [512, 4096] (zero point 128) x s8 [4096, 4096] -> requantized u8, as
     an ONNX QDQ MatMul (per-output-channel weight scales), against
-    oneDNN's int8 matmul (bench/onednn_int8_gemm.cpp, AMX where the CPU has
-    it) and ONNX Runtime on the same model; the bound is the int8 peak of
-    bench/peak_flops.c int8 (VNNI vpdpbusd throughput on every thread)."""
+    oneDNN's int8 matmul (bench/onednn_gemm.cpp, AMX where the CPU has it)
+    and ONNX Runtime on the same model; the bound is the int8 peak of
+    bench/peak_flops.c (AMX tdpbusd where present, else VNNI vpdpbusd).
+    `vnni_only`: ours compiled without AMX, oneDNN limited to VNNI, the VNNI
+    peak as the bound (the path of CPUs without AMX, e.g. AMD Zen 4)."""
     M, K, N = 512, 4096, 4096
     rng = np.random.default_rng(0)
     w = rng.integers(-127, 128, (K, N), dtype=np.int8)
@@ -284,29 +354,60 @@ def bench_int8_gemm(bindir, work, threads, runs, roof):
                            c("y_s", np.float32(4.0)), c("y_z", np.uint8(128))])
     path = os.path.join(work, "gemm.onnx")
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 21)]), path)
-    so = os.path.join(work, "gemm.so")
-    subprocess.run([os.path.join(bindir, "quant-compile"), "-q", path, "-o", so], check=True)
+    so = os.path.join(work, "gemm_vnni.so" if vnni_only else "gemm.so")
+    cpu = "--cpu=native,-amx-tile" if vnni_only else "--cpu=native"
+    subprocess.run([os.path.join(bindir, "quant-compile"), "-q", path, cpu, "-o", so], check=True)
     a = rng.integers(0, 256, (M, K), dtype=np.uint8)
     af = os.path.join(work, "gemm_a.npy")
     np.save(af, a)
     ours = ours_ms(bindir, so, {"a": af}, threads, runs)
-    sess = ort_session(path, threads)
-    theirs = median_ms(lambda: sess.run(None, {"a": a}), max(5, runs // 5))
-    del sess
-    onednn = None
-    exe = os.path.join(work, "onednn_int8_gemm")
-    built = subprocess.run(["c++", "-O2", os.path.join(ROOT, "bench", "onednn_int8_gemm.cpp"),
-                            "-ldnnl", "-o", exe], capture_output=True)
-    if built.returncode == 0:
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-        onednn = float(subprocess.run([exe, str(M), str(K), str(N), str(runs)], check=True,
-                                      capture_output=True, text=True, env=env).stdout)
+    theirs = None
+    if not vnni_only:
+        sess = ort_session(path, threads)
+        theirs = median_ms(lambda: sess.run(None, {"a": a}), max(5, runs // 5))
+        del sess
+    onednn = onednn_ms(work, "int8", M, K, N, runs, threads,
+                       "AVX512_CORE_VNNI" if vnni_only else None)
     ops = 2.0 * M * K * N
-    bound = ops / (roof["peak_gops_int8"] * 1e9) * 1e3 if roof["peak_gops_int8"] else float("nan")
+    peak = roof["peak_gops_int8"] if vnni_only else max(roof["peak_gops_int8"],
+                                                        roof["peak_gops_int8_amx"])
+    bound = ops / (peak * 1e9) * 1e3 if peak else float("nan")
     return {"ours_ms": ours, "onnxruntime_ms": theirs, "onednn_ms": onednn,
-            "peer": "oneDNN matmul u8 x s8 -> s8 (libdnnl), onnxruntime (QDQ)",
+            "peer": "oneDNN matmul u8 x s8 -> s8 (libdnnl" +
+                    (", ONEDNN_MAX_CPU_ISA=AVX512_CORE_VNNI)" if vnni_only else ") and onnxruntime (QDQ)"),
             "roofline_ms": bound, "ours_gops": ops / (ours * 1e-3) / 1e9,
-            "onednn_gops": ops / (onednn * 1e-3) / 1e9 if onednn else None}
+            "onednn_gops": ops / (onednn * 1e-3) / 1e9 if onednn else None,
+            "ours_fraction_of_onednn_throughput": onednn / ours if onednn else None}
+
+
+def bench_f32_gemm(bindir, work, threads, runs, roof):
+    """f32 [512, 4096] x constant [4096, 4096] as an ONNX MatMul, against
+    oneDNN's f32 matmul and numpy (OpenBLAS); oneDNN's bf16 matmul (AMX-BF16
+    or AVX512-BF16 where present) for reference: we have no bf16 path."""
+    M, K, N = 512, 4096, 4096
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((K, N)).astype(np.float32)
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "mm",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [M, K])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [M, N])],
+                          [numpy_helper.from_array(w, "w")])
+    path = os.path.join(work, "f32gemm.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
+    so = os.path.join(work, "f32gemm.so")
+    subprocess.run([os.path.join(bindir, "quant-compile"), "-q", path, "-o", so], check=True)
+    x = rng.standard_normal((M, K)).astype(np.float32)
+    xf = os.path.join(work, "f32gemm_x.npy")
+    np.save(xf, x)
+    runs = max(5, runs // 5)
+    ours = ours_ms(bindir, so, {"x": xf}, threads, runs)
+    onednn = onednn_ms(work, "f32", M, K, N, runs, threads)
+    bf16 = onednn_ms(work, "bf16", M, K, N, runs, threads)
+    flops = 2.0 * M * K * N
+    return {"ours_ms": ours, "onednn_ms": onednn, "numpy_ms": median_ms(lambda: x @ w, runs),
+            "onednn_bf16_ms": bf16, "ours_bf16_ms": None,
+            "peer": "oneDNN f32 matmul, numpy (OpenBLAS); oneDNN bf16 for reference",
+            "roofline_ms": flops / (roof["peak_gflops_f32"] * 1e9) * 1e3,
+            "ours_gflops": flops / (ours * 1e-3) / 1e9}
 
 
 def main():
@@ -315,15 +416,16 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--quick", action="store_true", help="a fifth of the runs")
-    ap.add_argument("--only", default="minilm,gemv,matmul,int8",
-                    help="comma-separated workloads: minilm, gemv, matmul, int8")
+    ap.add_argument("--only", default="minilm,gemv,matmul,int8,f32",
+                    help="comma-separated workloads: minilm, gemv, matmul, int8, f32")
     a = ap.parse_args()
     if a.quick:
         a.runs = max(5, a.runs // 5)
     only = set(a.only.split(","))
-    unknown = only - {"minilm", "gemv", "matmul", "int8"}
+    unknown = only - {"minilm", "gemv", "matmul", "int8", "f32"}
     if unknown:
-        ap.error(f"unknown workload(s) {', '.join(sorted(unknown))}; valid: minilm, gemv, matmul, int8")
+        ap.error(f"unknown workload(s) {', '.join(sorted(unknown))}; "
+                 "valid: minilm, gemv, matmul, int8, f32")
     bindir = os.path.join(a.build, "bin")
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
@@ -340,14 +442,21 @@ def main():
                                                      a.runs if batch == 1 else max(5, a.runs // 4),
                                                      roof, batch, scheme)
     if "gemv" in only:
-        result["workloads"]["int4_g128_gemv_4096x14336"] = bench_int4_gemv(bindir, work, a.threads,
-                                                                           a.runs, roof)
+        for rows in (1, 16):
+            result["workloads"][f"int4_g128_{rows}x4096x14336"] = bench_int4_gemv(
+                bindir, work, a.threads, a.runs, roof, rows)
     if "matmul" in only:
         result["workloads"]["matmul_128x384x1536_fp32"] = bench_matmul(bindir, work, a.threads,
                                                                        a.runs, roof)
     if "int8" in only:
         result["workloads"]["int8_gemm_512x4096x4096"] = bench_int8_gemm(bindir, work, a.threads,
                                                                          a.runs, roof)
+        if roof["peak_gops_int8_amx"]:
+            result["workloads"]["int8_gemm_512x4096x4096_vnni"] = bench_int8_gemm(
+                bindir, work, a.threads, a.runs, roof, vnni_only=True)
+    if "f32" in only:
+        result["workloads"]["f32_gemm_512x4096x4096"] = bench_f32_gemm(bindir, work, a.threads,
+                                                                       a.runs, roof)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -356,18 +465,22 @@ def main():
         json.dump(result, f, indent=2)
     print(f"machine: {result['machine'].get('cpu', '?')}, {result['machine']['cores']} cores, "
           f"{a.threads} threads; roofline: {roof['peak_gflops_f32']:.0f} GFLOP/s f32, "
-          f"{roof['peak_gops_int8']:.0f} GOP/s int8 (VNNI), "
-          f"{roof['bandwidth_gbs']:.1f} GB/s")
+          f"{roof['peak_gops_int8']:.0f} GOP/s int8 VNNI, {roof['peak_gops_int8_amx']:.0f} GOP/s "
+          f"int8 AMX, {roof['bandwidth_gbs']:.1f} GB/s")
     for name, w in result["workloads"].items():
-        peer = w.get("peer", "onnxruntime") if name.startswith("minilm") else "onnxruntime"
-        line = f"{name}: ours {w['ours_ms']:.3f} ms, {peer} {w['onnxruntime_ms']:.3f} ms " \
-               f"(ours/ort {w['ours_ms'] / w['onnxruntime_ms']:.2f}x)"
-        if "numpy_ms" in w:
-            line += f", numpy {w['numpy_ms']:.3f} ms"
-        if w.get("onednn_ms"):
-            line += f", oneDNN {w['onednn_ms']:.3f} ms (ours/oneDNN {w['ours_ms'] / w['onednn_ms']:.2f}x)"
-        line += f", roofline {w['roofline_ms']:.3f} ms (ours/roofline {w['ours_ms'] / w['roofline_ms']:.2f}x)"
-        print(line)
+        parts = [f"ours {w['ours_ms']:.3f} ms"]
+        for key, label in (("onnxruntime_ms", w.get("peer", "onnxruntime") if name.startswith(("minilm", "int4")) else "onnxruntime"),
+                           ("onednn_ms", "oneDNN"), ("numpy_ms", "numpy"), ("iree_ms", "IREE")):
+            if w.get(key):
+                parts.append(f"{label} {w[key]:.3f} ms (ours/{label.split()[0]} "
+                             f"{w['ours_ms'] / w[key]:.2f}x)")
+        if w.get("iree_error"):
+            parts.append(f"IREE failed ({w['iree_error']})")
+        if w.get("onednn_bf16_ms"):
+            parts.append(f"oneDNN bf16 {w['onednn_bf16_ms']:.3f} ms (ours: no bf16 path)")
+        parts.append(f"roofline {w['roofline_ms']:.3f} ms (ours/roofline "
+                     f"{w['ours_ms'] / w['roofline_ms']:.2f}x)")
+        print(f"{name}: " + ", ".join(parts))
     print(f"wrote {os.path.relpath(out, ROOT)}")
 
 
