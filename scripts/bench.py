@@ -109,13 +109,36 @@ def ort_session(path, threads):
     return ort.InferenceSession(path, o, providers=["CPUExecutionProvider"])
 
 
-def ours_ms(bindir, so, inputs, threads, runs):
+def ours_run(bindir, so, inputs, threads, runs):
+    """quant-run --bench: median ms, and the process's resident growth over
+    loading and running the module (peak, and anonymous = buffers) in MiB."""
     args = []
     for name, f in inputs.items():
         args += ["-i", f"{name}={f}"]
     out = subprocess.run([os.path.join(bindir, "quant-run"), so, *args, f"--bench={runs}",
                           f"--threads={threads}"], check=True, capture_output=True, text=True).stdout
-    return float(out.split("median latency:")[1].split("ms")[0])
+    mem = re.search(r"resident growth: ([0-9.]+) MiB peak, ([0-9.]+) MiB anonymous", out)
+    return {"ms": float(out.split("median latency:")[1].split("ms")[0]),
+            "resident_mib": float(mem.group(1)), "anonymous_mib": float(mem.group(2))}
+
+
+def runtime_baseline_mib(bindir, work, threads):
+    """Resident growth of loading and running a one-op module: the runtime's
+    own libraries (libomp, its threads) that any module brings along."""
+    path = os.path.join(work, "tiny.onnx")
+    g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "tiny",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16])])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
+    so = os.path.join(work, "tiny.so")
+    subprocess.run([os.path.join(bindir, "quant-compile"), "-q", path, "-o", so], check=True)
+    xf = os.path.join(work, "tiny_x.npy")
+    np.save(xf, np.ones((1, 16), np.float32))
+    return ours_run(bindir, so, {"x": xf}, threads, 3)["resident_mib"]
+
+
+def ours_ms(bindir, so, inputs, threads, runs):
+    return ours_run(bindir, so, inputs, threads, runs)["ms"]
 
 
 def matmul_flops(bindir, model_path, shapes, work):
@@ -300,15 +323,24 @@ def bench_int4_gemv(bindir, work, threads, runs, roof, rows=1):
     x = rng.standard_normal((rows, K)).astype(np.float32)
     xf = os.path.join(work, f"gemv{rows}_x.npy")
     np.save(xf, x)
-    ours = ours_ms(bindir, so, {"x": xf}, threads, runs)
+    run = ours_run(bindir, so, {"x": xf}, threads, runs)
+    ours = run["ms"]
     sess = ort_session(path, threads)
     theirs = median_ms(lambda: sess.run(None, {"x": x}), runs)
     del sess
     nbytes = b.nbytes + scales.nbytes + zp.nbytes
+    # Resident memory against what must be there: the packed weights (codes,
+    # scales, zeros as stored) plus x and y. A float copy of the weight would
+    # add 235 MB.
+    act = (rows * K + rows * N) * 4
+    resident = run["resident_mib"] - runtime_baseline_mib(bindir, work, threads)
+    memory = {"resident_mib": resident, "runtime_baseline_excluded": True,
+              "packed_weight_mib": nbytes / 2**20, "activation_mib": act / 2**20,
+              "resident_over_weights_plus_activations": resident * 2**20 / (nbytes + act)}
     bound = max(nbytes / (roof["bandwidth_gbs"] * 1e9),
                 2.0 * rows * K * N / (roof["peak_gflops_f32"] * 1e9)) * 1e3
     return {"ours_ms": ours, "onnxruntime_ms": theirs, "peer": "onnxruntime MatMulNBits",
-            "rows": rows, "roofline_ms": bound, "weight_mb": nbytes / 1e6,
+            "rows": rows, "roofline_ms": bound, "weight_mb": nbytes / 1e6, "memory": memory,
             "ours_gbs": nbytes / (ours * 1e-3) / 1e9,
             "ours_fraction_of_bandwidth": nbytes / (ours * 1e-3) / (roof["bandwidth_gbs"] * 1e9)}
 
@@ -474,6 +506,11 @@ def main():
             if w.get(key):
                 parts.append(f"{label} {w[key]:.3f} ms (ours/{label.split()[0]} "
                              f"{w['ours_ms'] / w[key]:.2f}x)")
+        if w.get("memory"):
+            m = w["memory"]
+            parts.append(f"resident {m['resident_mib']:.1f} MiB = "
+                         f"{m['resident_over_weights_plus_activations']:.2f}x packed weights + "
+                         f"activations")
         if w.get("iree_error"):
             parts.append(f"IREE failed ({w['iree_error']})")
         if w.get("onednn_bf16_ms"):

@@ -27,6 +27,21 @@ static void usage() {
                "[--bench=N] [--threads=N] [--device=cpu]\n");
 }
 
+/// A "Vm..."/"Rss..." field of /proc/self/status in KiB (0 where absent).
+static long statusKiB(const char *field) {
+  FILE *f = std::fopen("/proc/self/status", "r");
+  if (!f)
+    return 0;
+  char line[256];
+  long kib = 0;
+  size_t n = std::strlen(field);
+  while (std::fgets(line, sizeof line, f))
+    if (std::strncmp(line, field, n) == 0 && line[n] == ':')
+      kib = std::atol(line + n + 1);
+  std::fclose(f);
+  return kib;
+}
+
 static bool parsePositive(const std::string &s, int &out) {
   if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
     return false;
@@ -90,6 +105,9 @@ int main(int argc, char **argv) {
     return fail("no module given");
   }
 
+  // Resident memory before the module and its inputs exist, for --bench's
+  // memory line.
+  long rssBefore = statusKiB("VmRSS"), anonBefore = statusKiB("RssAnon");
   qfrt_module *m = nullptr;
   if (qfrt_module_load(modulePath.c_str(), &m) != QFRT_OK)
     return fail(qfrt_last_error());
@@ -160,6 +178,13 @@ int main(int argc, char **argv) {
     std::sort(ms.begin(), ms.end());
     std::printf("median latency: %.3f ms over %d runs (%d threads)\n",
                 ms[ms.size() / 2], bench, qfrt_module_num_threads(m));
+    // Growth over what the process held before loading: the module's
+    // touched pages (file-backed) plus buffers (anonymous: inputs, outputs,
+    // intermediates; freed ones stay mapped by the runtime's malloc tuning,
+    // so the current figure is the peak).
+    std::printf("resident growth: %.1f MiB peak, %.1f MiB anonymous\n",
+                (statusKiB("VmHWM") - rssBefore) / 1024.0,
+                (statusKiB("RssAnon") - anonBefore) / 1024.0);
   }
 
   if (!outDir.empty()) {

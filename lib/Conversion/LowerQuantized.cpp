@@ -528,8 +528,8 @@ Value panelWeightOnly(OpBuilder &rw, Location loc, WeightOnlyMatMulOp op, const 
   for (int64_t k = 0; k < rows; ++k)
     for (int64_t n = 0; n < N; ++n)
       wp[((n / nt) * rows + k) * nt + n % nt] = codes[k * N + n];
-  auto panels = [&](const std::vector<float> &v) {
-    std::vector<float> out(v.size());
+  auto panels = [&](const auto &v) {
+    std::decay_t<decltype(v)> out(v.size());
     for (int64_t gi = 0; gi < G; ++gi)
       for (int64_t n = 0; n < N; ++n)
         out[((n / nt) * G + gi) * nt + n % nt] = v[gi * N + n];
@@ -557,9 +557,20 @@ Value panelWeightOnly(OpBuilder &rw, Location loc, WeightOnlyMatMulOp op, const 
   ins.push_back(arith::ConstantOp::create(rw, loc, wT, makeBlob(wT, blobName(wAttr, "weight") + "_panels", wp)));
   ins.push_back(arith::ConstantOp::create(
       rw, loc, pT, makeBlob(pT, blobName(wAttr, "weight") + "_scale_panels", panels(*scales))));
-  if (zeros)
+  // Integral zero points (RTN, GPTQ, MatMulNBits: codes) are stored as one
+  // byte each, a quarter of f32 (HQQ's fractional zeros stay f32).
+  bool byteZeros = zeros && llvm::all_of(*zeros, [](float z) {
+    return z == std::nearbyint(z) && z >= -128 && z <= 127;
+  });
+  if (byteZeros) {
+    std::vector<int8_t> z8(zeros->begin(), zeros->end());
+    auto zT = RankedTensorType::get({N / nt, G, nt}, i8);
+    ins.push_back(arith::ConstantOp::create(
+        rw, loc, zT, makeBlob(zT, blobName(wAttr, "weight") + "_zero_panels", panels(z8))));
+  } else if (zeros) {
     ins.push_back(arith::ConstantOp::create(
         rw, loc, pT, makeBlob(pT, blobName(wAttr, "weight") + "_zero_panels", panels(*zeros))));
+  }
   // Loops (r, np, nl, kb, kk).
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
   SmallVector<AffineMap> maps(nx, AffineMap::get(5, 0, {d(0), d(3), d(4)}, ctx));
@@ -577,6 +588,8 @@ Value panelWeightOnly(OpBuilder &rw, Location loc, WeightOnlyMatMulOp op, const 
                auto fm = arith::FastMathFlagsAttr::get(b.getContext(), arith::FastMathFlags::contract);
                Value acc = a.back(), byte = a[nx], scale = a[nx + 1];
                Value zero = dec.hasZeros ? a[nx + 2] : Value();
+               if (byteZeros)
+                 zero = arith::SIToFPOp::create(b, l, b.getF32Type(), zero);
                for (int64_t h = 0; h < nx; ++h) {
                  Value hv = dec.nibbles ? Value(arith::ConstantIndexOp::create(b, l, h)) : Value();
                  Value p = arith::MulFOp::create(b, l, a[h], dec.decode(b, l, byte, hv, scale, zero), fm);
