@@ -109,60 +109,47 @@ static void *workAmx(void *out) {
 }
 #endif
 
-int main(int argc, char **argv) {
-  int int8 = argc > 2 && argv[2][0] == 'i';
-  int amx = argc > 2 && argv[2][0] == 'a';
-  if (amx) {
-#if defined(__AMX_INT8__) && defined(__AMX_TILE__) && defined(SYS_arch_prctl)
-    if (syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) != 0) {
-      printf("0\n");
-      return 0;
-    }
-    int n = argc > 1 ? atoi(argv[1]) : 1;
-    if (n < 1 || n > 256)
-      return 1;
-    pthread_t ta[256];
-    float sinkA[256];
-    struct timespec a0, b0;
-    clock_gettime(CLOCK_MONOTONIC, &a0);
-    for (int i = 0; i < n; ++i)
-      pthread_create(&ta[i], NULL, workAmx, &sinkA[i]);
-    for (int i = 0; i < n; ++i)
-      pthread_join(ta[i], NULL);
-    clock_gettime(CLOCK_MONOTONIC, &b0);
-    double sec = (b0.tv_sec - a0.tv_sec) + (b0.tv_nsec - a0.tv_nsec) * 1e-9;
-    printf("%.1f\n", 2.0 * 16 * 16 * 64 * 4 * (double)ITERS_AMX * n / sec / 1e9);
-    return sinkA[0] == 12345.0f;
-#else
-    printf("0\n");
-    return 0;
-#endif
-  }
-#if !defined(__AVX512VNNI__)
-  if (int8) {
-    printf("0\n");
-    return 0;
-  }
-#endif
-  int threads = argc > 1 ? atoi(argv[1]) : 1;
-  if (threads < 1 || threads > 256)
-    return 1;
+/* Seconds for `threads` threads each running fn to completion. */
+static double timeThreads(void *(*fn)(void *), int threads, float *sink) {
   pthread_t t[256];
-  float sink[256];
   struct timespec a, b;
   clock_gettime(CLOCK_MONOTONIC, &a);
   for (int i = 0; i < threads; ++i)
-#if defined(__AVX512VNNI__)
-    pthread_create(&t[i], NULL, int8 ? work8 : work, &sink[i]);
-#else
-    pthread_create(&t[i], NULL, work, &sink[i]);
-#endif
+    pthread_create(&t[i], NULL, fn, &sink[i]);
   for (int i = 0; i < threads; ++i)
     pthread_join(t[i], NULL);
   clock_gettime(CLOCK_MONOTONIC, &b);
-  double s = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9;
-  double flops = int8 ? 2.0 * 64 * CHAINS * 20000000.0 * threads
-                      : 2.0 * LANES * CHAINS * (double)ITERS * threads;
-  printf("%.1f\n", flops / s / 1e9);
+  return (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9;
+}
+
+int main(int argc, char **argv) {
+  char kind = argc > 2 ? argv[2][0] : 'f'; /* f32, int8 (VNNI), amx */
+  int threads = argc > 1 ? atoi(argv[1]) : 1;
+  if (threads < 1 || threads > 256)
+    return 1;
+  void *(*fn)(void *) = work;
+  double ops = 2.0 * LANES * CHAINS * (double)ITERS * threads;
+  if (kind == 'i') {
+#if defined(__AVX512VNNI__)
+    fn = work8;
+    ops = 2.0 * 64 * CHAINS * (double)ITERS8 * threads;
+#else
+    fn = NULL;
+#endif
+  } else if (kind == 'a') {
+#if defined(__AMX_INT8__) && defined(__AMX_TILE__) && defined(SYS_arch_prctl)
+    fn = syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0
+             ? workAmx : NULL;
+    ops = 2.0 * 16 * 16 * 64 * 4 * (double)ITERS_AMX * threads;
+#else
+    fn = NULL;
+#endif
+  }
+  if (!fn) { /* the CPU (or this compiler) lacks the extension */
+    printf("0\n");
+    return 0;
+  }
+  float sink[256];
+  printf("%.1f\n", ops / timeThreads(fn, threads, sink) / 1e9);
   return sink[0] == 12345.0f; /* never true; uses the result */
 }

@@ -269,8 +269,9 @@ def bench_minilm(bindir, work, threads, runs, roof, batch, scheme):
             "matmul_gflop": flops / 1e9, "weight_mb": weights / 1e6}
 
 
-def bench_matmul(bindir, work, threads, runs, roof):
-    M, K, N = 128, 384, 1536
+def f32_matmul(bindir, work, name, M, K, N):
+    """x [M, K] @ constant random w [K, N] as an ONNX MatMul, compiled by us;
+    returns (model path, module path, x, its .npy path, w)."""
     rng = np.random.default_rng(0)
     w = rng.standard_normal((K, N)).astype(np.float32)
     x = rng.standard_normal((M, K)).astype(np.float32)
@@ -278,12 +279,18 @@ def bench_matmul(bindir, work, threads, runs, roof):
                           [helper.make_tensor_value_info("x", TensorProto.FLOAT, [M, K])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [M, N])],
                           [numpy_helper.from_array(w, "w")])
-    path = os.path.join(work, "matmul.onnx")
+    path = os.path.join(work, name + ".onnx")
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
-    so = os.path.join(work, "matmul.so")
+    so = os.path.join(work, name + ".so")
     subprocess.run([os.path.join(bindir, "quant-compile"), "-q", path, "-o", so], check=True)
-    xf = os.path.join(work, "x.npy")
+    xf = os.path.join(work, name + "_x.npy")
     np.save(xf, x)
+    return path, so, x, xf, w
+
+
+def bench_matmul(bindir, work, threads, runs, roof):
+    M, K, N = 128, 384, 1536
+    path, so, x, xf, w = f32_matmul(bindir, work, "matmul", M, K, N)
     # A 0.3 ms kernel needs many runs for a stable median on a shared VM.
     runs = max(runs, 500)
     ours = ours_ms(bindir, so, {"x": xf}, threads, runs)
@@ -417,19 +424,7 @@ def bench_f32_gemm(bindir, work, threads, runs, roof):
     oneDNN's f32 matmul and numpy (OpenBLAS); oneDNN's bf16 matmul (AMX-BF16
     or AVX512-BF16 where present) for reference: we have no bf16 path."""
     M, K, N = 512, 4096, 4096
-    rng = np.random.default_rng(0)
-    w = rng.standard_normal((K, N)).astype(np.float32)
-    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "mm",
-                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [M, K])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [M, N])],
-                          [numpy_helper.from_array(w, "w")])
-    path = os.path.join(work, "f32gemm.onnx")
-    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
-    so = os.path.join(work, "f32gemm.so")
-    subprocess.run([os.path.join(bindir, "quant-compile"), "-q", path, "-o", so], check=True)
-    x = rng.standard_normal((M, K)).astype(np.float32)
-    xf = os.path.join(work, "f32gemm_x.npy")
-    np.save(xf, x)
+    _, so, x, xf, w = f32_matmul(bindir, work, "f32gemm", M, K, N)
     runs = max(5, runs // 5)
     ours = ours_ms(bindir, so, {"x": xf}, threads, runs)
     onednn = onednn_ms(work, "f32", M, K, N, runs, threads)

@@ -73,6 +73,23 @@ SmallVector<OpFoldResult> sizes(OpBuilder &b, ArrayRef<int64_t> v) {
 LogicalResult tileAndVectorizeRows(RewriterBase &rw, linalg::LinalgOp op,
                                    scf::SCFTilingOptions::LoopType loops);
 
+/// Tiles `op` by `tileSizes` (scf.for loops, or an scf.forall), replaces it
+/// by the loop nest and returns the tiled op inside.
+FailureOr<Operation *> tileInPlace(RewriterBase &rw, Operation *op, ArrayRef<int64_t> tileSizes,
+                                   scf::SCFTilingOptions::LoopType loops =
+                                       scf::SCFTilingOptions::LoopType::ForOp) {
+  scf::SCFTilingOptions opts;
+  opts.setTileSizes(sizes(rw, tileSizes));
+  opts.setLoopType(loops);
+  rw.setInsertionPoint(op);
+  auto tiled = scf::tileUsingSCF(rw, cast<TilingInterface>(op), opts);
+  if (failed(tiled))
+    return failure();
+  rw.replaceOp(op, tiled->replacements);
+  return tiled->tiledOps.back();
+}
+
+
 /// A tile's generic without its size-1 loops (rank-reduced through slices),
 /// so a one-step update vectorizes as elementwise code.
 FailureOr<Operation *> dropUnitLoops(RewriterBase &rw, Operation *generic) {
@@ -160,15 +177,10 @@ LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
         tileFill = cast<linalg::LinalgOp>(t);
     SmallVector<int64_t> kBlock(outer.size(), 0);
     kBlock[kDim] = block(K, 1, kKBlock);
-    scf::SCFTilingOptions kbOpts;
-    kbOpts.setTileSizes(sizes(rw, kBlock));
-    rw.setInsertionPoint(tiled);
-    auto kb = scf::tileUsingSCF(rw, cast<TilingInterface>(tiled.getOperation()),
-                                kbOpts);
+    FailureOr<Operation *> kb = tileInPlace(rw, tiled, kBlock);
     if (failed(kb))
       return failure();
-    rw.replaceOp(tiled, kb->replacements);
-    tiled = cast<linalg::LinalgOp>(kb->tiledOps.back());
+    tiled = cast<linalg::LinalgOp>(*kb);
     if (tileFill)
       (void)tileAndVectorizeRows(rw, tileFill,
                                  scf::SCFTilingOptions::LoopType::ForOp);
@@ -200,19 +212,14 @@ LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
     return failure();
 
   // 3. The k loop, one rank-1 update per step.
-  scf::SCFTilingOptions kOpts;
-  kOpts.setTileSizes(sizes(rw, kOnly));
-  rw.setInsertionPoint(tile);
-  auto kTiled = scf::tileUsingSCF(rw, cast<TilingInterface>(tile.getOperation()),
-                                  kOpts);
+  FailureOr<Operation *> kTiled = tileInPlace(rw, tile, kOnly);
   if (failed(kTiled))
     return failure();
-  rw.replaceOp(tile, kTiled->replacements);
 
   // 4. Vectorize the mr x nr x 1 update and the mr x nr fill. A packed
   //    update carries unit panel and k loops: dropping them leaves an
   //    elementwise fma over [mr, nr] with A broadcast along the lane.
-  Operation *update = kTiled->tiledOps.back();
+  Operation *update = *kTiled;
   if (panels) {
     FailureOr<Operation *> dropped = dropUnitLoops(rw, update);
     if (failed(dropped))
@@ -297,15 +304,10 @@ LogicalResult tileAndVectorizeRows(RewriterBase &rw, linalg::LinalgOp op,
   if (ranges.size() > 1 || chunk < ranges.back()) {
     SmallVector<int64_t> tiles(ranges.size(), 1);
     tiles.back() = chunk < ranges.back() ? chunk : 0;
-    scf::SCFTilingOptions opts;
-    opts.setTileSizes(sizes(rw, tiles));
-    opts.setLoopType(loops);
-    rw.setInsertionPoint(op);
-    auto tiled = scf::tileUsingSCF(rw, cast<TilingInterface>(target), opts);
+    FailureOr<Operation *> tiled = tileInPlace(rw, target, tiles, loops);
     if (failed(tiled))
       return failure();
-    rw.replaceOp(op, tiled->replacements);
-    target = tiled->tiledOps.back();
+    target = *tiled;
   }
   rw.setInsertionPoint(target);
   auto vec = linalg::vectorize(rw, target);
@@ -396,17 +398,13 @@ LogicalResult tileAndVectorizeColumns(RewriterBase &rw, linalg::GenericOp op,
   auto [tile, fill] = *outerTiles;
   threadLoops.push_back(tile->getParentOfType<scf::ForallOp>());
 
-  scf::SCFTilingOptions stepOpts;
-  stepOpts.setTileSizes(sizes(rw, steps));
-  rw.setInsertionPoint(tile);
-  auto stepped = scf::tileUsingSCF(rw, cast<TilingInterface>(tile), stepOpts);
+  FailureOr<Operation *> stepped = tileInPlace(rw, tile, steps);
   if (failed(stepped))
     return failure();
-  rw.replaceOp(tile, stepped->replacements);
 
   // The step's reduction dims are all 1: dropped, the update is elementwise
   // over the column tile (no per-lane reduction code).
-  FailureOr<Operation *> update = dropUnitLoops(rw, stepped->tiledOps.back());
+  FailureOr<Operation *> update = dropUnitLoops(rw, *stepped);
   if (failed(update))
     return failure();
 
@@ -452,14 +450,10 @@ LogicalResult tileAndVectorizeVnni(RewriterBase &rw, linalg::GenericOp op) {
   int64_t K4 = ranges[2];
   bool kBlocked = K4 > kVnniKBlock;
   if (kBlocked) {
-    scf::SCFTilingOptions kbOpts;
-    kbOpts.setTileSizes(sizes(rw, {0, 0, block(K4, 1, kVnniKBlock), 0, 0}));
-    rw.setInsertionPoint(threadTile);
-    auto kb = scf::tileUsingSCF(rw, cast<TilingInterface>(threadTile), kbOpts);
+    FailureOr<Operation *> kb = tileInPlace(rw, threadTile, {0, 0, block(K4, 1, kVnniKBlock), 0, 0});
     if (failed(kb))
       return failure();
-    rw.replaceOp(threadTile, kb->replacements);
-    threadTile = kb->tiledOps.back();
+    threadTile = *kb;
     if (Operation *f = threadTiles->second)
       (void)tileAndVectorizeRows(rw, cast<linalg::LinalgOp>(f), scf::SCFTilingOptions::LoopType::ForOp);
   }
@@ -469,16 +463,12 @@ LogicalResult tileAndVectorizeVnni(RewriterBase &rw, linalg::GenericOp op) {
     return failure();
   auto [tile, fill] = *regTiles;
 
-  scf::SCFTilingOptions kOpts;
-  kOpts.setTileSizes(sizes(rw, {0, 0, 1, 0, 0}));
-  rw.setInsertionPoint(tile);
-  auto kTiled = scf::tileUsingSCF(rw, cast<TilingInterface>(tile), kOpts);
+  FailureOr<Operation *> kTiled = tileInPlace(rw, tile, {0, 0, 1, 0, 0});
   if (failed(kTiled))
     return failure();
-  rw.replaceOp(tile, kTiled->replacements);
 
   // The [mr, 1, 1, P, 4] step as vpdpbusd.
-  auto step = cast<linalg::GenericOp>(kTiled->tiledOps.back());
+  auto step = cast<linalg::GenericOp>(*kTiled);
   Location loc = step.getLoc();
   rw.setInsertionPoint(step);
   Value a = step.getDpsInputs()[0], b = step.getDpsInputs()[1], c = step.getDpsInits()[0];
