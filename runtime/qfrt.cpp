@@ -1,5 +1,6 @@
 //===- qfrt.cpp - the Quantforge runtime ----------------------------------===//
 #include "qfrt.h"
+#include "parallel.h"
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -52,7 +53,6 @@ std::string dimsText(const int64_t *dims, int32_t rank) {
 struct qfrt_module {
   void *handle = nullptr;
   void (*entry)(void **) = nullptr;
-  void (*setOmpThreads)(int) = nullptr;
   std::vector<IoSpec> inputs, outputs;
   int threads = 1;
 };
@@ -94,8 +94,11 @@ qfrt_status qfrt_dtype_from_name(const char *name, qfrt_dtype *out) {
 static qfrt_status parseSignature(const char *text, qfrt_module *m) {
   std::istringstream in(text);
   std::string line;
-  if (!std::getline(in, line) || line != "qf-module 1")
-    return fail(QFRT_ERROR_FORMAT, "unsupported module signature version");
+  // Format 2: parallel loops call this runtime's pool (format 1 modules
+  // linked libomp instead and must be recompiled).
+  if (!std::getline(in, line) || line != "qf-module 2")
+    return fail(QFRT_ERROR_FORMAT, "module format '" + line + "' is not this runtime's "
+                                   "('qf-module 2'): recompile it with this quant-compile");
   while (std::getline(in, line)) {
     if (line.empty())
       continue;
@@ -241,6 +244,16 @@ qfrt_status qfrt_module_load(const char *path, qfrt_module **out) {
   std::string p = path;
   if (p.find('/') == std::string::npos)
     p = "./" + p;
+  // Modules call this library's parallel-loop entry points (parallel.cpp)
+  // by name: make sure its symbols are global even when it was itself
+  // loaded with RTLD_LOCAL (Python's ctypes does that).
+  static bool promoted = [] {
+    Dl_info self;
+    if (dladdr((void *)&qfrt_module_load, &self) && self.dli_fname)
+      (void)dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
+    return true;
+  }();
+  (void)promoted;
   void *h = dlopen(p.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!h)
     return fail(QFRT_ERROR_FORMAT, std::string("'") + path +
@@ -261,7 +274,6 @@ qfrt_status qfrt_module_load(const char *path, qfrt_module **out) {
   auto *m = new qfrt_module();
   m->handle = h;
   m->entry = entry;
-  m->setOmpThreads = (void (*)(int))dlsym(h, "omp_set_num_threads");
   qfrt_status s = parseSignature(sig, m);
   if (s != QFRT_OK) {
     qfrt_module_free(m);
@@ -372,8 +384,7 @@ qfrt_status qfrt_module_run(qfrt_module *m, const qfrt_tensor *inputs,
       return s;
     buffers[numInputs + i] = outputs[i].data ? outputs[i].data : empty;
   }
-  if (m->setOmpThreads)
-    m->setOmpThreads(m->threads);
+  qfrt::setRequestedThreads(m->threads);
   m->entry(buffers.data());
   return QFRT_OK;
 }

@@ -4,7 +4,7 @@
 # --bench adds the peers only scripts/bench.sh measures against (IREE).
 set -euo pipefail
 
-APT_PKGS=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools libomp-22-dev libdnnl-dev
+APT_PKGS=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools libdnnl-dev
           protobuf-compiler libprotobuf-dev libonnx-dev
           libgtest-dev ninja-build ccache cmake g++)
 # Pinned: the conformance allowlist names the node cases of this onnx release,

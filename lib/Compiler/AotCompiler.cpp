@@ -75,7 +75,7 @@ bool buildSignature(ModuleOp module, std::string &sig, std::string &error) {
     error = "module has no public function to compile";
     return false;
   }
-  sig = "qf-module 1\n";
+  sig = "qf-module 2\n";
   auto add = [&](const char *kind, unsigned i, Type t, DictionaryAttr attrs) {
     auto rt = dyn_cast<RankedTensorType>(t);
     if (!rt) {
@@ -344,12 +344,10 @@ bool compileToSharedObject(ModuleOp module, const CompileOptions &opts,
   }
   llvm::sys::Process::SafelyCloseFileDescriptor(logFd);
   llvm::FileRemover logRemover(logPath);
-  // Threads come from the LLVM OpenMP runtime (libomp), found next to LLVM.
-  std::string ompDir = QF_OPENMP_LIB_DIR;
-  std::string rpath = "-Wl,-rpath," + ompDir;
-  std::string libdir = "-L" + ompDir;
-  std::vector<StringRef> argv = {*linker, "-shared", "-o", tmpOut, objPath,
-                                 libdir, "-lomp", rpath, "-lm"};
+  // Parallel loops call the runtime's thread pool (runtime/parallel.cpp)
+  // through the entry points of LLVM's OpenMP lowering, resolved when the
+  // runtime loads the module: no OpenMP library is linked.
+  std::vector<StringRef> argv = {*linker, "-shared", "-o", tmpOut, objPath, "-lm"};
   std::optional<StringRef> redirects[] = {std::nullopt, StringRef(logPath),
                                           StringRef(logPath)};
   std::string execErr;
