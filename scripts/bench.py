@@ -115,6 +115,10 @@ def ours_run(bindir, so, inputs, threads, runs):
     args = []
     for name, f in inputs.items():
         args += ["-i", f"{name}={f}"]
+    # Peers measured just before (OpenBLAS, ONNX Runtime) leave worker threads
+    # spinning for a while after their last call; on a 2-core machine they
+    # would take a core from ours.
+    time.sleep(0.5)
     out = subprocess.run([os.path.join(bindir, "quant-run"), so, *args, f"--bench={runs}",
                           f"--threads={threads}"], check=True, capture_output=True, text=True).stdout
     mem = re.search(r"resident growth: ([0-9.]+) MiB peak, ([0-9.]+) MiB anonymous", out)
