@@ -24,72 +24,74 @@
 
 namespace cl = llvm::cl;
 
+static cl::OptionCategory toolCategory("quant-compile options");
+
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.onnx|model.mlir>"),
-                                      cl::Required);
+                                      cl::Required, cl::cat(toolCategory));
 static cl::opt<std::string> outputFile("o", cl::desc("Output shared object"),
-                                       cl::value_desc("file.so"), cl::Required);
+                                       cl::value_desc("file.so"), cl::Required, cl::cat(toolCategory));
 static cl::opt<std::string> target("target", cl::desc("Target: cpu"),
-                                   cl::init("cpu"));
+                                   cl::init("cpu"), cl::cat(toolCategory));
 static cl::opt<std::string>
     cpuSpec("cpu",
             cl::desc("CPU to generate code for: native (this machine), or an x86-64 CPU name "
                      "(sapphirerapids, znver4, x86-64-v3, ...) followed by ,+feature / "
                      ",-feature"),
-            cl::value_desc("native|NAME[,+feat,-feat...]"), cl::init("native"));
+            cl::value_desc("native|NAME[,+feat,-feat...]"), cl::init("native"), cl::cat(toolCategory));
 static cl::opt<std::string>
     quant("quant",
           cl::desc("Quantization scheme: none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>, fp8"),
-          cl::init("none"));
+          cl::init("none"), cl::cat(toolCategory));
 static cl::opt<std::string> weightMethod("weight-method",
                                          cl::desc("Weight quantizer: rtn, hqq, gptq, awq"),
-                                         cl::init("rtn"));
+                                         cl::init("rtn"), cl::cat(toolCategory));
 static cl::opt<std::string> calibData(
     "calib-data", cl::desc("Calibration samples: one subdirectory per sample, an "
                            "<input>.npy per model input"),
-    cl::value_desc("DIR"));
+    cl::value_desc("DIR"), cl::cat(toolCategory));
 static cl::opt<std::string> calibStatsOut("calib-stats",
                                           cl::desc("Write the calibration statistics here"),
-                                          cl::value_desc("FILE.json"));
+                                          cl::value_desc("FILE.json"), cl::cat(toolCategory));
 static cl::opt<std::string> calibHessiansOut(
     "calib-hessians",
     cl::desc("Write the layers' input Hessians (X^T X, what gptq and awq fit to) here"),
-    cl::value_desc("FILE.bin"));
+    cl::value_desc("FILE.bin"), cl::cat(toolCategory));
 static cl::list<std::string>
     calibStatsIn("calib-stats-in",
                  cl::desc("Reuse calibration statistics (repeatable: shards merge)"),
-                 cl::value_desc("FILE.json"));
+                 cl::value_desc("FILE.json"), cl::cat(toolCategory));
 static cl::opt<std::string>
     calibMethod("calib-method",
                 cl::desc("Activation ranges: minmax, moving-average, percentile, mse, entropy, aciq"),
-                cl::init("minmax"));
+                cl::init("minmax"), cl::cat(toolCategory));
 static cl::opt<std::string> smoothQuant(
     "smoothquant",
     cl::desc("SmoothQuant migration strength alpha in [0, 1], or auto (searched per "
              "layer group) (w8a8, fp8)"),
-    cl::value_desc("ALPHA|auto"));
+    cl::value_desc("ALPHA|auto"), cl::cat(toolCategory));
 static cl::opt<std::string> llmInt8(
     "llm-int8",
     cl::desc("LLM.int8: input channels whose calibrated max |x| exceeds THRESHOLD "
              "run in float, the rest in vector-wise int8 (w8a8-dynamic)"),
-    cl::value_desc("THRESHOLD"));
+    cl::value_desc("THRESHOLD"), cl::cat(toolCategory));
 static cl::opt<std::string> rotate(
     "rotate", cl::desc("Rotate layer inputs before quantization: none, hadamard"),
-    cl::init("none"));
+    cl::init("none"), cl::cat(toolCategory));
 static cl::opt<std::string> clip("clip",
                                  cl::desc("Weight group ranges for rtn: none, mse, aciq"),
-                                 cl::init("none"));
+                                 cl::init("none"), cl::cat(toolCategory));
 static cl::opt<std::string> reportFile(
     "report", cl::desc("Write per-layer quantization error (SQNR, cosine on the "
                        "calibration inputs) and weight bytes here"),
-    cl::value_desc("FILE.json"));
+    cl::value_desc("FILE.json"), cl::cat(toolCategory));
 static cl::list<std::string>
     inputShapes("input-shape", cl::desc("Fix an input's shape: NAME=1x128"),
-                cl::value_desc("NAME=DIMS"));
+                cl::value_desc("NAME=DIMS"), cl::cat(toolCategory));
 static cl::list<std::string> freezeInputs(
     "freeze-input",
     cl::desc("Replace an input by the constant in a .npy file: NAME=FILE.npy"),
-    cl::value_desc("NAME=FILE"));
-static cl::opt<bool> quiet("q", cl::desc("No progress lines"));
+    cl::value_desc("NAME=FILE"), cl::cat(toolCategory));
+static cl::opt<bool> quiet("q", cl::desc("No progress lines"), cl::cat(toolCategory));
 
 static int fail(const std::string &msg) {
   llvm::errs() << "quant-compile: error: " << msg << "\n";
@@ -100,6 +102,8 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   qf::registerAllQfPasses();
   mlir::registerPassManagerCLOptions();
+  // --help lists this tool's options, not every LLVM backend's.
+  cl::HideUnrelatedOptions(toolCategory);
   cl::ParseCommandLineOptions(argc, argv, "Quantforge ahead-of-time compiler\n");
   if (target != "cpu")
     return fail("unknown --target '" + target + "' (valid: cpu)");

@@ -12,19 +12,23 @@
 
 namespace cl = llvm::cl;
 
+static cl::OptionCategory toolCategory("quant-import options");
+
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.onnx>"),
-                                      cl::Required);
+                                      cl::Required, cl::cat(toolCategory));
 static cl::opt<std::string> outputFile("o", cl::desc("Output .mlir file"),
-                                       cl::value_desc("file"), cl::init("-"));
+                                       cl::value_desc("file"), cl::init("-"), cl::cat(toolCategory));
 static cl::list<std::string>
     inputShapes("input-shape", cl::desc("Fix an input's shape: NAME=1x128"),
-                cl::value_desc("NAME=DIMS"));
+                cl::value_desc("NAME=DIMS"), cl::cat(toolCategory));
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   // --mlir-print-debuginfo keeps the node names (layer names for
   // calibration statistics) in the printed IR.
   mlir::registerAsmPrinterCLOptions();
+  // --help lists this tool's options, not every LLVM backend's.
+  cl::HideUnrelatedOptions(toolCategory);
   cl::ParseCommandLineOptions(argc, argv, "Quantforge ONNX importer\n");
   qf::ImportOptions opts;
   for (const auto &spec : inputShapes) {

@@ -238,8 +238,8 @@ struct FirstError {
 bool runStage(ModuleOp module, const PipelineStage &stage, std::string &error) {
   FirstError diag(module.getContext());
   PassManager pm(module.getContext());
-  // --mlir-print-ir-before/after=PASS, --mlir-timing, ... where the tool
-  // registered them.
+  // --mlir-print-ir-before/after=PASS, --mlir-pass-statistics, ... where
+  // the tool registered them.
   (void)applyPassManagerCLOptions(pm);
   if (failed(parsePassPipeline(stage.pipeline, pm))) {
     error = "internal error: bad pipeline for stage '" + stage.name + "'";
