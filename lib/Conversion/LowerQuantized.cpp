@@ -490,11 +490,13 @@ struct WeightDecoder {
   }
 };
 
-/// Below this many rows the weight is decoded inside the product (each code
-/// read once per row: right for memory-bound GEMV); from it on, decoded once
-/// into a float [K, N] temporary that the tiled f32 matmul consumes, so the
-/// decode is amortized over the rows.
-constexpr int64_t kDecodeOnceRows = 64;
+/// Below this many rows the weight is decoded inside the product (register
+/// tiles of up to 16 rows share each decoded vector; the codes stay in
+/// cache across row blocks); from it on, decoded once per call into a float
+/// [K, N] temporary that the tiled f32 matmul consumes, amortized over the
+/// rows. MiniLM w4a16 (Xeon, 2 threads): 128 rows fused 7.4 ms vs decoded
+/// once 8.2; 1024 rows fused 63.4 vs decoded once 59.2.
+constexpr int64_t kDecodeOnceRows = 256;
 
 /// x [..., K] times W [K, N] with W decoded from its codes. The loops run
 /// over (r, n, kb, kk[, h]): rows, outputs, groups, the bytes of a group and,

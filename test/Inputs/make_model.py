@@ -298,7 +298,7 @@ def main():
                 "qlinear_matmul": qlinear_matmul, "ffn": ffn, "qdq_const": qdq_const,
                 "nbits4": lambda: matmul_nbits(4, True), "nbits4_sym": lambda: matmul_nbits(4, False),
                 "nbits8": lambda: matmul_nbits(8, True), "nbits4_rows20": lambda: matmul_nbits(4, True, 20),
-                "nbits4_rows64": lambda: matmul_nbits(4, True, 64),
+                "nbits4_rows256": lambda: matmul_nbits(4, True, 256),
                 "nbits_bad_bits": nbits_bad_bits, "dq_int4": dq_int4,
                 "outlier_block": outlier_block}
     if name in builders:
