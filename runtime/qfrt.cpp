@@ -170,9 +170,10 @@ static void requestAmxTiles() {
 }
 
 /// Whether this CPU and the OS (which must save the wider register state)
-/// support the LLVM-named ISA extension `f`. QFRT_CPU_ISA (a comma-separated
-/// list) narrows the answer to the extensions it names, to test modules
-/// built for richer CPUs on this one.
+/// support the LLVM-named ISA extension `f`; the names are those the
+/// compiler records (kCheckedIsa in lib/Pipelines/Pipelines.cpp).
+/// QFRT_CPU_ISA (a comma-separated list) narrows the answer to the
+/// extensions it names, to test modules built for richer CPUs on this one.
 static bool cpuHas(const std::string &f) {
   if (const char *only = std::getenv("QFRT_CPU_ISA")) {
     std::string list = std::string(",") + only + ",";
@@ -180,40 +181,51 @@ static bool cpuHas(const std::string &f) {
       return false;
   }
 #if defined(__x86_64__)
-  unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d))
-    return false;
-  unsigned c1 = c;
-  bool osxsave = c1 & (1u << 27);
-  unsigned long long xcr0 = 0;
-  if (osxsave) {
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    xcr0 = ((unsigned long long)hi << 32) | lo;
-  }
-  bool avxState = (xcr0 & 0x6) == 0x6, zmmState = avxState && (xcr0 & 0xE0) == 0xE0;
-  bool tileState = (xcr0 & 0x60000) == 0x60000;
-  unsigned b7 = 0, c7 = 0, d7 = 0, a71 = 0;
-  if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
-    b7 = b;
-    c7 = c;
-    d7 = d;
-  }
-  if (__get_cpuid_count(7, 1, &a, &b, &c, &d))
-    a71 = a;
-  auto bit = [](unsigned r, int i) { return (r >> i) & 1u; };
-  if (f == "avx2") return avxState && bit(b7, 5);
-  if (f == "fma") return avxState && bit(c1, 12);
-  if (f == "f16c") return avxState && bit(c1, 29);
-  if (f == "avx512f") return zmmState && bit(b7, 16);
-  if (f == "avx512dq") return zmmState && bit(b7, 17);
-  if (f == "avx512bw") return zmmState && bit(b7, 30);
-  if (f == "avx512vl") return zmmState && bit(b7, 31);
-  if (f == "avx512vnni") return zmmState && bit(c7, 11);
-  if (f == "avx512bf16") return zmmState && bit(a71, 5);
-  if (f == "amx-bf16") return tileState && bit(d7, 22);
-  if (f == "amx-tile") return tileState && bit(d7, 24);
-  if (f == "amx-int8") return tileState && bit(d7, 25);
+  enum Reg { C1, B7, C7, D7, A71 };
+  enum State { Avx, Zmm, Tile };
+  struct Bit {
+    const char *name;
+    Reg reg;
+    int bit;
+    State state;
+  };
+  static const Bit kBits[] = {
+      {"avx2", B7, 5, Avx},        {"fma", C1, 12, Avx},        {"f16c", C1, 29, Avx},
+      {"avx512f", B7, 16, Zmm},    {"avx512dq", B7, 17, Zmm},   {"avx512bw", B7, 30, Zmm},
+      {"avx512vl", B7, 31, Zmm},   {"avx512vnni", C7, 11, Zmm}, {"avx512bf16", A71, 5, Zmm},
+      {"amx-bf16", D7, 22, Tile},  {"amx-tile", D7, 24, Tile},  {"amx-int8", D7, 25, Tile}};
+  // CPUID leaves 1 and 7 (subleaves 0, 1), and which register state the OS
+  // saves (XCR0), read once.
+  static const auto cpu = [] {
+    struct {
+      unsigned regs[5] = {};
+      bool state[3] = {};
+    } r;
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+      return r;
+    r.regs[C1] = c;
+    unsigned long long xcr0 = 0;
+    if (c & (1u << 27)) { // OSXSAVE
+      unsigned lo, hi;
+      __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+      xcr0 = ((unsigned long long)hi << 32) | lo;
+    }
+    r.state[Avx] = (xcr0 & 0x6) == 0x6;
+    r.state[Zmm] = r.state[Avx] && (xcr0 & 0xE0) == 0xE0;
+    r.state[Tile] = (xcr0 & 0x60000) == 0x60000;
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+      r.regs[B7] = b;
+      r.regs[C7] = c;
+      r.regs[D7] = d;
+    }
+    if (__get_cpuid_count(7, 1, &a, &b, &c, &d))
+      r.regs[A71] = a;
+    return r;
+  }();
+  for (const Bit &x : kBits)
+    if (f == x.name)
+      return cpu.state[x.state] && ((cpu.regs[x.reg] >> x.bit) & 1u);
 #endif
   return false;
 }

@@ -49,7 +49,6 @@ FailureOr<Value> collapse(OpBuilder &b, Location loc, Value v,
   return memref::CollapseShapeOp::create(b, loc, v, groups).getResult();
 }
 
-
 /// The buffer a view reads (through reshapes, subviews, casts).
 Value rootBuffer(Value v) {
   while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
@@ -146,9 +145,13 @@ linalg::GenericOp fusableEpilogue(linalg::GenericOp product, int64_t R, int64_t 
   Value acc = rootBuffer(product.getDpsInits()[0]);
   Value out = rootBuffer(e.getDpsInits()[0]);
   int64_t readers = 0;
-  for (OpOperand *o : e.getDpsInputOperands())
-    if (rootBuffer(o->get()) == acc)
-      readers += e.getMatchingIndexingMap(o).isIdentity() ? 1 : 2;
+  for (OpOperand *o : e.getDpsInputOperands()) {
+    if (rootBuffer(o->get()) != acc)
+      continue;
+    if (!e.getMatchingIndexingMap(o).isIdentity())
+      return {};
+    ++readers;
+  }
   if (rows != R || readers != 1 || out == acc)
     return {};
   for (Value in : product.getDpsInputs())
@@ -219,6 +222,12 @@ LogicalResult toAmx(IRRewriter &rw, linalg::GenericOp op) {
   if (R % 16 || K4 % 16)
     return failure();
 
+  // A comes packed tile by tile: [R/16, K/64, 16, 64].
+  Value a = op.getDpsInputs()[0];
+  auto aT = cast<MemRefType>(a.getType());
+  if (aT.getRank() != 4 || aT.getDimSize(2) != 16 || aT.getDimSize(3) != 64)
+    return failure();
+
   Location loc = op.getLoc();
   // The fill of C with zeros right before the product (left a linalg.fill
   // by qf-cpu-tile-and-vectorize) is folded into the first K block.
@@ -229,11 +238,6 @@ LogicalResult toAmx(IRRewriter &rw, linalg::GenericOp op) {
     while (op->getNextNode() != epilogue)
       op->getNextNode()->moveBefore(op);
   rw.setInsertionPoint(op);
-  // A comes packed tile by tile: [R/16, K/64, 16, 64].
-  Value a = op.getDpsInputs()[0];
-  auto aT = cast<MemRefType>(a.getType());
-  if (aT.getRank() != 4 || aT.getDimSize(2) != 16 || aT.getDimSize(3) != 64)
-    return failure();
   FailureOr<Value> b = collapse(rw, loc, op.getDpsInputs()[1], {{0}, {1}, {2, 3}});
   FailureOr<Value> c = collapse(rw, loc, op.getDpsInits()[0], {{0}, {1, 2}});
   if (failed(b) || failed(c))
@@ -257,8 +261,8 @@ LogicalResult toAmx(IRRewriter &rw, linalg::GenericOp op) {
       ValueRange{idx(rw, RB), idx(rw, G)});
   OpBuilder pb = OpBuilder::atBlockBegin(par.getBody());
   auto forLoop = [&](OpBuilder &bb, Value lo, int64_t n, int64_t step) {
-    auto f = scf::ForOp::create(bb, loc, lo, arith::AddIOp::create(bb, loc, lo, idx(bb, n)), idx(bb, step));
-    return f;
+    return scf::ForOp::create(bb, loc, lo, arith::AddIOp::create(bb, loc, lo, idx(bb, n)),
+                              idx(bb, step));
   };
   auto kcLoop = scf::ForOp::create(pb, loc, idx(pb, 0), idx(pb, K4), idx(pb, kc));
   OpBuilder kb = OpBuilder::atBlockBegin(kcLoop.getBody());
@@ -313,10 +317,8 @@ LogicalResult toAmx(IRRewriter &rw, linalg::GenericOp op) {
   for (int64_t u = 0; u < unroll; ++u) {
     Value k = arith::AddIOp::create(lb, loc, k4, idx(lb, 16 * u));
     Value kTile = arith::DivUIOp::create(lb, loc, k, idx(lb, 16));
-    // Loads interleaved with the products that first read them (A0 B0
-    // C00 B1 C01 A1 C10 C11): tile registers are not renamed, so a load
-    // can start as soon as the products of the previous step that read its
-    // register are done, overlapping the current step's products.
+    // Each load next to the first product that reads it (A0 B0 C00 B1 C01
+    // A1 C10 C11); measured no different from all loads first.
     auto loadA = [&](int64_t i) {
       return amx::TileLoadOp::create(lb, loc, i8T, a, ValueRange{rowTile[i], kTile, zero, zero})
           .getResult();

@@ -498,17 +498,14 @@ struct WeightDecoder {
 /// once 8.2; 1024 rows fused 63.4 vs decoded once 59.2.
 constexpr int64_t kDecodeOnceRows = 256;
 
-/// x [..., K] times W [K, N] with W decoded from its codes. The loops run
-/// over (r, n, kb, kk[, h]): rows, outputs, groups, the bytes of a group and,
-/// for 4-bit codes, the nibble of a byte, so every operand is read through a
-/// plain projection and each step stays one linalg.generic.
-/// The few-row weight-only product with constant weight codes, scales and
-/// zeros packed at compile time in column panels of nt = 64 (or 32, 16):
-/// codes [N/nt, G, g/P, nt], scales and zeros [N/nt, G, nt]. A thread's
-/// column tile then streams one contiguous panel (in [G, g/P, N] order its
-/// rows lie N/P bytes apart, a page or more for LLM widths, which defeats the
-/// hardware prefetchers). A generic over (r, np, nl, kb, kk[, h]) into
-/// [R, N/nt, nt]; null when an operand is not constant.
+/// The weight-only product below kDecodeOnceRows rows, with constant codes,
+/// scales and zeros packed at compile time in column panels of nt = 64 (or
+/// 32, 16): codes [N/nt, G, g/P, nt], scales and zeros [N/nt, G, nt]. A
+/// thread's column tile then streams one contiguous panel (in [G, g/P, N]
+/// order its rows lie N/P bytes apart, a page or more for LLM widths, which
+/// defeats the hardware prefetchers). A generic over (r, np, nl, kb, kk)
+/// into [R, N/nt, nt] (4-bit codes: x's even and odd k as two operands, both
+/// nibbles of a byte per step); null when an operand is not constant.
 Value panelWeightOnly(OpBuilder &rw, Location loc, WeightOnlyMatMulOp op, const WeightDecoder &dec,
                       Value x2, int64_t R, int64_t G, int64_t g, int64_t P, int64_t N) {
   // One row: 64-column panels (four independent accumulators). Several
@@ -602,6 +599,12 @@ Value panelWeightOnly(OpBuilder &rw, Location loc, WeightOnlyMatMulOp op, const 
       .getResult(0);
 }
 
+/// x [..., K] times W [K, N] with W decoded from its codes: from
+/// kDecodeOnceRows rows decoded once into f32 for a plain matmul; below,
+/// decoded in the product, through panelWeightOnly for constant operands,
+/// else over loops (r, n, kb, kk[, h]): rows, outputs, groups, the bytes of a
+/// group and, for 4-bit codes, the nibble of a byte, so every operand is read
+/// through a plain projection and each step stays one linalg.generic.
 struct WeightOnlyMatMulLowering : OpRewritePattern<WeightOnlyMatMulOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(WeightOnlyMatMulOp op, PatternRewriter &rw) const override {

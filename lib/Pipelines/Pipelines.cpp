@@ -32,7 +32,8 @@ std::string CpuTarget::layout() const {
 
 /// Extensions whose instructions our lowering or LLVM may emit and that a
 /// CPU of the same family can lack: the runtime refuses a module whose list
-/// names one the running CPU does not have (instead of dying on SIGILL).
+/// names one the running CPU does not have (instead of dying on SIGILL);
+/// its check (cpuHas in runtime/qfrt.cpp) knows exactly these names.
 static const char *const kCheckedIsa[] = {"avx2", "fma", "f16c", "avx512f", "avx512bw",
                                           "avx512vl", "avx512dq", "avx512vnni",
                                           "avx512bf16", "amx-tile", "amx-int8", "amx-bf16"};
