@@ -317,13 +317,6 @@ LogicalResult tileAndVectorizeRows(RewriterBase &rw, linalg::LinalgOp op,
   return success();
 }
 
-/// Reductions over a few rows that are not plain contractions, such as the
-/// weight-only matmul with its weight decoded in the loop body: an output
-/// [R, N] over loops (r, n, k...) with every k a reduction. Threads take
-/// column tiles of one row, the k loops run one step at a time, and each
-/// step is a vector update of the whole column tile, whose accumulator the
-/// pass later hoists into registers. The weight streams once, row by row of
-/// its [K, N] layout.
 /// Replaces a (tile-sized) linalg op by its vector form.
 LogicalResult vectorizeInPlace(RewriterBase &rw, Operation *op) {
   rw.setInsertionPoint(op);
@@ -364,6 +357,14 @@ tileWithFill(RewriterBase &rw, Operation *op, ArrayRef<int64_t> tileSizes, bool 
   return std::make_pair(tile, fill);
 }
 
+/// Reductions over a few rows that are not plain contractions, such as the
+/// weight-only matmul with its weight decoded in the loop body: an output
+/// [R, N] over loops (r, n, k...), or [R, N/nt, nt] over (r, np, nl, k...)
+/// for weights packed in column panels, every k a reduction. Threads take
+/// column tiles (one row, or up to 16 rows of one panel), the k loops run one
+/// step at a time, and each step is a vector update of the tile, whose
+/// accumulator the pass later hoists into registers. The forall of each tile
+/// is added to `threadLoops`.
 LogicalResult tileAndVectorizeColumns(RewriterBase &rw, linalg::GenericOp op,
                                       SmallVectorImpl<Operation *> &threadLoops) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
