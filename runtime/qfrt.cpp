@@ -1,6 +1,6 @@
 //===- qfrt.cpp - the Quantforge runtime ----------------------------------===//
 #include "qfrt.h"
-#include "parallel.h"
+#include "cpu/parallel.h"
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -256,7 +256,7 @@ qfrt_status qfrt_module_load(const char *path, qfrt_module **out) {
   std::string p = path;
   if (p.find('/') == std::string::npos)
     p = "./" + p;
-  // Modules call this library's parallel-loop entry points (parallel.cpp)
+  // Modules call this library's parallel-loop entry points (cpu/parallel.cpp)
   // by name: make sure its symbols are global even when it was itself
   // loaded with RTLD_LOCAL (Python's ctypes does that).
   static bool promoted = [] {

@@ -1,7 +1,7 @@
 //===- ParallelTest.cpp - the runtime's thread pool -----------------------===//
 // Drives the parallel-loop entry points the way LLVM's OpenMP lowering emits
 // them in compiled modules: fork a region, split a loop statically, barrier.
-#include "parallel.h"
+#include "cpu/parallel.h"
 
 #include <gtest/gtest.h>
 

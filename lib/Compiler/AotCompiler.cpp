@@ -344,7 +344,7 @@ bool compileToSharedObject(ModuleOp module, const CompileOptions &opts,
   }
   llvm::sys::Process::SafelyCloseFileDescriptor(logFd);
   llvm::FileRemover logRemover(logPath);
-  // Parallel loops call the runtime's thread pool (runtime/parallel.cpp)
+  // Parallel loops call the runtime's thread pool (runtime/cpu/parallel.cpp)
   // through the entry points of LLVM's OpenMP lowering, resolved when the
   // runtime loads the module: no OpenMP library is linked.
   std::vector<StringRef> argv = {*linker, "-shared", "-o", tmpOut, objPath, "-lm"};
