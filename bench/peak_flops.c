@@ -5,7 +5,9 @@
  * AVX-512 VNNI vpdpbusd (u8 x s8, 64 multiply-adds per instruction); prints
  * int8 GOP/s (2 ops per multiply-add), or 0 without VNNI. `peak_flops THREADS
  * amx` : AMX tdpbusd (16 x 16 x 64 multiply-adds per instruction) into four
- * independent accumulator tiles; int8 GOP/s, or 0 without AMX.
+ * independent accumulator tiles; int8 GOP/s, or 0 without AMX. `peak_flops
+ * THREADS bf16` : AVX512-BF16 vdpbf16ps (32 bf16 multiply-adds into 16 f32
+ * lanes per instruction); GFLOP/s, or 0 without AVX512-BF16.
  * Build: cc -O2 -march=native -pthread peak_flops.c */
 #include <immintrin.h>
 #include <pthread.h>
@@ -60,8 +62,12 @@ static const long ITERS8 = 20000000;
 
 static void *work8(void *out) {
   __m512i a = _mm512_set1_epi8(1), b = _mm512_set1_epi8(-1);
-  __m512i c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0,
-          c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+  /* Distinct starting values: chains that start equal stay equal, and the
+   * compiler folds them into one. */
+  __m512i c0 = _mm512_set1_epi32(0), c1 = _mm512_set1_epi32(1), c2 = _mm512_set1_epi32(2),
+          c3 = _mm512_set1_epi32(3), c4 = _mm512_set1_epi32(4), c5 = _mm512_set1_epi32(5),
+          c6 = _mm512_set1_epi32(6), c7 = _mm512_set1_epi32(7), c8 = _mm512_set1_epi32(8),
+          c9 = _mm512_set1_epi32(9), c10 = _mm512_set1_epi32(10), c11 = _mm512_set1_epi32(11);
   for (long it = 0; it < ITERS8; ++it) {
     c0 = _mm512_dpbusd_epi32(c0, a, b); c1 = _mm512_dpbusd_epi32(c1, a, b);
     c2 = _mm512_dpbusd_epi32(c2, a, b); c3 = _mm512_dpbusd_epi32(c3, a, b);
@@ -75,6 +81,28 @@ static void *work8(void *out) {
                                _mm512_add_epi32(_mm512_add_epi32(c4, c5), _mm512_add_epi32(c6, c7)));
   s = _mm512_add_epi32(s, _mm512_add_epi32(_mm512_add_epi32(c8, c9), _mm512_add_epi32(c10, c11)));
   *(float *)out = (float)_mm512_reduce_add_epi32(s);
+  return NULL;
+}
+#endif
+
+#if defined(__AVX512BF16__)
+static const long ITERS_BF16 = 20000000;
+
+static void *workBf16(void *out) {
+  __m512bh a = (__m512bh)_mm512_set1_epi16(0x3f80), b = a; /* 1.0 */
+  __m512 c0 = SET1(0), c1 = SET1(1), c2 = SET1(2), c3 = SET1(3), c4 = SET1(4), c5 = SET1(5),
+         c6 = SET1(6), c7 = SET1(7), c8 = SET1(8), c9 = SET1(9), c10 = SET1(10), c11 = SET1(11);
+  for (long it = 0; it < ITERS_BF16; ++it) {
+    c0 = _mm512_dpbf16_ps(c0, a, b); c1 = _mm512_dpbf16_ps(c1, a, b);
+    c2 = _mm512_dpbf16_ps(c2, a, b); c3 = _mm512_dpbf16_ps(c3, a, b);
+    c4 = _mm512_dpbf16_ps(c4, a, b); c5 = _mm512_dpbf16_ps(c5, a, b);
+    c6 = _mm512_dpbf16_ps(c6, a, b); c7 = _mm512_dpbf16_ps(c7, a, b);
+    c8 = _mm512_dpbf16_ps(c8, a, b); c9 = _mm512_dpbf16_ps(c9, a, b);
+    c10 = _mm512_dpbf16_ps(c10, a, b); c11 = _mm512_dpbf16_ps(c11, a, b);
+    __asm__ volatile("" ::: "memory"); /* keep the loop as written */
+  }
+  *(float *)out = SUM(c0) + SUM(c1) + SUM(c2) + SUM(c3) + SUM(c4) + SUM(c5) +
+                  SUM(c6) + SUM(c7) + SUM(c8) + SUM(c9) + SUM(c10) + SUM(c11);
   return NULL;
 }
 #endif
@@ -123,7 +151,7 @@ static double timeThreads(void *(*fn)(void *), int threads, float *sink) {
 }
 
 int main(int argc, char **argv) {
-  char kind = argc > 2 ? argv[2][0] : 'f'; /* f32, int8 (VNNI), amx */
+  char kind = argc > 2 ? argv[2][0] : 'f'; /* f32, int8 (VNNI), amx, bf16 */
   int threads = argc > 1 ? atoi(argv[1]) : 1;
   if (threads < 1 || threads > 256)
     return 1;
@@ -133,6 +161,13 @@ int main(int argc, char **argv) {
 #if defined(__AVX512VNNI__)
     fn = work8;
     ops = 2.0 * 64 * CHAINS * (double)ITERS8 * threads;
+#else
+    fn = NULL;
+#endif
+  } else if (kind == 'b') {
+#if defined(__AVX512BF16__)
+    fn = workBf16;
+    ops = 2.0 * 32 * CHAINS * (double)ITERS_BF16 * threads;
 #else
     fn = NULL;
 #endif

@@ -8,7 +8,8 @@ bench.py BUILD_DIR [--threads N] [--runs N] [--quick] [--only NAME,...]
 
 Workloads:
   minilm   paraphrase-MiniLM-L3-v2 (the bundled real model), batch 1 and 8 x 128
-           tokens, fp32 / w8a8 / w4a16-g128 (ONNX Runtime fp32 / int8 dynamic)
+           tokens, fp32 / w8a8 / w4a16-g128 / bf16 (ONNX Runtime fp32 for fp32 and
+           bf16, its int8 dynamic for the integer schemes)
   gemv     int4 group-128 4096x14336 MatMulNBits at 1 and 16 rows (ONNX
            Runtime's MatMulNBits on the same model)
   matmul   one 128x384 @ 384x1536 f32 MatMul as an ONNX model
@@ -17,8 +18,8 @@ Workloads:
            compiled without AMX (--cpu=native,-amx-tile) against oneDNN limited
            to AVX512_CORE_VNNI: the path of CPUs without AMX
   f32      512x4096 @ 4096x4096 f32 against oneDNN and numpy (OpenBLAS), and
-           oneDNN's bf16 matmul (we have no bf16 path yet: null)
-Roofline: peak f32 FLOP/s, VNNI and AMX int8 OP/s measured by
+           the same in bf16 (--quant=bf16) against oneDNN's bf16 matmul
+Roofline: peak f32 and bf16 FLOP/s, VNNI and AMX int8 OP/s measured by
 bench/peak_flops.c on every thread, and memory bandwidth from a large numpy
 copy; the bound of a workload is max(ops / peak, weight bytes / bandwidth).
 numpy runs with the environment as given (OPENBLAS_CORETYPE, where set, slows it).
@@ -96,10 +97,12 @@ def roofline(threads, work):
                 threads * max(gflops(1, "int8") for _ in range(2)))
     amx = max(max(gflops(threads, "amx") for _ in range(3)),
               threads * max(gflops(1, "amx") for _ in range(2)))
+    bf16 = max(max(gflops(threads, "bf16") for _ in range(3)),
+               threads * max(gflops(1, "bf16") for _ in range(2)))
     return {"peak_gflops_f32": peak, "peak_gops_int8": peak8, "peak_gops_int8_amx": amx,
-            "bandwidth_gbs": bandwidth / 1e9,
-            "method": "bench/peak_flops.c (FMA, vpdpbusd and tdpbusd throughput, all "
-                      "threads) and a 64 MiB copy"}
+            "peak_gflops_bf16": bf16, "bandwidth_gbs": bandwidth / 1e9,
+            "method": "bench/peak_flops.c (FMA, vpdpbusd, vdpbf16ps and tdpbusd throughput, "
+                      "all threads) and a 64 MiB copy"}
 
 
 def ort_session(path, threads):
@@ -215,8 +218,8 @@ def iree_ms(work, model, batch, feeds, threads, runs):
 
 def bench_minilm(bindir, work, threads, runs, roof, batch, scheme):
     """The real model at `batch` x 128 tokens under `scheme` (none, w8a8,
-    w4a16-g128), against ONNX Runtime fp32 (for none) or ONNX Runtime's
-    dynamic int8 of the same MatMuls (for the quantized schemes). w8a8
+    w4a16-g128, bf16), against ONNX Runtime fp32 (for none and bf16) or ONNX
+    Runtime's dynamic int8 of the same MatMuls (for the integer schemes). w8a8
     calibrates on the demo's calibration sentences."""
     model = minilm.model_path()
     vocab = minilm.load_vocab()
@@ -244,7 +247,7 @@ def bench_minilm(bindir, work, threads, runs, roof, batch, scheme):
     # and would steal the cores from quant-run.
     ours = ours_ms(bindir, so, files, threads, runs)
     peer_model, peer = model, "onnxruntime fp32"
-    if scheme != "none":
+    if scheme not in ("none", "bf16"):
         from onnxruntime import quantization as oq
         peer_model = os.path.join(work, "minilm-ort-int8-dynamic.onnx")
         if not os.path.exists(peer_model):
@@ -256,8 +259,10 @@ def bench_minilm(bindir, work, threads, runs, roof, batch, scheme):
     del sess
     shapes = {"input_ids": [batch, minilm.SEQ_LEN], "attention_mask": [batch, minilm.SEQ_LEN]}
     flops = matmul_flops(bindir, model, shapes, work)
-    weights = weight_bytes(model) * {"none": 1.0, "w8a8": 0.25, "w4a16-g128": 0.14}[scheme]
+    weights = weight_bytes(model) * {"none": 1.0, "w8a8": 0.25, "w4a16-g128": 0.14,
+                                     "bf16": 0.5}[scheme]
     peak = roof["peak_gops_int8"] if scheme == "w8a8" and roof["peak_gops_int8"] else \
+        roof["peak_gflops_bf16"] if scheme == "bf16" and roof["peak_gflops_bf16"] else \
         roof["peak_gflops_f32"]
     bound = max(flops / (peak * 1e9), weights / (roof["bandwidth_gbs"] * 1e9)) * 1e3
     iree, iree_error = None, None
@@ -273,9 +278,10 @@ def bench_minilm(bindir, work, threads, runs, roof, batch, scheme):
             "matmul_gflop": flops / 1e9, "weight_mb": weights / 1e6}
 
 
-def f32_matmul(bindir, work, name, M, K, N):
-    """x [M, K] @ constant random w [K, N] as an ONNX MatMul, compiled by us;
-    returns (model path, module path, x, its .npy path, w)."""
+def f32_matmul(bindir, work, name, M, K, N, quant="none"):
+    """x [M, K] @ constant random w [K, N] as an ONNX MatMul, compiled by us
+    (with --quant=`quant`); returns (model path, module path, x, its .npy
+    path, w)."""
     rng = np.random.default_rng(0)
     w = rng.standard_normal((K, N)).astype(np.float32)
     x = rng.standard_normal((M, K)).astype(np.float32)
@@ -286,7 +292,8 @@ def f32_matmul(bindir, work, name, M, K, N):
     path = os.path.join(work, name + ".onnx")
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
     so = os.path.join(work, name + ".so")
-    subprocess.run([os.path.join(bindir, "quant-compile"), "-q", path, "-o", so], check=True)
+    subprocess.run([os.path.join(bindir, "quant-compile"), "-q", path, f"--quant={quant}",
+                    "-o", so], check=True)
     xf = os.path.join(work, name + "_x.npy")
     np.save(xf, x)
     return path, so, x, xf, w
@@ -425,20 +432,36 @@ def bench_int8_gemm(bindir, work, threads, runs, roof, vnni_only=False):
 
 def bench_f32_gemm(bindir, work, threads, runs, roof):
     """f32 [512, 4096] x constant [4096, 4096] as an ONNX MatMul, against
-    oneDNN's f32 matmul and numpy (OpenBLAS); oneDNN's bf16 matmul (AMX-BF16
-    or AVX512-BF16 where present) for reference: we have no bf16 path."""
+    oneDNN's f32 matmul and numpy (OpenBLAS)."""
     M, K, N = 512, 4096, 4096
     _, so, x, xf, w = f32_matmul(bindir, work, "f32gemm", M, K, N)
     runs = max(5, runs // 5)
     ours = ours_ms(bindir, so, {"x": xf}, threads, runs)
     onednn = onednn_ms(work, "f32", M, K, N, runs, threads)
-    bf16 = onednn_ms(work, "bf16", M, K, N, runs, threads)
     flops = 2.0 * M * K * N
     return {"ours_ms": ours, "onednn_ms": onednn, "numpy_ms": median_ms(lambda: x @ w, runs),
-            "onednn_bf16_ms": bf16, "ours_bf16_ms": None,
-            "peer": "oneDNN f32 matmul, numpy (OpenBLAS); oneDNN bf16 for reference",
+            "peer": "oneDNN f32 matmul, numpy (OpenBLAS)",
             "roofline_ms": flops / (roof["peak_gflops_f32"] * 1e9) * 1e3,
             "ours_gflops": flops / (ours * 1e-3) / 1e9}
+
+
+def bench_bf16_gemm(bindir, work, threads, runs, roof):
+    """The same product with --quant=bf16 (bf16 weight, input rounded to
+    bf16, f32 accumulation) against oneDNN's bf16 matmul (AMX-BF16 or
+    AVX512-BF16 where present); the bound is the vdpbf16ps peak (the f32
+    peak without AVX512-BF16)."""
+    M, K, N = 512, 4096, 4096
+    _, so, x, xf, w = f32_matmul(bindir, work, "bf16gemm", M, K, N, quant="bf16")
+    runs = max(5, runs // 5)
+    ours = ours_ms(bindir, so, {"x": xf}, threads, runs)
+    onednn = onednn_ms(work, "bf16", M, K, N, runs, threads)
+    flops = 2.0 * M * K * N
+    peak = roof["peak_gflops_bf16"] or roof["peak_gflops_f32"]
+    return {"ours_ms": ours, "onednn_ms": onednn,
+            "peer": "oneDNN bf16 matmul (bf16 x bf16 -> f32)",
+            "roofline_ms": flops / (peak * 1e9) * 1e3,
+            "ours_gflops": flops / (ours * 1e-3) / 1e9,
+            "ours_fraction_of_onednn_throughput": onednn / ours if onednn else None}
 
 
 def main():
@@ -467,7 +490,7 @@ def main():
               "roofline": roof, "workloads": {}}
     work = work_dir
     for batch in (1, 8) if "minilm" in only else ():
-        for scheme in ("none", "w8a8", "w4a16-g128"):
+        for scheme in ("none", "w8a8", "w4a16-g128", "bf16"):
             name = f"minilm_l3_b{batch}x128_{'fp32' if scheme == 'none' else scheme}"
             result["workloads"][name] = bench_minilm(bindir, work, a.threads,
                                                      a.runs if batch == 1 else max(5, a.runs // 4),
@@ -488,6 +511,8 @@ def main():
     if "f32" in only:
         result["workloads"]["f32_gemm_512x4096x4096"] = bench_f32_gemm(bindir, work, a.threads,
                                                                        a.runs, roof)
+        result["workloads"]["bf16_gemm_512x4096x4096"] = bench_bf16_gemm(bindir, work, a.threads,
+                                                                         a.runs, roof)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -497,7 +522,7 @@ def main():
     print(f"machine: {result['machine'].get('cpu', '?')}, {result['machine']['cores']} cores, "
           f"{a.threads} threads; roofline: {roof['peak_gflops_f32']:.0f} GFLOP/s f32, "
           f"{roof['peak_gops_int8']:.0f} GOP/s int8 VNNI, {roof['peak_gops_int8_amx']:.0f} GOP/s "
-          f"int8 AMX, {roof['bandwidth_gbs']:.1f} GB/s")
+          f"int8 AMX, {roof['peak_gflops_bf16']:.0f} GFLOP/s bf16, {roof['bandwidth_gbs']:.1f} GB/s")
     for name, w in result["workloads"].items():
         parts = [f"ours {w['ours_ms']:.3f} ms"]
         for key, label in (("onnxruntime_ms", w.get("peer", "onnxruntime") if name.startswith(("minilm", "int4")) else "onnxruntime"),
@@ -512,8 +537,6 @@ def main():
                          f"activations")
         if w.get("iree_error"):
             parts.append(f"IREE failed ({w['iree_error']})")
-        if w.get("onednn_bf16_ms"):
-            parts.append(f"oneDNN bf16 {w['onednn_bf16_ms']:.3f} ms (ours: no bf16 path)")
         parts.append(f"roofline {w['roofline_ms']:.3f} ms (ours/roofline "
                      f"{w['ours_ms'] / w['roofline_ms']:.2f}x)")
         print(f"{name}: " + ", ".join(parts))

@@ -40,7 +40,7 @@ static cl::opt<std::string>
             cl::value_desc("native|NAME[,+feat,-feat...]"), cl::init("native"), cl::cat(toolCategory));
 static cl::opt<std::string>
     quant("quant",
-          cl::desc("Quantization scheme: none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>, fp8"),
+          cl::desc("Quantization scheme: none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>, fp8, bf16"),
           cl::init("none"), cl::cat(toolCategory));
 static cl::opt<std::string> weightMethod("weight-method",
                                          cl::desc("Weight quantizer: rtn, hqq, gptq, awq"),

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 using namespace qf::quant;
@@ -131,6 +132,26 @@ TEST(Numerics, NF4LevelsMatchQLoRA) {
   EXPECT_EQ(nf4Encode(1.0f), 15);
   EXPECT_EQ(nf4Encode(-0.9f), 0);
   EXPECT_EQ(nf4Encode(0.08f), 8);
+}
+
+TEST(Numerics, Bf16RoundsToNearestEven) {
+  EXPECT_EQ(toBf16(1.0f), 0x3F80);
+  EXPECT_EQ(toBf16(-2.0f), 0xC000);
+  // 1 + 2^-8 lies halfway between 1 and 1 + 2^-7: ties go to the even 1.
+  EXPECT_EQ(toBf16(1.00390625f), 0x3F80);
+  // 1 + 3 * 2^-8 lies halfway between 1 + 2^-7 and 1 + 2^-6: even is up.
+  EXPECT_EQ(toBf16(1.01171875f), 0x3F82);
+  // Just above half a step rounds up.
+  EXPECT_EQ(toBf16(1.0040f), 0x3F81);
+  EXPECT_FLOAT_EQ(fromBf16(toBf16(3.14159265f)), 3.140625f);
+  // The largest finite bf16 and what rounds past it.
+  EXPECT_EQ(toBf16(3.3895314e38f), 0x7F7F);
+  EXPECT_EQ(toBf16(std::numeric_limits<float>::max()), 0x7F80);
+  EXPECT_EQ(toBf16(-std::numeric_limits<float>::infinity()), 0xFF80);
+  uint16_t nan = toBf16(std::numeric_limits<float>::quiet_NaN());
+  EXPECT_EQ(nan & 0x7F80, 0x7F80);
+  EXPECT_NE(nan & 0x7F, 0);
+  EXPECT_TRUE(std::isnan(fromBf16(nan)));
 }
 
 TEST(Numerics, Fp8E4M3FN) {

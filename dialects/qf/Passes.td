@@ -54,7 +54,8 @@ def QfCpuTileAndVectorize : Pass<"qf-cpu-tile-and-vectorize", "::mlir::func::Fun
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
                            "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect",
-                           "::mlir::affine::AffineDialect", "::mlir::LLVM::LLVMDialect"];
+                           "::mlir::affine::AffineDialect", "::mlir::LLVM::LLVMDialect",
+                           "::mlir::x86vector::X86VectorDialect"];
 }
 
 def QfFuseElementwise : Pass<"qf-fuse-elementwise"> {
@@ -132,6 +133,24 @@ def QfQuantizeWeights : Pass<"qf-quantize-weights", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def QfBf16Matmuls : Pass<"qf-bf16-matmuls", "::mlir::func::FuncOp"> {
+  let summary = "Run matmuls with constant weights on bf16 operands, accumulating in f32";
+  let description = [{
+    Every `qf.matmul` whose right operand is a constant f32 [K, N] weight with
+    at least `min-elements` entries reads a bf16 copy of that weight (rounded
+    to nearest even here, at compile time: half the bytes; the f32 weight is
+    dropped) and its input rounded to bf16 at run time (`qf.cast`); the
+    product is a `qf.matmul` of bf16 operands with an f32 result, so it
+    accumulates in f32. No calibration: bf16 has f32's exponent range.
+    `qf-pack-layout{bf16=dot|fma}` picks the kernel: `vdpbf16ps` tiles, or
+    f32 FMA tiles over the weight kept in bf16 and widened in registers.
+  }];
+  let options = [
+    Option<"minElements", "min-elements", "int64_t", "4096",
+           "weights with fewer elements stay f32">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
 
 def QfFoldQdq : Pass<"qf-fold-qdq", "::mlir::func::FuncOp"> {
   let summary = "Fold dequantize -> matmul / conv into integer kernels";
@@ -346,9 +365,20 @@ def QfPackLayout : Pass<"qf-pack-layout", "::mlir::func::FuncOp"> {
     (rows % 16, K % 64, N % 32) `qf.layout = "amx"`: same packing, products
     on tile registers (qf-cpu-amx). `target=none` leaves the layout to the
     generic i32 path.
+    `bf16=dot|fma` marks every `qf.matmul` of bf16 operands with an f32
+    result and a constant [K, N] weight (K % 2 == 0, N % 16 == 0, see
+    qf-bf16-matmuls) `qf.layout = "bf16-dot"` or `"bf16-fma"`: the weight is
+    packed at compile time in 32- (or 16-) column panels of k pairs,
+    [N/P, K/2, P, 2], and the product runs as `vdpbf16ps` register tiles
+    (dot: AVX512-BF16) or as f32 FMA tiles that widen the weight pairs in
+    registers, a shift and a mask per 16 columns (fma). `bf16=none` leaves
+    such products to the lowering's default: both operands widened to f32
+    (the weight at compile time).
   }];
   let options = [
-    Option<"target", "target", "std::string", "\"none\"", "none | avx512-vnni | amx">
+    Option<"target", "target", "std::string", "\"none\"", "none | avx512-vnni | amx">,
+    Option<"bf16", "bf16", "std::string", "\"none\"",
+           "none | dot | fma: the kernel of bf16 x bf16 -> f32 products">
   ];
 }
 
@@ -358,9 +388,16 @@ def QfLowerX86Intrinsics : Pass<"qf-lower-x86-intrinsics"> {
     `qf.x86_vpdpbusd` becomes `llvm.call_intrinsic
     "llvm.x86.avx512.vpdpbusd.512"`. Runs after bufferization: the buffer
     deallocation passes refuse ops with unknown memory effects, which an
-    intrinsic call is to them.
+    intrinsic call is to them. With `expand-bf16=1` (CPUs without
+    AVX512-BF16) f32 <-> bf16 conversions become integer code (rounding to
+    nearest even): LLVM would otherwise call libgcc's `__truncsfbf2`, which
+    older toolchains lack.
   }];
-  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+  let options = [
+    Option<"expandBf16", "expand-bf16", "bool", "false",
+           "expand f32 <-> bf16 conversions into integer arithmetic">
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::arith::ArithDialect"];
 }
 
 def QfCpuAmx : Pass<"qf-cpu-amx"> {

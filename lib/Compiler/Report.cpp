@@ -38,7 +38,7 @@ ArrayRef<int8_t> asInt8(ArrayRef<char> b) {
 
 /// What a quantized layer computes, as the report re-enacts it on the host.
 struct QuantizedLayer {
-  std::string kind;          // "weight-only", "w8a8" or "fp8"
+  std::string kind;          // "weight-only", "w8a8", "fp8" or "bf16"
   unsigned bits = 8;
   int64_t group = 0;
   std::vector<float> w;      // the effective weight [K, N]
@@ -183,6 +183,25 @@ std::optional<QuantizedLayer> describe(QuantizedMatMulOp op) {
   return q;
 }
 
+/// A matmul of bf16 operands (qf-bf16-matmuls): the bf16 weight widened.
+std::optional<QuantizedLayer> describe(MatMulOp op) {
+  QuantizedLayer q;
+  q.kind = "bf16";
+  q.bits = 16;
+  ArrayRef<char> bytes = constantBytes(op.getRhs());
+  auto wT = cast<RankedTensorType>(op.getRhs().getType());
+  if (!wT.getElementType().isBF16() || (int64_t)bytes.size() != 2 * wT.getNumElements())
+    return std::nullopt;
+  q.w.resize(wT.getNumElements());
+  for (size_t i = 0; i < q.w.size(); ++i) {
+    uint16_t b;
+    std::memcpy(&b, &bytes[2 * i], 2);
+    q.w[i] = quant::fromBf16(b);
+  }
+  q.weightBytes = bytes.size();
+  return q;
+}
+
 /// x as the compiled code sees it: quantized and dequantized for w8a8.
 std::vector<float> activationsSeen(const QuantizedLayer &q, const std::vector<float> &x,
                                    int64_t K) {
@@ -191,6 +210,12 @@ std::vector<float> activationsSeen(const QuantizedLayer &q, const std::vector<fl
     for (size_t i = 0; i < x.size(); ++i)
       y[i] = (float)(quant::fromE4M3FN(quant::toE4M3FN((float)(x[i] / q.fp8Scale))) *
                      q.fp8Scale);
+    return y;
+  }
+  if (q.kind == "bf16") {
+    std::vector<float> y(x.size());
+    for (size_t i = 0; i < x.size(); ++i)
+      y[i] = quant::fromBf16(quant::toBf16(x[i]));
     return y;
   }
   if (q.kind != "w8a8")
@@ -258,6 +283,8 @@ bool writeQuantReport(ModuleOp quantized, const ReportInputs &in, const std::str
     if (auto w = dyn_cast<WeightOnlyMatMulOp>(op))
       q = describe(w);
     else if (auto m = dyn_cast<QuantizedMatMulOp>(op))
+      q = describe(m);
+    else if (auto m = dyn_cast<MatMulOp>(op))
       q = describe(m);
     auto fw = in.weights.find(layer.str());
     if (!q || fw == in.weights.end() || fw->second.w.size() != q->w.size()) {

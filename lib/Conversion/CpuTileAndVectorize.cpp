@@ -24,6 +24,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -107,8 +108,8 @@ FailureOr<Operation *> dropUnitLoops(RewriterBase &rw, Operation *generic) {
 /// K above this is split into blocks of at most kKBlock, so that the A rows
 /// and B panel a register tile streams through stay in cache.
 constexpr int64_t kKBlock = 256;
-/// The same for the VNNI product, in k4-rows (4 bytes of K each).
-constexpr int64_t kVnniKBlock = 256;
+/// The same for products in pair layout (VNNI, bf16), in rows of K/kk.
+constexpr int64_t kPairKBlock = 256;
 /// Thread tiles wanted per VNNI product (several per thread for balance).
 constexpr int64_t kMinThreadTiles = 16;
 
@@ -414,22 +415,117 @@ LogicalResult tileAndVectorizeColumns(RewriterBase &rw, linalg::GenericOp op,
   return fill ? vectorizeInPlace(rw, fill) : success();
 }
 
-/// The u8 x s8 -> i32 contraction in VNNI layout (a generic marked
-/// `qf.vnni` over (r, np, k4, nl, kk): A [R, K/4, 4], B in panels
-/// [N/P, K/4, P, 4], C [R, N/P, P]):
+/// How a product in pair layout runs: B's panel rows hold kk adjacent k of
+/// each column in one 32-bit lane (16 columns per 512-bit register), A's
+/// rows kk adjacent k per 32-bit word. `prepareB` turns one register of B
+/// into the operands the step uses (once per step, shared by the rows),
+/// `prepareA` reads row r's kk values of the step's A tile [mr, 1, kk] as
+/// broadcast operands, `update` adds their products into 16 accumulator
+/// lanes.
+struct PairDot {
+  int64_t kk;          // k per 32-bit lane
+  Type aElt, bElt, acc;
+  std::function<SmallVector<Value>(OpBuilder &, Location, Value b)> prepareB;
+  std::function<SmallVector<Value>(OpBuilder &, Location, Value aTile, Value r)> prepareA;
+  std::function<Value(OpBuilder &, Location, Value acc16, ArrayRef<Value> a, ArrayRef<Value> b)>
+      update;
+};
+
+/// Row r's kk values of an A tile (one 32-bit word) broadcast to all 16
+/// lanes, as a register of `elt`: the operand of a dot instruction.
+Value broadcastWord(OpBuilder &b, Location l, Value aTile, Value r, Type elt) {
+  auto i32 = b.getI32Type();
+  Value zero = arith::ConstantIndexOp::create(b, l, 0);
+  Value a = vector::TransferReadOp::create(
+      b, l, VectorType::get({32 / elt.getIntOrFloatBitWidth()}, elt), aTile,
+      ValueRange{r, zero, zero},
+      arith::ConstantOp::create(b, l, elt, b.getZeroAttr(elt)).getResult(), ArrayRef<bool>{true});
+  Value word = vector::ExtractOp::create(
+      b, l, vector::BitCastOp::create(b, l, VectorType::get({1}, i32), a), ArrayRef<int64_t>{0});
+  return vector::BitCastOp::create(
+      b, l, VectorType::get({512 / elt.getIntOrFloatBitWidth()}, elt),
+      vector::BroadcastOp::create(b, l, VectorType::get({16}, i32), word));
+}
+
+/// vpdpbusd: 4 x u8 * s8 summed into each i32 lane.
+PairDot vnniDot(MLIRContext *ctx) {
+  Type i8 = IntegerType::get(ctx, 8);
+  return {4, i8, i8, IntegerType::get(ctx, 32),
+          [](OpBuilder &, Location, Value w) { return SmallVector<Value>{w}; },
+          [i8](OpBuilder &b, Location l, Value a, Value r) {
+            return SmallVector<Value>{broadcastWord(b, l, a, r, i8)};
+          },
+          [](OpBuilder &b, Location l, Value acc, ArrayRef<Value> a, ArrayRef<Value> w) -> Value {
+            return VpdpbusdOp::create(b, l, acc.getType(), acc, a[0], w[0]);
+          }};
+}
+
+/// vdpbf16ps: 2 x bf16 * bf16 summed into each f32 lane.
+PairDot bf16Dot(MLIRContext *ctx) {
+  Type bf16 = BFloat16Type::get(ctx);
+  return {2, bf16, bf16, Float32Type::get(ctx),
+          [](OpBuilder &, Location, Value w) { return SmallVector<Value>{w}; },
+          [bf16](OpBuilder &b, Location l, Value a, Value r) {
+            return SmallVector<Value>{broadcastWord(b, l, a, r, bf16)};
+          },
+          [](OpBuilder &b, Location l, Value acc, ArrayRef<Value> a, ArrayRef<Value> w) -> Value {
+            return x86vector::DotBF16Op::create(b, l, acc.getType(), acc, a[0], w[0]);
+          }};
+}
+
+/// bf16 weights on f32 FMAs: a lane (k even in the low half, k odd in the
+/// high half) is widened exactly by a shift (even) and a mask (odd), once
+/// per step; A comes as f32 pairs, each read as a broadcast (one
+/// vbroadcastss from memory).
+PairDot bf16Fma(MLIRContext *ctx) {
+  Type f32 = Float32Type::get(ctx);
+  return {2, f32, BFloat16Type::get(ctx), f32,
+          [f32](OpBuilder &b, Location l, Value w) {
+            auto v16i = VectorType::get({16}, b.getI32Type());
+            auto v16f = VectorType::get({16}, f32);
+            Value lanes = vector::BitCastOp::create(b, l, v16i, w);
+            auto splat = [&](int64_t v) {
+              return Value(arith::ConstantOp::create(
+                  b, l, v16i, DenseElementsAttr::get(v16i, b.getI32IntegerAttr((int32_t)v))));
+            };
+            Value even = arith::ShLIOp::create(b, l, lanes, splat(16));
+            Value odd = arith::AndIOp::create(b, l, lanes, splat(0xFFFF0000));
+            return SmallVector<Value>{vector::BitCastOp::create(b, l, v16f, even),
+                                      vector::BitCastOp::create(b, l, v16f, odd)};
+          },
+          [f32](OpBuilder &b, Location l, Value a, Value r) {
+            SmallVector<Value> out;
+            for (int64_t j = 0; j < 2; ++j)
+              out.push_back(vector::BroadcastOp::create(
+                  b, l, VectorType::get({16}, f32),
+                  tensor::ExtractOp::create(b, l, a,
+                                            ValueRange{r, arith::ConstantIndexOp::create(b, l, 0),
+                                                       arith::ConstantIndexOp::create(b, l, j)})));
+            return out;
+          },
+          [](OpBuilder &b, Location l, Value acc, ArrayRef<Value> a, ArrayRef<Value> w) -> Value {
+            Value r = vector::FMAOp::create(b, l, a[0], w[0], acc);
+            return vector::FMAOp::create(b, l, a[1], w[1], r);
+          }};
+}
+
+/// A contraction in pair layout (a generic over (r, np, kq, nl, kk): A
+/// [R, K/kk, kk], B in panels [N/P, K/kk, P, kk], C [R, N/P, P]), marked
+/// `qf.vnni` (u8 x s8 -> i32), `qf.bf16_dot` (bf16 x bf16 -> f32) or
+/// `qf.bf16_fma` (f32 x bf16 -> f32):
 ///
 ///   scf.forall over [Mt rows, Nt/P panels] (threads), fill fused
 ///     scf.for over mr rows x one panel (register tiles)
-///       scf.for k4: per row r, A[r, k4, 0:4] broadcast to 16 lanes, and per
-///         16 columns the 64 contiguous bytes of the panel's k4 row: one
-///         vpdpbusd each, 4 products per lane summed into the i32 accumulator
+///       scf.for kq: per 16 columns the 64 contiguous bytes of the panel's
+///         kq row, and per row r, A[r, kq, 0:kk] broadcast to 16 lanes: kk
+///         products per lane summed into the accumulator (see PairDot)
 ///
-/// The accumulator tile is read and written whole around the k4 step, so the
+/// The accumulator tile is read and written whole around the kq step, so the
 /// loop-invariant-subset hoisting keeps it in registers (mr * P / 16 zmm).
-LogicalResult tileAndVectorizeVnni(RewriterBase &rw, linalg::GenericOp op) {
+LogicalResult tileAndVectorizePairs(RewriterBase &rw, linalg::GenericOp op, const PairDot &dot) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  if (ranges.size() != 5 || llvm::any_of(ranges, ShapedType::isDynamic) || ranges[4] != 4 ||
-      ranges[3] % 16 || !op.hasPureTensorSemantics())
+  if (ranges.size() != 5 || llvm::any_of(ranges, ShapedType::isDynamic) ||
+      ranges[4] != dot.kk || ranges[3] % 16 || !op.hasPureTensorSemantics())
     return failure();
   int64_t R = ranges[0], panels = ranges[1], nr = ranges[3];
   int64_t mr = pick(R, {8, 4, 2, 1});
@@ -442,16 +538,16 @@ LogicalResult tileAndVectorizeVnni(RewriterBase &rw, linalg::GenericOp op) {
   if (failed(threadTiles))
     return failure();
   Operation *threadTile = threadTiles->first;
-  // Long K: blocks of kVnniKBlock k4-rows (1 KiB of K), panels outer and
-  // row groups inner, so one panel's K slice (32 KiB) stays in L1 for all
-  // the thread's row groups; the accumulator lives in the thread's C tile
-  // between blocks (its fill then stays there, vectorized by rows).
+  // Long K: blocks of kPairKBlock kq-rows (1 KiB of K for int8), panels
+  // outer and row groups inner, so one panel's K slice (32 KiB) stays in L1
+  // for all the thread's row groups; the accumulator lives in the thread's
+  // C tile between blocks (its fill then stays there, vectorized by rows).
   // 512x4096x4096 on the Xeon (VNNI only), 2 threads: 13.8 -> 12.2 ms
   // (oneDNN restricted to VNNI: 10.9 ms).
-  int64_t K4 = ranges[2];
-  bool kBlocked = K4 > kVnniKBlock;
+  int64_t KQ = ranges[2];
+  bool kBlocked = KQ > kPairKBlock;
   if (kBlocked) {
-    FailureOr<Operation *> kb = tileInPlace(rw, threadTile, {0, 0, block(K4, 1, kVnniKBlock), 0, 0});
+    FailureOr<Operation *> kb = tileInPlace(rw, threadTile, {0, 0, block(KQ, 1, kPairKBlock), 0, 0});
     if (failed(kb))
       return failure();
     threadTile = *kb;
@@ -468,57 +564,54 @@ LogicalResult tileAndVectorizeVnni(RewriterBase &rw, linalg::GenericOp op) {
   if (failed(kTiled))
     return failure();
 
-  // The [mr, 1, 1, P, 4] step as vpdpbusd.
+  // The [mr, 1, 1, P, kk] step as dot instructions.
   auto step = cast<linalg::GenericOp>(*kTiled);
   Location loc = step.getLoc();
   rw.setInsertionPoint(step);
   Value a = step.getDpsInputs()[0], b = step.getDpsInputs()[1], c = step.getDpsInits()[0];
-  Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
   Value zero = arith::ConstantIndexOp::create(rw, loc, 0);
   auto idx = [&](int64_t v) { return Value(arith::ConstantIndexOp::create(rw, loc, v)); };
-  // C's [mr, 1, P] slice as [mr, P] (a rank-reducing slice: the read and
-  // write then pair up for hoisting out of the k4 loop).
-  auto accT = VectorType::get({mr, nr}, i32);
-  auto c2T = RankedTensorType::get({mr, nr}, i32);
+  auto pad = [&](Type t) { return Value(arith::ConstantOp::create(rw, loc, t, rw.getZeroAttr(t))); };
+  // C's [mr, 1, P] slice as [mr, P], or [P] for one row (a rank-reducing
+  // slice: the read and write then pair up for hoisting out of the kq
+  // loop; a leading unit dim would send the vector patterns round in a
+  // circle, insert -> broadcast -> insert).
+  SmallVector<int64_t> accShape = mr == 1 ? SmallVector<int64_t>{nr} : SmallVector<int64_t>{mr, nr};
+  auto accT = VectorType::get(accShape, dot.acc);
+  auto c2T = RankedTensorType::get(accShape, dot.acc);
+  SmallVector<Value> accIdx(accShape.size(), zero);
+  SmallVector<bool> inBounds(accShape.size(), true);
   SmallVector<OpFoldResult> offs(3, rw.getIndexAttr(0)), strides(3, rw.getIndexAttr(1));
   SmallVector<OpFoldResult> szs = {rw.getIndexAttr(mr), rw.getIndexAttr(1), rw.getIndexAttr(nr)};
   Value c2 = tensor::ExtractSliceOp::create(rw, loc, c2T, c, offs, szs, strides);
-  Value acc = vector::TransferReadOp::create(
-      rw, loc, accT, c2, ValueRange{zero, zero},
-      arith::ConstantIntOp::create(rw, loc, i32, 0).getResult(), ArrayRef<bool>{true, true});
-  auto v64 = VectorType::get({64}, i8), v16 = VectorType::get({16}, i32);
-  // B's [1, 1, P, 4] slice is P * 4 contiguous bytes: read 64 at a time as
-  // one vector (a 2-D read plus shape_cast would shuffle them into place).
+  Value acc = vector::TransferReadOp::create(rw, loc, accT, c2, accIdx, pad(dot.acc), inBounds);
+  int64_t perReg = 16 * dot.kk; // B elements in one 512-bit register
+  auto vB = VectorType::get({perReg}, dot.bElt);
+  // B's [1, 1, P, kk] slice is P * kk contiguous elements: read a register
+  // at a time (a 2-D read plus shape_cast would shuffle them into place).
   Value bFlat = tensor::CollapseShapeOp::create(
       rw, loc, b, SmallVector<ReassociationIndices>{{0, 1, 2, 3}});
-  SmallVector<Value> bs;
+  SmallVector<SmallVector<Value>> bs;
   for (int64_t q = 0; q < nr / 16; ++q)
-    bs.push_back(vector::TransferReadOp::create(
-        rw, loc, v64, bFlat, ValueRange{idx(64 * q)},
-        arith::ConstantIntOp::create(rw, loc, i8, 0).getResult(), ArrayRef<bool>{true}));
+    bs.push_back(dot.prepareB(rw, loc,
+                              vector::TransferReadOp::create(rw, loc, vB, bFlat,
+                                                             ValueRange{idx(perReg * q)},
+                                                             pad(dot.bElt), ArrayRef<bool>{true})));
   for (int64_t r = 0; r < mr; ++r) {
-    Value a4 = vector::TransferReadOp::create(
-        rw, loc, VectorType::get({4}, i8), a, ValueRange{idx(r), zero, zero},
-        arith::ConstantIntOp::create(rw, loc, i8, 0).getResult(), ArrayRef<bool>{true});
-    Value word = vector::ExtractOp::create(
-        rw, loc, vector::BitCastOp::create(rw, loc, VectorType::get({1}, i32), a4),
-        ArrayRef<int64_t>{0});
-    Value aBcast = vector::BitCastOp::create(
-        rw, loc, v64, vector::BroadcastOp::create(rw, loc, v16, word));
-    Value row = vector::ExtractOp::create(rw, loc, acc, ArrayRef<int64_t>{r});
+    SmallVector<Value> as = dot.prepareA(rw, loc, a, idx(r));
+    Value row = mr == 1 ? acc : vector::ExtractOp::create(rw, loc, acc, ArrayRef<int64_t>{r});
     for (int64_t q = 0; q < nr / 16; ++q) {
       Value part = vector::ExtractStridedSliceOp::create(rw, loc, row, ArrayRef<int64_t>{16 * q},
                                                          ArrayRef<int64_t>{16},
                                                          ArrayRef<int64_t>{1});
-      Value upd = VpdpbusdOp::create(rw, loc, v16, part, aBcast, bs[q]);
+      Value upd = dot.update(rw, loc, part, as, bs[q]);
       row = vector::InsertStridedSliceOp::create(rw, loc, upd, row, ArrayRef<int64_t>{16 * q},
                                                  ArrayRef<int64_t>{1});
     }
-    acc = vector::InsertOp::create(rw, loc, row, acc, ArrayRef<int64_t>{r});
+    acc = mr == 1 ? row : vector::InsertOp::create(rw, loc, row, acc, ArrayRef<int64_t>{r});
   }
-  Value written2 = vector::TransferWriteOp::create(rw, loc, acc, c2, ValueRange{zero, zero},
-                                                   ArrayRef<bool>{true, true})
-                       .getResult();
+  Value written2 =
+      vector::TransferWriteOp::create(rw, loc, acc, c2, accIdx, inBounds).getResult();
   Value written = tensor::InsertSliceOp::create(rw, loc, written2, c, offs, szs, strides);
   rw.replaceOp(step, written);
 
@@ -559,17 +652,28 @@ struct QfCpuTileAndVectorizePass
         targets.push_back(op);
     });
     IRRewriter rw(&getContext());
-    // Integer products in VNNI layout (qf-pack-layout): vpdpbusd tiles.
-    SmallVector<linalg::GenericOp> vnni;
+    // Products in pair layout (qf-pack-layout): vpdpbusd or vdpbf16ps tiles.
+    MLIRContext *ctx = &getContext();
+    const std::pair<StringRef, PairDot> kinds[] = {
+        {"qf.vnni", vnniDot(ctx)}, {"qf.bf16_dot", bf16Dot(ctx)}, {"qf.bf16_fma", bf16Fma(ctx)}};
+    auto pairKind = [&](Operation *op) -> const std::pair<StringRef, PairDot> * {
+      for (const auto &k : kinds)
+        if (op->hasAttr(k.first))
+          return &k;
+      return nullptr;
+    };
+    SmallVector<linalg::GenericOp> pairs;
     f.walk([&](linalg::GenericOp g) {
-      if (g->hasAttr("qf.vnni"))
-        vnni.push_back(g);
+      if (pairKind(g))
+        pairs.push_back(g);
     });
-    for (linalg::GenericOp g : vnni)
-      if (failed(tileAndVectorizeVnni(rw, g)))
-        g->removeAttr("qf.vnni"); // stays a loop nest: correct, just slow
+    for (linalg::GenericOp g : pairs) {
+      const auto *k = pairKind(g);
+      if (failed(tileAndVectorizePairs(rw, g, k->second)))
+        g->removeAttr(k->first); // stays a loop nest: correct, just slow
+    }
     for (linalg::LinalgOp op : targets)
-      if (!op->hasAttr("qf.vnni") && !op->hasAttr("qf.amx")) // qf-cpu-amx takes those
+      if (!pairKind(op) && !op->hasAttr("qf.amx")) // qf-cpu-amx takes those
         (void)tileAndVectorize(rw, op); // untouched ops fall back to loops
 
     // Few-row reductions with a richer body (weight-only matmuls).

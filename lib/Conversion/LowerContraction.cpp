@@ -1,8 +1,11 @@
 //===- LowerContraction.cpp - matmul, convolution and pooling -------------===//
 #include "LinalgBuilders.h"
+#include "qf/Dialect/Qf/IR/Blobs.h"
 #include "qf/Dialect/Qf/IR/QfDialect.h"
 
 #include "mlir/IR/AffineMap.h"
+
+#include <cstring>
 
 using namespace mlir;
 
@@ -16,6 +19,90 @@ Value macS(OpBuilder &b, Location loc, Value x, Value y, Value acc) {
   return addS(b, loc, acc, mulS(b, loc, x, y));
 }
 
+/// The 16-bit words of a constant bf16 tensor of `count` elements, or empty.
+std::vector<uint16_t> constantBf16(Value v, int64_t count) {
+  Attribute attr = constantThroughCasts(v);
+  if (auto d = dyn_cast_or_null<DenseElementsAttr>(attr); d && d.isSplat())
+    return std::vector<uint16_t>(
+        count, (uint16_t)d.getSplatValue<APFloat>().bitcastToAPInt().getZExtValue());
+  ArrayRef<char> raw = attr ? rawBytes(attr) : ArrayRef<char>();
+  if ((int64_t)raw.size() != 2 * count)
+    return {};
+  std::vector<uint16_t> w(count);
+  std::memcpy(w.data(), raw.data(), raw.size());
+  return w;
+}
+
+/// The product of a bf16 [R, K] and a constant bf16 [K, N] into f32, with
+/// the weight packed at compile time in panels of P = 32 (or 16) columns of
+/// k pairs, [N/P, K/2, P, 2]: the two k of one column side by side (one
+/// 32-bit lane) and a register tile's k stream contiguous. A linalg.generic
+/// over (r, np, k2, nl, kk) into [R, N/P, P] that qf-cpu-tile-and-vectorize
+/// runs as register tiles: with `dot`, a viewed as bf16 pairs [R, K/2, 2] and
+/// the generic marked `qf.bf16_dot` (vdpbf16ps); else a widened to f32 first
+/// and the generic marked `qf.bf16_fma` (the weight widened in registers, f32
+/// FMAs). Null when the weight is not a readable constant.
+Value bf16PairProduct(OpBuilder &b, Location loc, Value a, Value w, int64_t R, int64_t K,
+                      int64_t N, bool dot) {
+  std::vector<uint16_t> raw = constantBf16(w, K * N);
+  if (raw.empty() || K % 2 || N % 16)
+    return {};
+  int64_t P = N % 32 == 0 ? 32 : 16;
+  std::vector<uint16_t> packed(K * N);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n)
+      packed[(((n / P) * (K / 2) + k / 2) * P + n % P) * 2 + k % 2] = raw[k * N + n];
+  Type bf16 = b.getBF16Type(), f32 = b.getF32Type();
+  auto packedT = RankedTensorType::get({N / P, K / 2, P, 2}, bf16);
+  Value bp = arith::ConstantOp::create(
+      b, loc, packedT,
+      makeBlob(packedT, blobName(constantThroughCasts(w), "weight") + "_pairs", packed));
+  auto ext = [](OpBuilder &nb, Location l, Value x) -> Value {
+    return x.getType().isBF16() ? arith::ExtFOp::create(nb, l, nb.getF32Type(), x) : x;
+  };
+  if (!dot)
+    a = elementwise(b, loc, RankedTensorType::get({R, K}, f32), ValueRange{a},
+                    [&](OpBuilder &nb, Location l, ValueRange x) { return ext(nb, l, x[0]); });
+  Value a3 = reshapeTo(b, loc, a, RankedTensorType::get({R, K / 2, 2}, dot ? bf16 : f32));
+  MLIRContext *ctx = b.getContext();
+  AffineExpr r, np, k2, nl, kk;
+  bindDims(ctx, r, np, k2, nl, kk);
+  auto accT = RankedTensorType::get({R, N / P, P}, f32);
+  auto g = linalg::GenericOp::create(
+      b, loc, accT, ValueRange{a3, bp},
+      ValueRange{emptyTensor(b, loc, accT, scalarConst(b, loc, f32, 0))},
+      SmallVector<AffineMap>{AffineMap::get(5, 0, {r, k2, kk}, ctx),
+                             AffineMap::get(5, 0, {np, k2, nl, kk}, ctx),
+                             AffineMap::get(5, 0, {r, np, nl}, ctx)},
+      SmallVector<IteratorType>{IteratorType::parallel, IteratorType::parallel,
+                                IteratorType::reduction, IteratorType::parallel,
+                                IteratorType::reduction},
+      [&](OpBuilder &nb, Location l, ValueRange v) {
+        Value prod = arith::MulFOp::create(nb, l, ext(nb, l, v[0]), ext(nb, l, v[1]));
+        linalg::YieldOp::create(nb, l, Value(arith::AddFOp::create(nb, l, v[2], prod)));
+      });
+  g->setAttr(dot ? "qf.bf16_dot" : "qf.bf16_fma", UnitAttr::get(ctx));
+  return reshapeTo(b, loc, g.getResult(0), RankedTensorType::get({R, N}, f32));
+}
+
+/// A bf16 operand as f32 (exact): a constant is widened now, anything else
+/// by an elementwise extf.
+Value widenBf16(OpBuilder &b, Location loc, Value v) {
+  auto t = cast<RankedTensorType>(v.getType());
+  auto f32T = t.clone(b.getF32Type());
+  std::vector<uint16_t> raw = constantBf16(v, t.getNumElements());
+  if (!raw.empty()) {
+    std::vector<uint32_t> wide(raw.begin(), raw.end());
+    for (uint32_t &x : wide)
+      x <<= 16;
+    return arith::ConstantOp::create(
+        b, loc, f32T, makeBlob(f32T, blobName(constantThroughCasts(v), "weight") + "_f32", wide));
+  }
+  return elementwise(b, loc, f32T, ValueRange{v}, [](OpBuilder &nb, Location l, ValueRange x) {
+    return Value(arith::ExtFOp::create(nb, l, nb.getF32Type(), x[0]));
+  });
+}
+
 struct MatMulLowering : OpRewritePattern<MatMulOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(MatMulOp op, PatternRewriter &rw) const override {
@@ -26,6 +113,26 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
     if (!aT.hasStaticShape() || !bT.hasStaticShape() || !cT.hasStaticShape())
       return rw.notifyMatchFailure(op, "needs static shapes");
     Type elt = cT.getElementType();
+    Value lhs = op.getLhs(), rhs = op.getRhs();
+    // bf16 operands, f32 result (qf-bf16-matmuls): pair-layout tiles where
+    // qf-pack-layout chose them, else the f32 kernels on widened operands.
+    if (aT.getElementType() != elt) {
+      int64_t K = aT.getDimSize(aT.getRank() - 1), R = aT.getNumElements() / K;
+      auto layout = op->getAttrOfType<StringAttr>("qf.layout");
+      if (layout && (layout.getValue() == "bf16-dot" || layout.getValue() == "bf16-fma") &&
+          bT.getRank() == 2) {
+        Value a2 = reshapeTo(rw, loc, lhs, RankedTensorType::get({R, K}, aT.getElementType()));
+        if (Value c = bf16PairProduct(rw, loc, a2, rhs, R, K, bT.getDimSize(1),
+                                      layout.getValue() == "bf16-dot")) {
+          rw.replaceOp(op, reshapeTo(rw, loc, c, cT));
+          return success();
+        }
+      }
+      lhs = widenBf16(rw, loc, lhs);
+      rhs = widenBf16(rw, loc, rhs);
+      aT = aT.clone(elt);
+      bT = bT.clone(elt);
+    }
     Value zero = scalarConst(rw, loc, elt, 0);
     int64_t M = aT.getDimSize(aT.getRank() - 2), K = aT.getDimSize(aT.getRank() - 1);
     int64_t N = bT.getDimSize(bT.getRank() - 1);
@@ -34,11 +141,11 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
     // named op the CPU pipeline tiles and vectorizes.
     if (bT.getRank() == 2) {
       int64_t rows = aT.getNumElements() / K;
-      Value a2 = reshapeTo(rw, loc, op.getLhs(),
+      Value a2 = reshapeTo(rw, loc, lhs,
                            RankedTensorType::get({rows, K}, elt));
       auto c2T = RankedTensorType::get({rows, N}, elt);
       Value c2 = linalg::MatmulOp::create(rw, loc, TypeRange{c2T},
-                                          ValueRange{a2, op.getRhs()},
+                                          ValueRange{a2, rhs},
                                           ValueRange{emptyTensor(rw, loc, c2T, zero)})
                      .getResult(0);
       rw.replaceOp(op, reshapeTo(rw, loc, c2, cT));
@@ -49,9 +156,9 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
     // linalg.batch_matmul.
     if (aT.getShape().drop_back(2) == bT.getShape().drop_back(2)) {
       int64_t batch = aT.getNumElements() / (M * K);
-      Value a3 = reshapeTo(rw, loc, op.getLhs(),
+      Value a3 = reshapeTo(rw, loc, lhs,
                            RankedTensorType::get({batch, M, K}, elt));
-      Value b3 = reshapeTo(rw, loc, op.getRhs(),
+      Value b3 = reshapeTo(rw, loc, rhs,
                            RankedTensorType::get({batch, K, N}, elt));
       auto c3T = RankedTensorType::get({batch, M, N}, elt);
       Value c3 = linalg::BatchMatmulOp::create(
@@ -86,7 +193,7 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
     SmallVector<IteratorType> iters(nb + 2, IteratorType::parallel);
     iters.push_back(IteratorType::reduction);
     auto g = linalg::GenericOp::create(
-        rw, loc, TypeRange{cT}, ValueRange{op.getLhs(), op.getRhs()},
+        rw, loc, TypeRange{cT}, ValueRange{lhs, rhs},
         ValueRange{emptyTensor(rw, loc, cT, zero)}, maps, iters,
         [&](OpBuilder &b, Location l, ValueRange args) {
           linalg::YieldOp::create(b, l, macS(b, l, args[0], args[1], args[2]));

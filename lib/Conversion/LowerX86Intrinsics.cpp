@@ -2,8 +2,10 @@
 #include "qf/Dialect/Qf/IR/QfDialect.h"
 #include "qf/Dialect/Qf/Passes.h"
 
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 using namespace mlir;
 
@@ -14,7 +16,14 @@ namespace qf {
 namespace {
 struct QfLowerX86IntrinsicsPass
     : impl::QfLowerX86IntrinsicsBase<QfLowerX86IntrinsicsPass> {
+  using Base::Base;
   void runOnOperation() override {
+    if (expandBf16) {
+      RewritePatternSet patterns(&getContext());
+      arith::populateExpandBFloat16Patterns(patterns);
+      if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+        return signalPassFailure();
+    }
     IRRewriter rw(&getContext());
     getOperation()->walk([&](VpdpbusdOp op) {
       rw.setInsertionPoint(op);

@@ -30,6 +30,18 @@ std::string CpuTarget::layout() const {
   return has("avx512vnni") && has("avx512bw") ? "avx512-vnni" : "none";
 }
 
+std::string CpuTarget::bf16Kernel() const {
+  // vdpbf16ps does two products per f32 lane, but on Intel's cores without
+  // AMX it issues at a quarter of the FMA rate: on the Xeon of
+  // bench/results (AVX512-BF16, AMX off) bench/peak_flops.c measures 161
+  // GFLOP/s for it against 325 for f32 FMAs, and a 512x4096x4096 product
+  // takes 114 ms with it (oneDNN's bf16: 113) against 81 ms on f32 FMAs.
+  // AMD's Zen 4 and 5 run it at twice the FMA rate.
+  bool fastDot = llvm::StringRef(cpu).starts_with("znver") && cpu != "znver1" &&
+                 cpu != "znver2" && cpu != "znver3";
+  return has("avx512bf16") && has("avx512bw") && fastDot ? "dot" : "fma";
+}
+
 /// Extensions whose instructions our lowering or LLVM may emit and that a
 /// CPU of the same family can lack: the runtime refuses a module whose list
 /// names one the running CPU does not have (instead of dying on SIGILL);
@@ -58,7 +70,7 @@ std::vector<PipelineStage> cpuPipelineStages(const CpuTarget &cpu) {
   return {
       {"lower qf to linalg",
        "qf-prepare-entry,func.func(qf-fold-qdq,qf-fuse-requant,qf-pack-layout{target=" +
-           cpu.layout() + "}),canonicalize,"
+           cpu.layout() + " bf16=" + cpu.bf16Kernel() + "}),canonicalize,"
        "qf-convert-to-linalg,"
        "canonicalize,cse"},
       {"fuse elementwise ops",
@@ -82,8 +94,9 @@ std::vector<PipelineStage> cpuPipelineStages(const CpuTarget &cpu) {
        // would split it into blocks.
        "convert-scf-to-openmp,canonicalize,convert-scf-to-cf,canonicalize"},
       {"lower to LLVM dialect",
-       "qf-lower-x86-intrinsics,expand-strided-metadata,lower-affine,convert-math-to-funcs,"
-       "convert-math-to-llvm,convert-math-to-libm,convert-vector-to-llvm,"
+       std::string("qf-lower-x86-intrinsics") + (cpu.has("avx512bf16") ? "" : "{expand-bf16=1}") +
+           ",expand-strided-metadata,lower-affine,convert-math-to-funcs,"
+       "convert-math-to-llvm,convert-math-to-libm,convert-vector-to-llvm{enable-x86vector=1},"
        "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
        "convert-to-llvm{filter-dialects=amx,cf},convert-ub-to-llvm,"
        "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
@@ -107,7 +120,8 @@ std::vector<PipelineStage> preCalibrationStages(const QuantScheme &s) {
 
 bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages,
                         std::string &error) {
-  static const char *kSchemes = "none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>, fp8";
+  static const char *kSchemes =
+      "none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>, fp8, bf16";
   if (!quant::parseCalibMethod(s.calibMethod)) {
     error = "unknown --calib-method '" + s.calibMethod + "' (valid: " +
             quant::calibMethodNames() + ")";
@@ -157,6 +171,13 @@ bool quantizationStages(const QuantScheme &s, std::vector<PipelineStage> &stages
     return false;
   }
   if (s.scheme == "none") {
+    return true;
+  } else if (s.scheme == "bf16") {
+    if (m != "rtn") {
+      error = "--quant=bf16 rounds weights to bf16; --weight-method does not apply";
+      return false;
+    }
+    stages.push_back({"quantize (bf16)", "func.func(qf-bf16-matmuls),canonicalize,cse"});
     return true;
   } else if (s.scheme == "w8a16") {
     weights = "bits=8 group-size=0 symmetric=1";

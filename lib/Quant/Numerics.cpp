@@ -320,6 +320,22 @@ float fromE4M3FN(uint8_t b) { return decodeFp8(b, kE4M3FN, /*hasInf=*/false); }
 uint8_t toE5M2(float x) { return encodeFp8(x, kE5M2); }
 float fromE5M2(uint8_t b) { return decodeFp8(b, kE5M2, /*hasInf=*/true); }
 
+uint16_t toBf16(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) // NaN: keep the sign, make it quiet
+    return (uint16_t)((u >> 16) | 0x40);
+  u += 0x7fffu + ((u >> 16) & 1); // round half to even on the dropped half
+  return (uint16_t)(u >> 16);
+}
+
+float fromBf16(uint16_t bits) {
+  uint32_t u = (uint32_t)bits << 16;
+  float x;
+  std::memcpy(&x, &u, 4);
+  return x;
+}
+
 // ---- integer requantization ------------------------------------------------
 
 FixedPointMultiplier quantizeMultiplier(double real) {

@@ -139,3 +139,90 @@ func.func @vnni_long_k(%a: tensor<16x512x4xi8>, %b: tensor<2x512x32x4xi8>) -> te
   } -> tensor<16x2x32xi32>
   return %r : tensor<16x2x32xi32>
 }
+
+// -----
+
+// One row: the accumulator is a 1-D vector (a leading unit dim sent the
+// vector patterns round in a circle, insert -> broadcast -> insert).
+// CHECK-LABEL: func @vnni_one_row
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<32xi32>)
+// CHECK-COUNT-2: qf.x86_vpdpbusd
+// CHECK-NOT: qf.x86_vpdpbusd
+#mA = affine_map<(r, np, k4, nl, kk) -> (r, k4, kk)>
+#mB = affine_map<(r, np, k4, nl, kk) -> (np, k4, nl, kk)>
+#mC = affine_map<(r, np, k4, nl, kk) -> (r, np, nl)>
+func.func @vnni_one_row(%a: tensor<1x16x4xi8>, %b: tensor<2x16x32x4xi8>) -> tensor<1x2x32xi32> {
+  %c0 = arith.constant 0 : i32
+  %e = tensor.empty() : tensor<1x2x32xi32>
+  %f = linalg.fill ins(%c0 : i32) outs(%e : tensor<1x2x32xi32>) -> tensor<1x2x32xi32>
+  %r = linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction", "parallel", "reduction"]} ins(%a, %b : tensor<1x16x4xi8>, tensor<2x16x32x4xi8>) outs(%f : tensor<1x2x32xi32>) attrs = {qf.vnni} {
+  ^bb0(%x: i8, %y: i8, %acc: i32):
+    %xu = arith.extui %x : i8 to i32
+    %ys = arith.extsi %y : i8 to i32
+    %p = arith.muli %xu, %ys : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  } -> tensor<1x2x32xi32>
+  return %r : tensor<1x2x32xi32>
+}
+
+// -----
+
+// bf16 pairs on vdpbf16ps (qf.bf16_dot): per k2 step the panel's 32 columns
+// x 2 k (two 64-byte reads of 32 bf16), one 4-byte broadcast of each A row's
+// pair, two dot products per row into f32 accumulators kept in registers.
+// CHECK-LABEL: func @bf16_dot
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<8x32xf32>)
+// CHECK: vector.transfer_read %{{.*}}[%c0]{{.*}} : tensor<64xbf16>, vector<32xbf16>
+// CHECK: vector.transfer_read %{{.*}}[%c32]{{.*}} : tensor<64xbf16>, vector<32xbf16>
+// CHECK: vector.bitcast {{.*}} : vector<2xbf16> to vector<1xi32>
+// CHECK: vector.bitcast {{.*}} : vector<16xi32> to vector<32xbf16>
+// CHECK-COUNT-16: x86vector.avx512.dot {{.*}} : vector<32xbf16> -> vector<16xf32>
+// CHECK-NOT: x86vector.avx512.dot
+#mA = affine_map<(r, np, k2, nl, kk) -> (r, k2, kk)>
+#mB = affine_map<(r, np, k2, nl, kk) -> (np, k2, nl, kk)>
+#mC = affine_map<(r, np, k2, nl, kk) -> (r, np, nl)>
+func.func @bf16_dot(%a: tensor<8x16x2xbf16>, %b: tensor<1x16x32x2xbf16>) -> tensor<8x1x32xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x1x32xf32>
+  %f = linalg.fill ins(%c0 : f32) outs(%e : tensor<8x1x32xf32>) -> tensor<8x1x32xf32>
+  %r = linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction", "parallel", "reduction"]} ins(%a, %b : tensor<8x16x2xbf16>, tensor<1x16x32x2xbf16>) outs(%f : tensor<8x1x32xf32>) attrs = {qf.bf16_dot} {
+  ^bb0(%x: bf16, %y: bf16, %acc: f32):
+    %xf = arith.extf %x : bf16 to f32
+    %yf = arith.extf %y : bf16 to f32
+    %p = arith.mulf %xf, %yf : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<8x1x32xf32>
+  return %r : tensor<8x1x32xf32>
+}
+
+// -----
+
+// bf16 weights on f32 FMAs (qf.bf16_fma): each 32-bit lane of a weight
+// register is widened once per step, k even by a shift left of 16, k odd by
+// masking the low half; each row's two f32 inputs are broadcast; two FMAs
+// per row and 16 columns.
+// CHECK-LABEL: func @bf16_fma
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<8x32xf32>)
+// CHECK: %[[W:.*]] = vector.bitcast {{.*}} : vector<32xbf16> to vector<16xi32>
+// CHECK: arith.shli %[[W]], %{{.*}} : vector<16xi32>
+// CHECK: arith.andi %[[W]], %{{.*}} : vector<16xi32>
+// CHECK-COUNT-32: vector.fma
+// CHECK-NOT: vector.fma
+#mA = affine_map<(r, np, k2, nl, kk) -> (r, k2, kk)>
+#mB = affine_map<(r, np, k2, nl, kk) -> (np, k2, nl, kk)>
+#mC = affine_map<(r, np, k2, nl, kk) -> (r, np, nl)>
+func.func @bf16_fma(%a: tensor<8x16x2xf32>, %b: tensor<1x16x32x2xbf16>) -> tensor<8x1x32xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x1x32xf32>
+  %f = linalg.fill ins(%c0 : f32) outs(%e : tensor<8x1x32xf32>) -> tensor<8x1x32xf32>
+  %r = linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction", "parallel", "reduction"]} ins(%a, %b : tensor<8x16x2xf32>, tensor<1x16x32x2xbf16>) outs(%f : tensor<8x1x32xf32>) attrs = {qf.bf16_fma} {
+  ^bb0(%x: f32, %y: bf16, %acc: f32):
+    %yf = arith.extf %y : bf16 to f32
+    %p = arith.mulf %x, %yf : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<8x1x32xf32>
+  return %r : tensor<8x1x32xf32>
+}

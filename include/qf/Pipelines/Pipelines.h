@@ -24,6 +24,9 @@ struct CpuTarget {
   std::string featureString() const;
   /// The integer matmul layout for this CPU: amx, avx512-vnni or none.
   std::string layout() const;
+  /// The kernel of bf16 matmuls: dot (vdpbf16ps) where it outruns f32
+  /// FMAs, else fma (bf16 weights widened in registers).
+  std::string bf16Kernel() const;
   /// The ISA extensions among those the generated code may use that this
   /// CPU has, comma-separated (recorded in the module, checked at load).
   std::string requiredIsa() const;
@@ -36,7 +39,7 @@ CpuTarget nativeCpuTarget();
 std::vector<PipelineStage> cpuPipelineStages(const CpuTarget &cpu = nativeCpuTarget());
 
 /// A quantization scheme as quant-compile's --quant and --weight-method give
-/// it: none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>, fp8; methods rtn,
+/// it: none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>, fp8, bf16; methods rtn,
 /// hqq, gptq, awq. w8a8, fp8, SmoothQuant and LLM.int8 read calibration
 /// statistics from `statsPath` (ranges by `calibMethod`); gptq and awq read
 /// the layers' Hessians from `hessiansPath`.

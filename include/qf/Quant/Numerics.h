@@ -118,6 +118,12 @@ float fromE4M3FN(uint8_t bits);
 uint8_t toE5M2(float x);
 float fromE5M2(uint8_t bits);
 
+/// bfloat16 (the top half of an f32): rounding to nearest even as x86's
+/// vcvtneps2bf16 does, NaN kept quiet; infinities and overflow to infinity
+/// as in IEEE.
+uint16_t toBf16(float x);
+float fromBf16(uint16_t bits);
+
 /// Integer-only requantization, bit-exact with gemmlowp/TFLite: a real
 /// multiplier in (0, 1) as a Q31 fixed-point `multiplier` and a right
 /// `shift`. requantize(acc) approximates acc * real with integer arithmetic

@@ -80,6 +80,14 @@ func.func @matmul_batch(%a: tensor<2x3x4xf32>, %b: tensor<3x4x2xf32>) -> tensor<
 
 // -----
 
+func.func @matmul_mixed(%a: tensor<3x4xf32>, %b: tensor<4x2xf32>) -> tensor<3x2xbf16> {
+  // expected-error @+1 {{operands and result must share an element type (or be bf16 operands with an f32 result)}}
+  %0 = qf.matmul %a, %b : (tensor<3x4xf32>, tensor<4x2xf32>) -> tensor<3x2xbf16>
+  return %0 : tensor<3x2xbf16>
+}
+
+// -----
+
 func.func @conv_channels(%x: tensor<1x4x8x8xf32>, %w: tensor<6x3x3x3xf32>) -> tensor<1x6x6x6xf32> {
   // expected-error @+1 {{input has 4 channels, filter expects 3}}
   %0 = qf.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64} : (tensor<1x4x8x8xf32>, tensor<6x3x3x3xf32>) -> tensor<1x6x6x6xf32>

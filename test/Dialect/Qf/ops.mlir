@@ -29,6 +29,10 @@ func.func @nn(%x: tensor<1x4x8x8xf32>, %w: tensor<6x2x3x3xf32>, %bias: tensor<6x
   %1 = qf.pool %0 {kind = "max", kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : tensor<1x6x8x8xf32> -> tensor<1x6x4x4xf32>
   // CHECK: qf.matmul %{{.*}}, %{{.*}} : (tensor<2x8x16xf32>, tensor<16x4xf32>) -> tensor<2x8x4xf32>
   %2 = qf.matmul %m, %n : (tensor<2x8x16xf32>, tensor<16x4xf32>) -> tensor<2x8x4xf32>
+  // CHECK: qf.matmul %{{.*}}, %{{.*}} : (tensor<2x8x16xbf16>, tensor<16x4xbf16>) -> tensor<2x8x4xf32>
+  %mb = qf.cast %m : tensor<2x8x16xf32> -> tensor<2x8x16xbf16>
+  %nb = qf.cast %n : tensor<16x4xf32> -> tensor<16x4xbf16>
+  %bmm = qf.matmul %mb, %nb : (tensor<2x8x16xbf16>, tensor<16x4xbf16>) -> tensor<2x8x4xf32>
   // CHECK: qf.softmax %{{.*}} {axis = 2 : i64}
   %3 = qf.softmax %2 {axis = 2 : i64} : tensor<2x8x4xf32>
   // CHECK: qf.reduce %{{.*}} {axes = array<i64: 1>, keepdims = false, kind = "mean"}

@@ -262,9 +262,11 @@ LogicalResult MatMulOp::verify() {
     return emitOpError("batch dims do not broadcast");
   if (c.getRank() != (int64_t)batch.size() + 2)
     return emitOpError("result rank must be the broadcast batch rank + 2");
-  if (a.getElementType() != b.getElementType() ||
-      a.getElementType() != c.getElementType())
-    return emitOpError("operands and result must share an element type");
+  // Products of bf16 operands may accumulate into f32 (qf-bf16-matmuls).
+  Type ea = a.getElementType(), ec = c.getElementType();
+  if (ea != b.getElementType() || (ea != ec && !(ea.isBF16() && ec.isF32())))
+    return emitOpError("operands and result must share an element type "
+                       "(or be bf16 operands with an f32 result)");
   return success();
 }
 

@@ -1,8 +1,8 @@
 //===- PackLayout.cpp - the qf-pack-layout pass ------------------------------===//
 //
-// The integer matmul's operand layout depends on the instructions the target
-// has; this pass records the choice on each op so that the IR shows it and
-// the lowering follows it.
+// The operand layout of integer and bf16 matmuls depends on the instructions
+// the target has; this pass records the choice on each op so that the IR
+// shows it and the lowering follows it.
 //
 //===----------------------------------------------------------------------===//
 #include "qf/Dialect/Qf/IR/Blobs.h"
@@ -48,6 +48,20 @@ struct QfPackLayoutPass : impl::QfPackLayoutBase<QfPackLayoutPass> {
           << target << "' (valid: none, avx512-vnni, amx)";
       return signalPassFailure();
     }
+    if (bf16 != "none" && bf16 != "dot" && bf16 != "fma") {
+      f.emitError("qf-pack-layout: unknown bf16 kernel '") << bf16 << "' (valid: none, dot, fma)";
+      return signalPassFailure();
+    }
+    if (bf16 != "none")
+      f.walk([&](MatMulOp op) {
+        auto a = cast<RankedTensorType>(op.getLhs().getType());
+        auto b = cast<RankedTensorType>(op.getRhs().getType());
+        if (!a.getElementType().isBF16() || !cast<RankedTensorType>(op.getType()).getElementType().isF32() ||
+            b.getRank() != 2 || !a.hasStaticShape() || !b.hasStaticShape() ||
+            b.getDimSize(0) % 2 || b.getDimSize(1) % 16 || !constantThroughCasts(op.getRhs()))
+          return;
+        op->setAttr("qf.layout", StringAttr::get(&getContext(), "bf16-" + bf16));
+      });
     if (target == "none")
       return;
     f.walk([&](QuantizedMatMulOp op) {
