@@ -28,14 +28,14 @@ sys.path.insert(0, os.path.dirname(__file__))
 import minilm  # noqa: E402
 
 # Cosine floors of the sentence embeddings against ONNX Runtime fp32.
-FLOORS = {"w8a8": 0.99, "fp8": 0.99, "w8a16": 0.999, "w8a8-dynamic": 0.995, "w4a16-g128": 0.95,
+FLOORS = {"bf16": 0.999, "w8a8": 0.99, "fp8": 0.99, "w8a16": 0.999, "w8a8-dynamic": 0.995, "w4a16-g128": 0.95,
           "w4a16-g128/hqq": 0.95, "w4a16-g128/gptq": 0.95, "nf4-g64": 0.95}
 # --all-methods adds these (outlier handling and clipping).
 ALL_METHODS = ("w8a8+smoothquant=0.5,w8a8+smoothquant=auto,w8a8/percentile,w8a8/entropy,"
                "w8a8/aciq,w8a8+rotate=hadamard,fp8+smoothquant=0.5,w8a8-dynamic+llm-int8=6,"
                "w8a8-dynamic+rotate=hadamard,w4a16-g128/awq,w4a16-g128+clip=mse,"
                "w4a16-g128+clip=aciq,w4a16-g128+rotate=hadamard")
-DEFAULT_SCHEMES = "w8a8,fp8,w8a8-dynamic,w8a16,w4a16-g128,w4a16-g128/hqq,w4a16-g128/gptq,nf4-g64"
+DEFAULT_SCHEMES = "bf16,w8a8,fp8,w8a8-dynamic,w8a16,w4a16-g128,w4a16-g128/hqq,w4a16-g128/gptq,nf4-g64"
 
 
 class Demo:

@@ -252,4 +252,29 @@ Value panelMatmul(OpBuilder &b, Location loc, Value a, Value panels, Value init)
   return reshapeTo(b, loc, g.getResult(0), cT);
 }
 
+Value pairProduct(OpBuilder &b, Location loc, Value a, AffineMap aMap, Value packed, int64_t R,
+                  Type acc, StringRef mark,
+                  function_ref<Value(OpBuilder &, Location, Value, Value, Value)> mac) {
+  auto pT = cast<RankedTensorType>(packed.getType());
+  MLIRContext *ctx = b.getContext();
+  AffineExpr r, np, kq, nl, kk;
+  bindDims(ctx, r, np, kq, nl, kk);
+  if (!aMap)
+    aMap = AffineMap::get(5, 0, {r, kq, kk}, ctx);
+  auto accT = RankedTensorType::get({R, pT.getDimSize(0), pT.getDimSize(2)}, acc);
+  auto g = linalg::GenericOp::create(
+      b, loc, accT, ValueRange{a, packed},
+      ValueRange{emptyTensor(b, loc, accT, scalarConst(b, loc, acc, 0))},
+      SmallVector<AffineMap>{aMap, AffineMap::get(5, 0, {np, kq, nl, kk}, ctx),
+                             AffineMap::get(5, 0, {r, np, nl}, ctx)},
+      SmallVector<utils::IteratorType>{utils::IteratorType::parallel, utils::IteratorType::parallel,
+                                       utils::IteratorType::reduction, utils::IteratorType::parallel,
+                                       utils::IteratorType::reduction},
+      [&](OpBuilder &nb, Location l, ValueRange v) {
+        linalg::YieldOp::create(nb, l, mac(nb, l, v[0], v[1], v[2]));
+      });
+  g->setAttr(mark, UnitAttr::get(ctx));
+  return g.getResult(0);
+}
+
 } // namespace qf::lowering

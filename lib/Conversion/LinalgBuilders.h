@@ -78,6 +78,28 @@ constexpr int64_t kWeightPanel = 32;
 /// as panel register tiles, a contiguous 128-byte row of the panel per k.
 Value panelMatmul(OpBuilder &b, Location loc, Value a, Value panels, Value init);
 
+/// Weights in pair layout (VNNI int8, bf16): panels of P = 32 columns (16
+/// when N is not a multiple of 32), `kk` consecutive k of one column side
+/// by side in one 32-bit lane, W'[n/P, k/kk, n%P, k%kk] = W[k, n]: a
+/// register tile's k stream is contiguous. `w` is [K, N] row-major.
+template <typename T>
+std::vector<T> packPairs(llvm::ArrayRef<T> w, int64_t K, int64_t N, int64_t kk) {
+  int64_t P = N % 32 == 0 ? 32 : 16;
+  std::vector<T> packed(K * N);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n)
+      packed[(((n / P) * (K / kk) + k / kk) * P + n % P) * kk + k % kk] = w[k * N + n];
+  return packed;
+}
+
+/// The [R, N/P, P] product of A and a weight `b` in pair layout ([N/P,
+/// K/kk, P, kk]) over (r, np, kq, nl, kk), A read through `aMap` (null: A is
+/// [R, K/kk, kk]), accumulated from zeros of `acc` by `mac(a, b, acc)`, the
+/// generic marked `mark` for qf-cpu-tile-and-vectorize (or qf-cpu-amx).
+Value pairProduct(OpBuilder &b, Location loc, Value a, mlir::AffineMap aMap, Value packed,
+                  int64_t R, Type acc, llvm::StringRef mark,
+                  llvm::function_ref<Value(OpBuilder &, Location, Value, Value, Value)> mac);
+
 /// Binary arithmetic on scalars that picks the float or integer op.
 Value addS(OpBuilder &b, Location loc, Value x, Value y);
 Value mulS(OpBuilder &b, Location loc, Value x, Value y);

@@ -33,58 +33,6 @@ std::vector<uint16_t> constantBf16(Value v, int64_t count) {
   return w;
 }
 
-/// The product of a bf16 [R, K] and a constant bf16 [K, N] into f32, with
-/// the weight packed at compile time in panels of P = 32 (or 16) columns of
-/// k pairs, [N/P, K/2, P, 2]: the two k of one column side by side (one
-/// 32-bit lane) and a register tile's k stream contiguous. A linalg.generic
-/// over (r, np, k2, nl, kk) into [R, N/P, P] that qf-cpu-tile-and-vectorize
-/// runs as register tiles: with `dot`, a viewed as bf16 pairs [R, K/2, 2] and
-/// the generic marked `qf.bf16_dot` (vdpbf16ps); else a widened to f32 first
-/// and the generic marked `qf.bf16_fma` (the weight widened in registers, f32
-/// FMAs). Null when the weight is not a readable constant.
-Value bf16PairProduct(OpBuilder &b, Location loc, Value a, Value w, int64_t R, int64_t K,
-                      int64_t N, bool dot) {
-  std::vector<uint16_t> raw = constantBf16(w, K * N);
-  if (raw.empty() || K % 2 || N % 16)
-    return {};
-  int64_t P = N % 32 == 0 ? 32 : 16;
-  std::vector<uint16_t> packed(K * N);
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t n = 0; n < N; ++n)
-      packed[(((n / P) * (K / 2) + k / 2) * P + n % P) * 2 + k % 2] = raw[k * N + n];
-  Type bf16 = b.getBF16Type(), f32 = b.getF32Type();
-  auto packedT = RankedTensorType::get({N / P, K / 2, P, 2}, bf16);
-  Value bp = arith::ConstantOp::create(
-      b, loc, packedT,
-      makeBlob(packedT, blobName(constantThroughCasts(w), "weight") + "_pairs", packed));
-  auto ext = [](OpBuilder &nb, Location l, Value x) -> Value {
-    return x.getType().isBF16() ? arith::ExtFOp::create(nb, l, nb.getF32Type(), x) : x;
-  };
-  if (!dot)
-    a = elementwise(b, loc, RankedTensorType::get({R, K}, f32), ValueRange{a},
-                    [&](OpBuilder &nb, Location l, ValueRange x) { return ext(nb, l, x[0]); });
-  Value a3 = reshapeTo(b, loc, a, RankedTensorType::get({R, K / 2, 2}, dot ? bf16 : f32));
-  MLIRContext *ctx = b.getContext();
-  AffineExpr r, np, k2, nl, kk;
-  bindDims(ctx, r, np, k2, nl, kk);
-  auto accT = RankedTensorType::get({R, N / P, P}, f32);
-  auto g = linalg::GenericOp::create(
-      b, loc, accT, ValueRange{a3, bp},
-      ValueRange{emptyTensor(b, loc, accT, scalarConst(b, loc, f32, 0))},
-      SmallVector<AffineMap>{AffineMap::get(5, 0, {r, k2, kk}, ctx),
-                             AffineMap::get(5, 0, {np, k2, nl, kk}, ctx),
-                             AffineMap::get(5, 0, {r, np, nl}, ctx)},
-      SmallVector<IteratorType>{IteratorType::parallel, IteratorType::parallel,
-                                IteratorType::reduction, IteratorType::parallel,
-                                IteratorType::reduction},
-      [&](OpBuilder &nb, Location l, ValueRange v) {
-        Value prod = arith::MulFOp::create(nb, l, ext(nb, l, v[0]), ext(nb, l, v[1]));
-        linalg::YieldOp::create(nb, l, Value(arith::AddFOp::create(nb, l, v[2], prod)));
-      });
-  g->setAttr(dot ? "qf.bf16_dot" : "qf.bf16_fma", UnitAttr::get(ctx));
-  return reshapeTo(b, loc, g.getResult(0), RankedTensorType::get({R, N}, f32));
-}
-
 /// A bf16 operand as f32 (exact): a constant is widened now, anything else
 /// by an elementwise extf.
 Value widenBf16(OpBuilder &b, Location loc, Value v) {
@@ -101,6 +49,41 @@ Value widenBf16(OpBuilder &b, Location loc, Value v) {
   return elementwise(b, loc, f32T, ValueRange{v}, [](OpBuilder &nb, Location l, ValueRange x) {
     return Value(arith::ExtFOp::create(nb, l, nb.getF32Type(), x[0]));
   });
+}
+
+/// The product of a bf16 [R, K] and a constant bf16 [K, N] into f32, with
+/// the weight packed at compile time in panels of P = 32 (or 16) columns of
+/// k pairs, [N/P, K/2, P, 2]: the two k of one column side by side (one
+/// 32-bit lane) and a register tile's k stream contiguous. A linalg.generic
+/// over (r, np, k2, nl, kk) into [R, N/P, P] that qf-cpu-tile-and-vectorize
+/// runs as register tiles: with `dot`, a viewed as bf16 pairs [R, K/2, 2] and
+/// the generic marked `qf.bf16_dot` (vdpbf16ps); else a widened to f32 first
+/// and the generic marked `qf.bf16_fma` (the weight widened in registers, f32
+/// FMAs). Null when the weight is not a readable constant.
+Value bf16PairProduct(OpBuilder &b, Location loc, Value a, Value w, int64_t R, int64_t K,
+                      int64_t N, bool dot) {
+  std::vector<uint16_t> raw = constantBf16(w, K * N);
+  if (raw.empty() || K % 2 || N % 16)
+    return {};
+  int64_t P = N % 32 == 0 ? 32 : 16;
+  Type bf16 = b.getBF16Type(), f32 = b.getF32Type();
+  auto packedT = RankedTensorType::get({N / P, K / 2, P, 2}, bf16);
+  Value bp = arith::ConstantOp::create(
+      b, loc, packedT,
+      makeBlob(packedT, blobName(constantThroughCasts(w), "weight") + "_pairs",
+               packPairs<uint16_t>(raw, K, N, 2)));
+  if (!dot)
+    a = widenBf16(b, loc, a);
+  Value a3 = reshapeTo(b, loc, a, RankedTensorType::get({R, K / 2, 2}, dot ? bf16 : f32));
+  auto ext = [](OpBuilder &nb, Location l, Value x) -> Value {
+    return x.getType().isBF16() ? arith::ExtFOp::create(nb, l, nb.getF32Type(), x) : x;
+  };
+  Value c = pairProduct(b, loc, a3, AffineMap(), bp, R, f32, dot ? "qf.bf16_dot" : "qf.bf16_fma",
+                        [&](OpBuilder &nb, Location l, Value x, Value y, Value acc) -> Value {
+                          Value p = arith::MulFOp::create(nb, l, ext(nb, l, x), ext(nb, l, y));
+                          return arith::AddFOp::create(nb, l, acc, p);
+                        });
+  return reshapeTo(b, loc, c, RankedTensorType::get({R, N}, f32));
 }
 
 struct MatMulLowering : OpRewritePattern<MatMulOp> {

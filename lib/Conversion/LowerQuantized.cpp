@@ -245,14 +245,11 @@ Value vnniProduct(OpBuilder &rw, Location loc, Value a, Value b, bool aSigned, i
     return {};
   Attribute attr = constantThroughCasts(b);
   int64_t P = N % 32 == 0 ? 32 : 16;
-  std::vector<int8_t> packed(K * N);
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t n = 0; n < N; ++n)
-      packed[(((n / P) * (K / 4) + k / 4) * P + n % P) * 4 + k % 4] = raw[k * N + n];
   Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
   auto packedT = RankedTensorType::get({N / P, K / 4, P, 4}, i8);
-  Value bp = arith::ConstantOp::create(rw, loc, packedT,
-                                       makeBlob(packedT, blobName(attr, "weight") + "_vnni", packed));
+  Value bp = arith::ConstantOp::create(
+      rw, loc, packedT,
+      makeBlob(packedT, blobName(attr, "weight") + "_vnni", packPairs<int8_t>(raw, K, N, 4)));
   MLIRContext *ctx = rw.getContext();
   auto flip = [&](OpBuilder &nb, Location l, Value x) {
     return aSigned ? Value(arith::XOrIOp::create(nb, l, x, scalarConst(nb, l, i8, -128.0))) : x;
@@ -288,25 +285,14 @@ Value vnniProduct(OpBuilder &rw, Location loc, Value a, Value b, bool aSigned, i
         return flip(nb, l, x[0]);
       });
     u3 = reshapeTo(rw, loc, u, RankedTensorType::get({R, K / 4, 4}, i8));
-    aMap = AffineMap::get(5, 0, {r, k4, kk}, ctx);
   }
-  auto accT = RankedTensorType::get({R, N / P, P}, i32);
-  auto g = linalg::GenericOp::create(
-      rw, loc, accT, ValueRange{u3, bp},
-      ValueRange{emptyTensor(rw, loc, accT, scalarConst(rw, loc, i32, 0))},
-      SmallVector<AffineMap>{aMap,
-                             AffineMap::get(5, 0, {np, k4, nl, kk}, ctx),
-                             AffineMap::get(5, 0, {r, np, nl}, ctx)},
-      SmallVector<IteratorType>{IteratorType::parallel, IteratorType::parallel,
-                                IteratorType::reduction, IteratorType::parallel,
-                                IteratorType::reduction},
-      [&](OpBuilder &nb, Location l, ValueRange v) {
-        Value prod = arith::MulIOp::create(nb, l, arith::ExtUIOp::create(nb, l, i32, v[0]),
-                                           arith::ExtSIOp::create(nb, l, i32, v[1]));
-        linalg::YieldOp::create(nb, l, Value(arith::AddIOp::create(nb, l, v[2], prod)));
-      });
-  g->setAttr(amxTiles ? "qf.amx" : "qf.vnni", UnitAttr::get(ctx));
-  return reshapeTo(rw, loc, g.getResult(0), RankedTensorType::get({R, N}, i32));
+  Value c = pairProduct(rw, loc, u3, aMap, bp, R, i32, amxTiles ? "qf.amx" : "qf.vnni",
+                        [&](OpBuilder &nb, Location l, Value x, Value y, Value acc) -> Value {
+                          Value p = arith::MulIOp::create(nb, l, arith::ExtUIOp::create(nb, l, i32, x),
+                                                          arith::ExtSIOp::create(nb, l, i32, y));
+                          return arith::AddIOp::create(nb, l, acc, p);
+                        });
+  return reshapeTo(rw, loc, c, RankedTensorType::get({R, N}, i32));
 }
 
 struct QuantizedMatMulLowering : OpRewritePattern<QuantizedMatMulOp> {
