@@ -110,7 +110,7 @@ FailureOr<Operation *> dropUnitLoops(RewriterBase &rw, Operation *generic) {
 constexpr int64_t kKBlock = 256;
 /// The same for products in pair layout (VNNI, bf16), in rows of K/kk.
 constexpr int64_t kPairKBlock = 256;
-/// Thread tiles wanted per VNNI product (several per thread for balance).
+/// Thread tiles wanted per product (several per thread for balance).
 constexpr int64_t kMinThreadTiles = 16;
 
 LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
@@ -447,30 +447,34 @@ Value broadcastWord(OpBuilder &b, Location l, Value aTile, Value r, Type elt) {
       vector::BroadcastOp::create(b, l, VectorType::get({16}, i32), word));
 }
 
+/// A dot instruction summing kk products of `elt` per `acc` lane: both
+/// operands are registers as read, A's word broadcast.
+PairDot wordDot(int64_t kk, Type elt, Type acc,
+                std::function<Value(OpBuilder &, Location, Value acc, Value a, Value b)> inst) {
+  return {kk, elt, elt, acc,
+          [](OpBuilder &, Location, Value w) { return SmallVector<Value>{w}; },
+          [elt](OpBuilder &b, Location l, Value a, Value r) {
+            return SmallVector<Value>{broadcastWord(b, l, a, r, elt)};
+          },
+          [inst](OpBuilder &b, Location l, Value acc, ArrayRef<Value> a, ArrayRef<Value> w) {
+            return inst(b, l, acc, a[0], w[0]);
+          }};
+}
+
 /// vpdpbusd: 4 x u8 * s8 summed into each i32 lane.
 PairDot vnniDot(MLIRContext *ctx) {
-  Type i8 = IntegerType::get(ctx, 8);
-  return {4, i8, i8, IntegerType::get(ctx, 32),
-          [](OpBuilder &, Location, Value w) { return SmallVector<Value>{w}; },
-          [i8](OpBuilder &b, Location l, Value a, Value r) {
-            return SmallVector<Value>{broadcastWord(b, l, a, r, i8)};
-          },
-          [](OpBuilder &b, Location l, Value acc, ArrayRef<Value> a, ArrayRef<Value> w) -> Value {
-            return VpdpbusdOp::create(b, l, acc.getType(), acc, a[0], w[0]);
-          }};
+  return wordDot(4, IntegerType::get(ctx, 8), IntegerType::get(ctx, 32),
+                 [](OpBuilder &b, Location l, Value acc, Value a, Value w) -> Value {
+                   return VpdpbusdOp::create(b, l, acc.getType(), acc, a, w);
+                 });
 }
 
 /// vdpbf16ps: 2 x bf16 * bf16 summed into each f32 lane.
 PairDot bf16Dot(MLIRContext *ctx) {
-  Type bf16 = BFloat16Type::get(ctx);
-  return {2, bf16, bf16, Float32Type::get(ctx),
-          [](OpBuilder &, Location, Value w) { return SmallVector<Value>{w}; },
-          [bf16](OpBuilder &b, Location l, Value a, Value r) {
-            return SmallVector<Value>{broadcastWord(b, l, a, r, bf16)};
-          },
-          [](OpBuilder &b, Location l, Value acc, ArrayRef<Value> a, ArrayRef<Value> w) -> Value {
-            return x86vector::DotBF16Op::create(b, l, acc.getType(), acc, a[0], w[0]);
-          }};
+  return wordDot(2, BFloat16Type::get(ctx), Float32Type::get(ctx),
+                 [](OpBuilder &b, Location l, Value acc, Value a, Value w) -> Value {
+                   return x86vector::DotBF16Op::create(b, l, acc.getType(), acc, a, w);
+                 });
 }
 
 /// bf16 weights on f32 FMAs: a lane (k even in the low half, k odd in the
