@@ -419,8 +419,8 @@ LogicalResult tileAndVectorizeColumns(RewriterBase &rw, linalg::GenericOp op,
 /// each column in one 32-bit lane (16 columns per 512-bit register), A's
 /// rows kk adjacent k per 32-bit word. `prepareB` turns one register of B
 /// into the operands the step uses (once per step, shared by the rows),
-/// `prepareA` reads row r's kk values of the step's A tile [mr, 1, kk] as
-/// broadcast operands, `update` adds their products into 16 accumulator
+/// `prepareA` reads row r's kk values of the step's A tile [1, 1, mr, kk]
+/// as broadcast operands, `update` adds their products into 16 accumulator
 /// lanes.
 struct PairDot {
   int64_t kk;          // k per 32-bit lane
@@ -438,7 +438,7 @@ Value broadcastWord(OpBuilder &b, Location l, Value aTile, Value r, Type elt) {
   Value zero = arith::ConstantIndexOp::create(b, l, 0);
   Value a = vector::TransferReadOp::create(
       b, l, VectorType::get({32 / elt.getIntOrFloatBitWidth()}, elt), aTile,
-      ValueRange{r, zero, zero},
+      ValueRange{zero, zero, r, zero},
       arith::ConstantOp::create(b, l, elt, b.getZeroAttr(elt)).getResult(), ArrayRef<bool>{true});
   Value word = vector::ExtractOp::create(
       b, l, vector::BitCastOp::create(b, l, VectorType::get({1}, i32), a), ArrayRef<int64_t>{0});
@@ -503,7 +503,8 @@ PairDot bf16Fma(MLIRContext *ctx) {
               out.push_back(vector::BroadcastOp::create(
                   b, l, VectorType::get({16}, f32),
                   tensor::ExtractOp::create(b, l, a,
-                                            ValueRange{r, arith::ConstantIndexOp::create(b, l, 0),
+                                            ValueRange{arith::ConstantIndexOp::create(b, l, 0),
+                                                       arith::ConstantIndexOp::create(b, l, 0), r,
                                                        arith::ConstantIndexOp::create(b, l, j)})));
             return out;
           },
@@ -513,32 +514,34 @@ PairDot bf16Fma(MLIRContext *ctx) {
           }};
 }
 
-/// A contraction in pair layout (a generic over (r, np, kq, nl, kk): A
-/// [R, K/kk, kk], B in panels [N/P, K/kk, P, kk], C [R, N/P, P]), marked
+/// A contraction in pair layout (a generic over (rg, np, kq, rl, nl, kk): A
+/// in row groups [R/G, K/kk, G, kk], B in panels [N/P, K/kk, P, kk], C
+/// [R/G, G, N/P, P]; see pairProduct), marked
 /// `qf.vnni` (u8 x s8 -> i32), `qf.bf16_dot` (bf16 x bf16 -> f32) or
 /// `qf.bf16_fma` (f32 x bf16 -> f32):
 ///
-///   scf.forall over [Mt rows, Nt/P panels] (threads), fill fused
-///     scf.for over mr rows x one panel (register tiles)
+///   scf.forall over [Mt/G row groups, Nt/P panels] (threads), fill fused
+///     scf.for over one row group (G = mr rows) x one panel (register tiles)
 ///       scf.for kq: per 16 columns the 64 contiguous bytes of the panel's
-///         kq row, and per row r, A[r, kq, 0:kk] broadcast to 16 lanes: kk
-///         products per lane summed into the accumulator (see PairDot)
+///         kq row, and per row r the 32-bit word A[g, kq, r, 0:kk] (the
+///         group's words contiguous) broadcast to 16 lanes: kk products per
+///         lane summed into the accumulator (see PairDot)
 ///
 /// The accumulator tile is read and written whole around the kq step, so the
 /// loop-invariant-subset hoisting keeps it in registers (mr * P / 16 zmm).
 LogicalResult tileAndVectorizePairs(RewriterBase &rw, linalg::GenericOp op, const PairDot &dot) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  if (ranges.size() != 5 || llvm::any_of(ranges, ShapedType::isDynamic) ||
-      ranges[4] != dot.kk || ranges[3] % 16 || !op.hasPureTensorSemantics())
+  if (ranges.size() != 6 || llvm::any_of(ranges, ShapedType::isDynamic) ||
+      ranges[5] != dot.kk || ranges[4] % 16 || !op.hasPureTensorSemantics())
     return failure();
-  int64_t R = ranges[0], panels = ranges[1], nr = ranges[3];
-  int64_t mr = pick(R, {8, 4, 2, 1});
+  int64_t groups = ranges[0], panels = ranges[1], mr = ranges[3], nr = ranges[4];
   // Thread tiles of up to 128 rows x 256 columns, shrunk (panels first)
   // until there are enough for the threads.
-  int64_t Mt = block(R, mr, 128), Pt = block(panels, 1, std::max<int64_t>(1, 256 / nr));
-  lowering::shrinkBlocks(R, mr, Mt, panels, 1, Pt, kMinThreadTiles);
+  int64_t Gt = block(groups, 1, std::max<int64_t>(1, 128 / mr)),
+          Pt = block(panels, 1, std::max<int64_t>(1, 256 / nr));
+  lowering::shrinkBlocks(groups, 1, Gt, panels, 1, Pt, kMinThreadTiles);
 
-  auto threadTiles = tileWithFill(rw, op, {Mt, Pt, 0, 0, 0}, /*forall=*/true);
+  auto threadTiles = tileWithFill(rw, op, {Gt, Pt, 0, 0, 0, 0}, /*forall=*/true);
   if (failed(threadTiles))
     return failure();
   Operation *threadTile = threadTiles->first;
@@ -551,24 +554,25 @@ LogicalResult tileAndVectorizePairs(RewriterBase &rw, linalg::GenericOp op, cons
   int64_t KQ = ranges[2];
   bool kBlocked = KQ > kPairKBlock;
   if (kBlocked) {
-    FailureOr<Operation *> kb = tileInPlace(rw, threadTile, {0, 0, block(KQ, 1, kPairKBlock), 0, 0});
+    FailureOr<Operation *> kb =
+        tileInPlace(rw, threadTile, {0, 0, block(KQ, 1, kPairKBlock), 0, 0, 0});
     if (failed(kb))
       return failure();
     threadTile = *kb;
     if (Operation *f = threadTiles->second)
       (void)tileAndVectorizeRows(rw, cast<linalg::LinalgOp>(f), scf::SCFTilingOptions::LoopType::ForOp);
   }
-  auto regTiles = tileWithFill(rw, threadTile, {mr, 1, 0, 0, 0}, /*forall=*/false,
-                               kBlocked ? ArrayRef<int64_t>{1, 0, 2, 3, 4} : ArrayRef<int64_t>{});
+  auto regTiles = tileWithFill(rw, threadTile, {1, 1, 0, 0, 0, 0}, /*forall=*/false,
+                               kBlocked ? ArrayRef<int64_t>{1, 0, 2, 3, 4, 5} : ArrayRef<int64_t>{});
   if (failed(regTiles))
     return failure();
   auto [tile, fill] = *regTiles;
 
-  FailureOr<Operation *> kTiled = tileInPlace(rw, tile, {0, 0, 1, 0, 0});
+  FailureOr<Operation *> kTiled = tileInPlace(rw, tile, {0, 0, 1, 0, 0, 0});
   if (failed(kTiled))
     return failure();
 
-  // The [mr, 1, 1, P, kk] step as dot instructions.
+  // The [1, 1, 1, mr, P, kk] step as dot instructions.
   auto step = cast<linalg::GenericOp>(*kTiled);
   Location loc = step.getLoc();
   rw.setInsertionPoint(step);
@@ -576,7 +580,7 @@ LogicalResult tileAndVectorizePairs(RewriterBase &rw, linalg::GenericOp op, cons
   Value zero = arith::ConstantIndexOp::create(rw, loc, 0);
   auto idx = [&](int64_t v) { return Value(arith::ConstantIndexOp::create(rw, loc, v)); };
   auto pad = [&](Type t) { return Value(arith::ConstantOp::create(rw, loc, t, rw.getZeroAttr(t))); };
-  // C's [mr, 1, P] slice as [mr, P], or [P] for one row (a rank-reducing
+  // C's [1, mr, 1, P] slice as [mr, P], or [P] for one row (a rank-reducing
   // slice: the read and write then pair up for hoisting out of the kq
   // loop; a leading unit dim would send the vector patterns round in a
   // circle, insert -> broadcast -> insert).
@@ -585,8 +589,9 @@ LogicalResult tileAndVectorizePairs(RewriterBase &rw, linalg::GenericOp op, cons
   auto c2T = RankedTensorType::get(accShape, dot.acc);
   SmallVector<Value> accIdx(accShape.size(), zero);
   SmallVector<bool> inBounds(accShape.size(), true);
-  SmallVector<OpFoldResult> offs(3, rw.getIndexAttr(0)), strides(3, rw.getIndexAttr(1));
-  SmallVector<OpFoldResult> szs = {rw.getIndexAttr(mr), rw.getIndexAttr(1), rw.getIndexAttr(nr)};
+  SmallVector<OpFoldResult> offs(4, rw.getIndexAttr(0)), strides(4, rw.getIndexAttr(1));
+  SmallVector<OpFoldResult> szs = {rw.getIndexAttr(1), rw.getIndexAttr(mr), rw.getIndexAttr(1),
+                                   rw.getIndexAttr(nr)};
   Value c2 = tensor::ExtractSliceOp::create(rw, loc, c2T, c, offs, szs, strides);
   Value acc = vector::TransferReadOp::create(rw, loc, accT, c2, accIdx, pad(dot.acc), inBounds);
   int64_t perReg = 16 * dot.kk; // B elements in one 512-bit register

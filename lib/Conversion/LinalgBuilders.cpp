@@ -252,29 +252,58 @@ Value panelMatmul(OpBuilder &b, Location loc, Value a, Value panels, Value init)
   return reshapeTo(b, loc, g.getResult(0), cT);
 }
 
-Value pairProduct(OpBuilder &b, Location loc, Value a, AffineMap aMap, Value packed, int64_t R,
-                  Type acc, StringRef mark,
-                  function_ref<Value(OpBuilder &, Location, Value, Value, Value)> mac) {
-  auto pT = cast<RankedTensorType>(packed.getType());
+int64_t pairRowGroup(int64_t R) {
+  for (int64_t g : {8, 4, 2})
+    if (R % g == 0)
+      return g;
+  return 1;
+}
+
+Value packRowGroups(OpBuilder &b, Location loc, Value a, int64_t kk, Type elt, BodyFn f) {
+  auto aT = cast<RankedTensorType>(a.getType());
+  int64_t R = aT.getDimSize(0), K = aT.getDimSize(1), G = pairRowGroup(R);
+  Value a4 = reshapeTo(b, loc, a, RankedTensorType::get({R / G, G, K / kk, kk}, aT.getElementType()));
+  auto outT = RankedTensorType::get({R / G, K / kk, G, kk}, elt);
   MLIRContext *ctx = b.getContext();
-  AffineExpr r, np, kq, nl, kk;
-  bindDims(ctx, r, np, kq, nl, kk);
-  if (!aMap)
-    aMap = AffineMap::get(5, 0, {r, kq, kk}, ctx);
-  auto accT = RankedTensorType::get({R, pT.getDimSize(0), pT.getDimSize(2)}, acc);
+  AffineExpr rg, kq, rl, kw;
+  bindDims(ctx, rg, kq, rl, kw);
+  return linalg::GenericOp::create(
+             b, loc, outT, ValueRange{a4}, ValueRange{emptyTensor(b, loc, outT)},
+             SmallVector<AffineMap>{AffineMap::get(4, 0, {rg, rl, kq, kw}, ctx),
+                                    AffineMap::getMultiDimIdentityMap(4, ctx)},
+             SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+             [&](OpBuilder &nb, Location l, ValueRange v) {
+               linalg::YieldOp::create(nb, l, f(nb, l, v.take_front()));
+             })
+      .getResult(0);
+}
+
+Value pairProduct(OpBuilder &b, Location loc, Value aGroups, Value packed, Type acc,
+                  StringRef mark,
+                  function_ref<Value(OpBuilder &, Location, Value, Value, Value)> mac) {
+  auto aT = cast<RankedTensorType>(aGroups.getType());
+  auto pT = cast<RankedTensorType>(packed.getType());
+  int64_t groups = aT.getDimSize(0), G = aT.getDimSize(2), panels = pT.getDimSize(0),
+          P = pT.getDimSize(2);
+  MLIRContext *ctx = b.getContext();
+  AffineExpr rg, np, kq, rl, nl, kk;
+  bindDims(ctx, rg, np, kq, rl, nl, kk);
+  auto accT = RankedTensorType::get({groups, G, panels, P}, acc);
+  using utils::IteratorType;
   auto g = linalg::GenericOp::create(
-      b, loc, accT, ValueRange{a, packed},
+      b, loc, accT, ValueRange{aGroups, packed},
       ValueRange{emptyTensor(b, loc, accT, scalarConst(b, loc, acc, 0))},
-      SmallVector<AffineMap>{aMap, AffineMap::get(5, 0, {np, kq, nl, kk}, ctx),
-                             AffineMap::get(5, 0, {r, np, nl}, ctx)},
-      SmallVector<utils::IteratorType>{utils::IteratorType::parallel, utils::IteratorType::parallel,
-                                       utils::IteratorType::reduction, utils::IteratorType::parallel,
-                                       utils::IteratorType::reduction},
+      SmallVector<AffineMap>{AffineMap::get(6, 0, {rg, kq, rl, kk}, ctx),
+                             AffineMap::get(6, 0, {np, kq, nl, kk}, ctx),
+                             AffineMap::get(6, 0, {rg, rl, np, nl}, ctx)},
+      SmallVector<IteratorType>{IteratorType::parallel, IteratorType::parallel,
+                                IteratorType::reduction, IteratorType::parallel,
+                                IteratorType::parallel, IteratorType::reduction},
       [&](OpBuilder &nb, Location l, ValueRange v) {
         linalg::YieldOp::create(nb, l, mac(nb, l, v[0], v[1], v[2]));
       });
   g->setAttr(mark, UnitAttr::get(ctx));
-  return g.getResult(0);
+  return reshapeTo(b, loc, g.getResult(0), RankedTensorType::get({groups * G, panels * P}, acc));
 }
 
 } // namespace qf::lowering

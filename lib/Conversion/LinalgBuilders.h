@@ -92,12 +92,22 @@ std::vector<T> packPairs(llvm::ArrayRef<T> w, int64_t K, int64_t N, int64_t kk) 
   return packed;
 }
 
-/// The [R, N/P, P] product of A and a weight `b` in pair layout ([N/P,
-/// K/kk, P, kk]) over (r, np, kq, nl, kk), A read through `aMap` (null: A is
-/// [R, K/kk, kk]), accumulated from zeros of `acc` by `mac(a, b, acc)`, the
-/// generic marked `mark` for qf-cpu-tile-and-vectorize (or qf-cpu-amx).
-Value pairProduct(OpBuilder &b, Location loc, Value a, mlir::AffineMap aMap, Value packed,
-                  int64_t R, Type acc, llvm::StringRef mark,
+/// Rows per group of A in pair products: the register tile's rows (8, or
+/// the largest of 4, 2, 1 dividing R).
+int64_t pairRowGroup(int64_t R);
+
+/// A [R, K] packed in row groups of G = pairRowGroup(R) for pair products,
+/// [R/G, K/kk, G, kk]: the kk-wide words of a register tile's G rows at one
+/// step lie side by side (rows K elements apart would share L1 sets when K
+/// is a multiple of 4 KiB). Each element passes through `f` on the way.
+Value packRowGroups(OpBuilder &b, Location loc, Value a, int64_t kk, Type elt, BodyFn f);
+
+/// The [R, N] product of A packed by packRowGroups and a weight in pair
+/// layout ([N/P, K/kk, P, kk]): a generic over (rg, np, kq, rl, nl, kk)
+/// into [R/G, G, N/P, P], accumulated from zeros of `acc` by
+/// `mac(a, b, acc)` and marked `mark` for qf-cpu-tile-and-vectorize.
+Value pairProduct(OpBuilder &b, Location loc, Value aGroups, Value packed, Type acc,
+                  llvm::StringRef mark,
                   llvm::function_ref<Value(OpBuilder &, Location, Value, Value, Value)> mac);
 
 /// Binary arithmetic on scalars that picks the float or integer op.

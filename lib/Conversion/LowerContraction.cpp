@@ -54,12 +54,12 @@ Value widenBf16(OpBuilder &b, Location loc, Value v) {
 /// The product of a bf16 [R, K] and a constant bf16 [K, N] into f32, with
 /// the weight packed at compile time in panels of P = 32 (or 16) columns of
 /// k pairs, [N/P, K/2, P, 2]: the two k of one column side by side (one
-/// 32-bit lane) and a register tile's k stream contiguous. A linalg.generic
-/// over (r, np, k2, nl, kk) into [R, N/P, P] that qf-cpu-tile-and-vectorize
-/// runs as register tiles: with `dot`, a viewed as bf16 pairs [R, K/2, 2] and
-/// the generic marked `qf.bf16_dot` (vdpbf16ps); else a widened to f32 first
-/// and the generic marked `qf.bf16_fma` (the weight widened in registers, f32
-/// FMAs). Null when the weight is not a readable constant.
+/// 32-bit lane) and a register tile's k stream contiguous (pairProduct,
+/// run by qf-cpu-tile-and-vectorize as register tiles), a packed in row
+/// groups (packRowGroups): with
+/// `dot` as bf16 and the generic marked `qf.bf16_dot` (vdpbf16ps); else
+/// widened to f32 and the generic marked `qf.bf16_fma` (the weight widened
+/// in registers, f32 FMAs). Null when the weight is not a readable constant.
 Value bf16PairProduct(OpBuilder &b, Location loc, Value a, Value w, int64_t R, int64_t K,
                       int64_t N, bool dot) {
   std::vector<uint16_t> raw = constantBf16(w, K * N);
@@ -72,18 +72,19 @@ Value bf16PairProduct(OpBuilder &b, Location loc, Value a, Value w, int64_t R, i
       b, loc, packedT,
       makeBlob(packedT, blobName(constantThroughCasts(w), "weight") + "_pairs",
                packPairs<uint16_t>(raw, K, N, 2)));
-  if (!dot)
-    a = widenBf16(b, loc, a);
-  Value a3 = reshapeTo(b, loc, a, RankedTensorType::get({R, K / 2, 2}, dot ? bf16 : f32));
   auto ext = [](OpBuilder &nb, Location l, Value x) -> Value {
     return x.getType().isBF16() ? arith::ExtFOp::create(nb, l, nb.getF32Type(), x) : x;
   };
-  Value c = pairProduct(b, loc, a3, AffineMap(), bp, R, f32, dot ? "qf.bf16_dot" : "qf.bf16_fma",
-                        [&](OpBuilder &nb, Location l, Value x, Value y, Value acc) -> Value {
-                          Value p = arith::MulFOp::create(nb, l, ext(nb, l, x), ext(nb, l, y));
-                          return arith::AddFOp::create(nb, l, acc, p);
-                        });
-  return reshapeTo(b, loc, c, RankedTensorType::get({R, N}, f32));
+  // A packed in row groups; for the FMA kernel widened to f32 on the way.
+  Value aG = packRowGroups(b, loc, a, 2, dot ? bf16 : f32,
+                           [&](OpBuilder &nb, Location l, ValueRange x) {
+                             return dot ? x[0] : ext(nb, l, x[0]);
+                           });
+  return pairProduct(b, loc, aG, bp, f32, dot ? "qf.bf16_dot" : "qf.bf16_fma",
+                     [&](OpBuilder &nb, Location l, Value x, Value y, Value acc) -> Value {
+                       Value p = arith::MulFOp::create(nb, l, ext(nb, l, x), ext(nb, l, y));
+                       return arith::AddFOp::create(nb, l, acc, p);
+                     });
 }
 
 struct MatMulLowering : OpRewritePattern<MatMulOp> {

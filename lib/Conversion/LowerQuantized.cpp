@@ -230,14 +230,13 @@ Value constantColumnSums(OpBuilder &b, Location loc, Value rhs, bool isSigned) {
 
 /// The raw u8 x s8 product sum_k u[r, k] b[k, n] in the layout of x86's
 /// vpdpbusd (qf-pack-layout target=avx512-vnni): u = a, or a + 128 (the sign
-/// bit flipped) for a signed a, viewed as [R, K/4, 4]; the constant b packed
-/// at compile time in panels of P = 32 (or 16) columns, [N/P, K/4, P, 4]:
-/// four consecutive k of one column side by side, and a register tile's
-/// whole k stream contiguous. A linalg.generic over (r, np, k4, nl, kk) into
-/// the accumulator viewed as [R, N/P, P], marked `qf.vnni`, which
-/// qf-cpu-tile-and-vectorize turns into vpdpbusd register tiles, or `qf.amx`
-/// (layout "amx"), which qf-cpu-amx runs on AMX tiles after bufferization.
-/// Null when b is not a constant.
+/// bit flipped) for a signed a, packed in row groups [R/G, K/4, G, 4]; the
+/// constant b packed at compile time in panels of P = 32 (or 16) columns,
+/// [N/P, K/4, P, 4]: four consecutive k of one column side by side, and a
+/// register tile's whole k stream contiguous. The product is marked
+/// `qf.vnni` (pairProduct), which qf-cpu-tile-and-vectorize turns into
+/// vpdpbusd register tiles, or, for layout "amx", `qf.amx`, which qf-cpu-amx
+/// runs on AMX tiles after bufferization. Null when b is not a constant.
 Value vnniProduct(OpBuilder &rw, Location loc, Value a, Value b, bool aSigned, int64_t R,
                   int64_t K, int64_t N, bool amx) {
   std::vector<int8_t> raw = K % 4 || N % 16 ? std::vector<int8_t>() : constantBytes8(b, K * N);
@@ -254,45 +253,53 @@ Value vnniProduct(OpBuilder &rw, Location loc, Value a, Value b, bool aSigned, i
   auto flip = [&](OpBuilder &nb, Location l, Value x) {
     return aSigned ? Value(arith::XOrIOp::create(nb, l, x, scalarConst(nb, l, i8, -128.0))) : x;
   };
+  auto mac = [&](OpBuilder &nb, Location l, Value x, Value y, Value acc) -> Value {
+    Value p = arith::MulIOp::create(nb, l, arith::ExtUIOp::create(nb, l, i32, x),
+                                    arith::ExtSIOp::create(nb, l, i32, y));
+    return arith::AddIOp::create(nb, l, acc, p);
+  };
+  if (!(amx && P == 32 && R % 16 == 0 && K % 64 == 0))
+    return pairProduct(rw, loc,
+                       packRowGroups(rw, loc, a, 4, i8,
+                                     [&](OpBuilder &nb, Location l, ValueRange x) {
+                                       return flip(nb, l, x[0]);
+                                     }),
+                       bp, i32, "qf.vnni", mac);
+  // AMX reads A as 16 x 64-byte tiles: packed tile by tile ([R/16, K/64,
+  // 16, 64], each tile 1 KiB contiguous) so a tile load touches 16
+  // consecutive lines instead of 16 rows K bytes apart (with K a multiple of
+  // 4 KiB those all fall into one L1 set). qf-cpu-amx runs the product, a
+  // generic over (r, np, k4, nl, kk) marked `qf.amx`, after bufferization.
+  Value a4 = reshapeTo(rw, loc, a, RankedTensorType::get({R / 16, 16, K / 64, 64}, i8));
+  auto packedAT = RankedTensorType::get({R / 16, K / 64, 16, 64}, i8);
+  AffineExpr t, kt, ri, kb;
+  bindDims(ctx, t, kt, ri, kb);
+  Value u = linalg::GenericOp::create(
+                rw, loc, packedAT, ValueRange{a4}, ValueRange{emptyTensor(rw, loc, packedAT)},
+                SmallVector<AffineMap>{AffineMap::get(4, 0, {t, ri, kt, kb}, ctx),
+                                       AffineMap::getMultiDimIdentityMap(4, ctx)},
+                SmallVector<IteratorType>(4, IteratorType::parallel),
+                [&](OpBuilder &nb, Location l, ValueRange v) {
+                  linalg::YieldOp::create(nb, l, flip(nb, l, v[0]));
+                })
+                .getResult(0);
   AffineExpr r, np, k4, nl, kk;
   bindDims(ctx, r, np, k4, nl, kk);
-  Value u3;
-  AffineMap aMap;
-  bool amxTiles = amx && P == 32 && R % 16 == 0 && K % 64 == 0;
-  if (amxTiles) {
-    // AMX reads A as 16 x 64-byte tiles: packed tile by tile
-    // ([R/16, K/64, 16, 64], each tile 1 KiB contiguous) so a tile load
-    // touches 16 consecutive lines instead of 16 rows K bytes apart (with
-    // K a multiple of 4 KiB those all fall into one L1 set).
-    Value a4 = reshapeTo(rw, loc, a, RankedTensorType::get({R / 16, 16, K / 64, 64}, i8));
-    auto packedAT = RankedTensorType::get({R / 16, K / 64, 16, 64}, i8);
-    AffineExpr t, kt, ri, kb;
-    bindDims(ctx, t, kt, ri, kb);
-    u3 = linalg::GenericOp::create(
-             rw, loc, packedAT, ValueRange{a4}, ValueRange{emptyTensor(rw, loc, packedAT)},
-             SmallVector<AffineMap>{AffineMap::get(4, 0, {t, ri, kt, kb}, ctx),
-                                    AffineMap::getMultiDimIdentityMap(4, ctx)},
-             SmallVector<IteratorType>(4, IteratorType::parallel),
-             [&](OpBuilder &nb, Location l, ValueRange v) {
-               linalg::YieldOp::create(nb, l, flip(nb, l, v[0]));
-             })
-             .getResult(0);
-    aMap = AffineMap::get(5, 0, {r.floorDiv(16), k4.floorDiv(16), r % 16, (k4 % 16) * 4 + kk}, ctx);
-  } else {
-    Value u = a;
-    if (aSigned)
-      u = elementwise(rw, loc, rtt(a), ValueRange{a}, [&](OpBuilder &nb, Location l, ValueRange x) {
-        return flip(nb, l, x[0]);
+  auto accT = RankedTensorType::get({R, N / P, P}, i32);
+  auto g = linalg::GenericOp::create(
+      rw, loc, accT, ValueRange{u, bp},
+      ValueRange{emptyTensor(rw, loc, accT, scalarConst(rw, loc, i32, 0))},
+      SmallVector<AffineMap>{
+          AffineMap::get(5, 0, {r.floorDiv(16), k4.floorDiv(16), r % 16, (k4 % 16) * 4 + kk}, ctx),
+          AffineMap::get(5, 0, {np, k4, nl, kk}, ctx), AffineMap::get(5, 0, {r, np, nl}, ctx)},
+      SmallVector<IteratorType>{IteratorType::parallel, IteratorType::parallel,
+                                IteratorType::reduction, IteratorType::parallel,
+                                IteratorType::reduction},
+      [&](OpBuilder &nb, Location l, ValueRange v) {
+        linalg::YieldOp::create(nb, l, mac(nb, l, v[0], v[1], v[2]));
       });
-    u3 = reshapeTo(rw, loc, u, RankedTensorType::get({R, K / 4, 4}, i8));
-  }
-  Value c = pairProduct(rw, loc, u3, aMap, bp, R, i32, amxTiles ? "qf.amx" : "qf.vnni",
-                        [&](OpBuilder &nb, Location l, Value x, Value y, Value acc) -> Value {
-                          Value p = arith::MulIOp::create(nb, l, arith::ExtUIOp::create(nb, l, i32, x),
-                                                          arith::ExtSIOp::create(nb, l, i32, y));
-                          return arith::AddIOp::create(nb, l, acc, p);
-                        });
-  return reshapeTo(rw, loc, c, RankedTensorType::get({R, N}, i32));
+  g->setAttr("qf.amx", UnitAttr::get(ctx));
+  return reshapeTo(rw, loc, g.getResult(0), RankedTensorType::get({R, N}, i32));
 }
 
 struct QuantizedMatMulLowering : OpRewritePattern<QuantizedMatMulOp> {

@@ -116,17 +116,21 @@ func.func @amx(%a: tensor<16x128xi8>) -> tensor<16x32xi32> {
   return %0 : tensor<16x32xi32>
 }
 
-// VNNI layout: the signed lhs gets its sign bit flipped (u8 = a + 128), the
-// weight is packed at compile time in panels of 16 columns, [N/16, K/4, 16,
-// 4], the u8 x s8 product is a generic over (r, np, k4, nl, kk) marked
-// qf.vnni into the accumulator viewed as [R, N/16, 16], and 128 * colsum(W)
-// (8 * 3 = 24 per column, so 3072) comes off the result.
+// VNNI layout: the signed lhs gets its sign bit flipped (u8 = a + 128) as it
+// is packed in row groups ([R/2, K/4, 2, 4]: the words of a register tile's
+// rows side by side), the weight is packed at compile time in panels of 16
+// columns, [N/16, K/4, 16, 4], the u8 x s8 product is a generic over (rg,
+// np, k4, rl, nl, kk) marked qf.vnni into the accumulator viewed as [R/2, 2,
+// N/16, 16], and 128 * colsum(W) (8 * 3 = 24 per column, so 3072) comes off
+// the result.
 // CHECK-LABEL: func @vnni
 // CHECK-DAG: %[[SUMS:.*]] = arith.constant dense<24> : tensor<1x16xi32>
 // CHECK-DAG: %[[PACKED:.*]] = arith.constant dense_resource<[[VNNI:weight_vnni[_0-9]*]]> : tensor<1x2x16x4xi8>
+// CHECK: %[[A4:.*]] = tensor.expand_shape %arg0 {{.*}} : tensor<2x8xi8> into tensor<1x2x2x4xi8>
+// CHECK: %[[A:.*]] = linalg.generic {{.*}} ins(%[[A4]] : tensor<1x2x2x4xi8>) outs(%{{.*}} : tensor<1x2x2x4xi8>)
 // CHECK: arith.xori %{{.*}}, %c-128_i8 : i8
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "parallel", "reduction"]
-// CHECK-SAME: ins(%{{.*}}, %[[PACKED]] : tensor<2x2x4xi8>, tensor<1x2x16x4xi8>) outs(%{{.*}} : tensor<2x1x16xi32>)
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "parallel", "parallel", "reduction"]
+// CHECK-SAME: ins(%[[A]], %[[PACKED]] : tensor<1x2x2x4xi8>, tensor<1x2x16x4xi8>) outs(%{{.*}} : tensor<1x2x1x16xi32>)
 // CHECK-SAME: attrs = {qf.vnni}
 // CHECK-DAG: arith.extsi
 // CHECK-DAG: arith.extui

@@ -77,8 +77,9 @@ func.func @bools(%x: tensor<64xi1>) -> tensor<64xi1> {
 
 // -----
 
-// A u8 x s8 product in VNNI layout (qf.vnni), weights in panels of 32
-// columns: register tiles of 8 rows x one panel whose accumulator stays in
+// A u8 x s8 product in VNNI layout (qf.vnni), A in row groups of 8 and
+// weights in panels of 32 columns (see pairProduct in LinalgBuilders.h):
+// register tiles of 8 rows x one panel whose accumulator stays in
 // registers across the k4 loop; per k4 step the panel's 128 contiguous bytes
 // (two 64-byte reads), one 4-byte broadcast of each A row and two vpdpbusd
 // per row (32 columns = 2 x 16 lanes).
@@ -91,22 +92,22 @@ func.func @bools(%x: tensor<64xi1>) -> tensor<64xi1> {
 // CHECK: vector.broadcast {{.*}} : i32 to vector<16xi32>
 // CHECK-COUNT-16: qf.x86_vpdpbusd
 // CHECK-NOT: qf.x86_vpdpbusd
-#mA = affine_map<(r, np, k4, nl, kk) -> (r, k4, kk)>
-#mB = affine_map<(r, np, k4, nl, kk) -> (np, k4, nl, kk)>
-#mC = affine_map<(r, np, k4, nl, kk) -> (r, np, nl)>
-func.func @vnni(%a: tensor<8x16x4xi8>, %b: tensor<1x16x32x4xi8>) -> tensor<8x1x32xi32> {
+#mA = affine_map<(rg, np, k4, rl, nl, kk) -> (rg, k4, rl, kk)>
+#mB = affine_map<(rg, np, k4, rl, nl, kk) -> (np, k4, nl, kk)>
+#mC = affine_map<(rg, np, k4, rl, nl, kk) -> (rg, rl, np, nl)>
+func.func @vnni(%a: tensor<1x16x8x4xi8>, %b: tensor<1x16x32x4xi8>) -> tensor<1x8x1x32xi32> {
   %c0 = arith.constant 0 : i32
-  %e = tensor.empty() : tensor<8x1x32xi32>
-  %f = linalg.fill ins(%c0 : i32) outs(%e : tensor<8x1x32xi32>) -> tensor<8x1x32xi32>
-  %r = linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction", "parallel", "reduction"]} ins(%a, %b : tensor<8x16x4xi8>, tensor<1x16x32x4xi8>) outs(%f : tensor<8x1x32xi32>) attrs = {qf.vnni} {
+  %e = tensor.empty() : tensor<1x8x1x32xi32>
+  %f = linalg.fill ins(%c0 : i32) outs(%e : tensor<1x8x1x32xi32>) -> tensor<1x8x1x32xi32>
+  %r = linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction", "parallel", "parallel", "reduction"]} ins(%a, %b : tensor<1x16x8x4xi8>, tensor<1x16x32x4xi8>) outs(%f : tensor<1x8x1x32xi32>) attrs = {qf.vnni} {
   ^bb0(%x: i8, %y: i8, %acc: i32):
     %xu = arith.extui %x : i8 to i32
     %ys = arith.extsi %y : i8 to i32
     %p = arith.muli %xu, %ys : i32
     %s = arith.addi %acc, %p : i32
     linalg.yield %s : i32
-  } -> tensor<8x1x32xi32>
-  return %r : tensor<8x1x32xi32>
+  } -> tensor<1x8x1x32xi32>
+  return %r : tensor<1x8x1x32xi32>
 }
 
 // -----
@@ -115,29 +116,29 @@ func.func @vnni(%a: tensor<8x16x4xi8>, %b: tensor<1x16x32x4xi8>) -> tensor<8x1x3
 // its accumulator in the C tile between blocks (zeroed there first), and a
 // register tile's accumulator in registers within a block.
 // CHECK-LABEL: func @vnni_long_k
-// CHECK: scf.forall {{.*}} = (0, 0) to (16, 2) step (8, 1)
-// CHECK:   vector.transfer_write %{{.*}} : vector<32xi32>, tensor<1x1x32xi32>
+// CHECK: scf.forall ({{.*}}) in (2, 2)
+// CHECK:   vector.transfer_write %{{.*}} : vector<32xi32>, tensor<1x1x1x32xi32>
 // CHECK:   scf.for {{.*}} = %c0 to %c512 step %c256
 // CHECK:     vector.transfer_read {{.*}} : tensor<8x32xi32>, vector<8x32xi32>
 // CHECK:     scf.for {{.*}} = %c0 to %c256 step %c1 iter_args({{.*}}) -> (vector<8x32xi32>)
 // CHECK-COUNT-16: qf.x86_vpdpbusd
 // CHECK:     vector.transfer_write {{.*}} : vector<8x32xi32>, tensor<8x32xi32>
-#mA = affine_map<(r, np, k4, nl, kk) -> (r, k4, kk)>
-#mB = affine_map<(r, np, k4, nl, kk) -> (np, k4, nl, kk)>
-#mC = affine_map<(r, np, k4, nl, kk) -> (r, np, nl)>
-func.func @vnni_long_k(%a: tensor<16x512x4xi8>, %b: tensor<2x512x32x4xi8>) -> tensor<16x2x32xi32> {
+#mA = affine_map<(rg, np, k4, rl, nl, kk) -> (rg, k4, rl, kk)>
+#mB = affine_map<(rg, np, k4, rl, nl, kk) -> (np, k4, nl, kk)>
+#mC = affine_map<(rg, np, k4, rl, nl, kk) -> (rg, rl, np, nl)>
+func.func @vnni_long_k(%a: tensor<2x512x8x4xi8>, %b: tensor<2x512x32x4xi8>) -> tensor<2x8x2x32xi32> {
   %c0 = arith.constant 0 : i32
-  %e = tensor.empty() : tensor<16x2x32xi32>
-  %f = linalg.fill ins(%c0 : i32) outs(%e : tensor<16x2x32xi32>) -> tensor<16x2x32xi32>
-  %r = linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction", "parallel", "reduction"]} ins(%a, %b : tensor<16x512x4xi8>, tensor<2x512x32x4xi8>) outs(%f : tensor<16x2x32xi32>) attrs = {qf.vnni} {
+  %e = tensor.empty() : tensor<2x8x2x32xi32>
+  %f = linalg.fill ins(%c0 : i32) outs(%e : tensor<2x8x2x32xi32>) -> tensor<2x8x2x32xi32>
+  %r = linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction", "parallel", "parallel", "reduction"]} ins(%a, %b : tensor<2x512x8x4xi8>, tensor<2x512x32x4xi8>) outs(%f : tensor<2x8x2x32xi32>) attrs = {qf.vnni} {
   ^bb0(%x: i8, %y: i8, %acc: i32):
     %xu = arith.extui %x : i8 to i32
     %ys = arith.extsi %y : i8 to i32
     %p = arith.muli %xu, %ys : i32
     %s = arith.addi %acc, %p : i32
     linalg.yield %s : i32
-  } -> tensor<16x2x32xi32>
-  return %r : tensor<16x2x32xi32>
+  } -> tensor<2x8x2x32xi32>
+  return %r : tensor<2x8x2x32xi32>
 }
 
 // -----
@@ -148,22 +149,22 @@ func.func @vnni_long_k(%a: tensor<16x512x4xi8>, %b: tensor<2x512x32x4xi8>) -> te
 // CHECK: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<32xi32>)
 // CHECK-COUNT-2: qf.x86_vpdpbusd
 // CHECK-NOT: qf.x86_vpdpbusd
-#mA = affine_map<(r, np, k4, nl, kk) -> (r, k4, kk)>
-#mB = affine_map<(r, np, k4, nl, kk) -> (np, k4, nl, kk)>
-#mC = affine_map<(r, np, k4, nl, kk) -> (r, np, nl)>
-func.func @vnni_one_row(%a: tensor<1x16x4xi8>, %b: tensor<2x16x32x4xi8>) -> tensor<1x2x32xi32> {
+#mA = affine_map<(rg, np, k4, rl, nl, kk) -> (rg, k4, rl, kk)>
+#mB = affine_map<(rg, np, k4, rl, nl, kk) -> (np, k4, nl, kk)>
+#mC = affine_map<(rg, np, k4, rl, nl, kk) -> (rg, rl, np, nl)>
+func.func @vnni_one_row(%a: tensor<1x16x1x4xi8>, %b: tensor<2x16x32x4xi8>) -> tensor<1x1x2x32xi32> {
   %c0 = arith.constant 0 : i32
-  %e = tensor.empty() : tensor<1x2x32xi32>
-  %f = linalg.fill ins(%c0 : i32) outs(%e : tensor<1x2x32xi32>) -> tensor<1x2x32xi32>
-  %r = linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction", "parallel", "reduction"]} ins(%a, %b : tensor<1x16x4xi8>, tensor<2x16x32x4xi8>) outs(%f : tensor<1x2x32xi32>) attrs = {qf.vnni} {
+  %e = tensor.empty() : tensor<1x1x2x32xi32>
+  %f = linalg.fill ins(%c0 : i32) outs(%e : tensor<1x1x2x32xi32>) -> tensor<1x1x2x32xi32>
+  %r = linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction", "parallel", "parallel", "reduction"]} ins(%a, %b : tensor<1x16x1x4xi8>, tensor<2x16x32x4xi8>) outs(%f : tensor<1x1x2x32xi32>) attrs = {qf.vnni} {
   ^bb0(%x: i8, %y: i8, %acc: i32):
     %xu = arith.extui %x : i8 to i32
     %ys = arith.extsi %y : i8 to i32
     %p = arith.muli %xu, %ys : i32
     %s = arith.addi %acc, %p : i32
     linalg.yield %s : i32
-  } -> tensor<1x2x32xi32>
-  return %r : tensor<1x2x32xi32>
+  } -> tensor<1x1x2x32xi32>
+  return %r : tensor<1x1x2x32xi32>
 }
 
 // -----
@@ -179,22 +180,22 @@ func.func @vnni_one_row(%a: tensor<1x16x4xi8>, %b: tensor<2x16x32x4xi8>) -> tens
 // CHECK: vector.bitcast {{.*}} : vector<16xi32> to vector<32xbf16>
 // CHECK-COUNT-16: x86vector.avx512.dot {{.*}} : vector<32xbf16> -> vector<16xf32>
 // CHECK-NOT: x86vector.avx512.dot
-#mA = affine_map<(r, np, k2, nl, kk) -> (r, k2, kk)>
-#mB = affine_map<(r, np, k2, nl, kk) -> (np, k2, nl, kk)>
-#mC = affine_map<(r, np, k2, nl, kk) -> (r, np, nl)>
-func.func @bf16_dot(%a: tensor<8x16x2xbf16>, %b: tensor<1x16x32x2xbf16>) -> tensor<8x1x32xf32> {
+#mA = affine_map<(rg, np, k2, rl, nl, kk) -> (rg, k2, rl, kk)>
+#mB = affine_map<(rg, np, k2, rl, nl, kk) -> (np, k2, nl, kk)>
+#mC = affine_map<(rg, np, k2, rl, nl, kk) -> (rg, rl, np, nl)>
+func.func @bf16_dot(%a: tensor<1x16x8x2xbf16>, %b: tensor<1x16x32x2xbf16>) -> tensor<1x8x1x32xf32> {
   %c0 = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<8x1x32xf32>
-  %f = linalg.fill ins(%c0 : f32) outs(%e : tensor<8x1x32xf32>) -> tensor<8x1x32xf32>
-  %r = linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction", "parallel", "reduction"]} ins(%a, %b : tensor<8x16x2xbf16>, tensor<1x16x32x2xbf16>) outs(%f : tensor<8x1x32xf32>) attrs = {qf.bf16_dot} {
+  %e = tensor.empty() : tensor<1x8x1x32xf32>
+  %f = linalg.fill ins(%c0 : f32) outs(%e : tensor<1x8x1x32xf32>) -> tensor<1x8x1x32xf32>
+  %r = linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction", "parallel", "parallel", "reduction"]} ins(%a, %b : tensor<1x16x8x2xbf16>, tensor<1x16x32x2xbf16>) outs(%f : tensor<1x8x1x32xf32>) attrs = {qf.bf16_dot} {
   ^bb0(%x: bf16, %y: bf16, %acc: f32):
     %xf = arith.extf %x : bf16 to f32
     %yf = arith.extf %y : bf16 to f32
     %p = arith.mulf %xf, %yf : f32
     %s = arith.addf %acc, %p : f32
     linalg.yield %s : f32
-  } -> tensor<8x1x32xf32>
-  return %r : tensor<8x1x32xf32>
+  } -> tensor<1x8x1x32xf32>
+  return %r : tensor<1x8x1x32xf32>
 }
 
 // -----
@@ -210,19 +211,19 @@ func.func @bf16_dot(%a: tensor<8x16x2xbf16>, %b: tensor<1x16x32x2xbf16>) -> tens
 // CHECK: arith.andi %[[W]], %{{.*}} : vector<16xi32>
 // CHECK-COUNT-32: vector.fma
 // CHECK-NOT: vector.fma
-#mA = affine_map<(r, np, k2, nl, kk) -> (r, k2, kk)>
-#mB = affine_map<(r, np, k2, nl, kk) -> (np, k2, nl, kk)>
-#mC = affine_map<(r, np, k2, nl, kk) -> (r, np, nl)>
-func.func @bf16_fma(%a: tensor<8x16x2xf32>, %b: tensor<1x16x32x2xbf16>) -> tensor<8x1x32xf32> {
+#mA = affine_map<(rg, np, k2, rl, nl, kk) -> (rg, k2, rl, kk)>
+#mB = affine_map<(rg, np, k2, rl, nl, kk) -> (np, k2, nl, kk)>
+#mC = affine_map<(rg, np, k2, rl, nl, kk) -> (rg, rl, np, nl)>
+func.func @bf16_fma(%a: tensor<1x16x8x2xf32>, %b: tensor<1x16x32x2xbf16>) -> tensor<1x8x1x32xf32> {
   %c0 = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<8x1x32xf32>
-  %f = linalg.fill ins(%c0 : f32) outs(%e : tensor<8x1x32xf32>) -> tensor<8x1x32xf32>
-  %r = linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction", "parallel", "reduction"]} ins(%a, %b : tensor<8x16x2xf32>, tensor<1x16x32x2xbf16>) outs(%f : tensor<8x1x32xf32>) attrs = {qf.bf16_fma} {
+  %e = tensor.empty() : tensor<1x8x1x32xf32>
+  %f = linalg.fill ins(%c0 : f32) outs(%e : tensor<1x8x1x32xf32>) -> tensor<1x8x1x32xf32>
+  %r = linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction", "parallel", "parallel", "reduction"]} ins(%a, %b : tensor<1x16x8x2xf32>, tensor<1x16x32x2xbf16>) outs(%f : tensor<1x8x1x32xf32>) attrs = {qf.bf16_fma} {
   ^bb0(%x: f32, %y: bf16, %acc: f32):
     %yf = arith.extf %y : bf16 to f32
     %p = arith.mulf %x, %yf : f32
     %s = arith.addf %acc, %p : f32
     linalg.yield %s : f32
-  } -> tensor<8x1x32xf32>
-  return %r : tensor<8x1x32xf32>
+  } -> tensor<1x8x1x32xf32>
+  return %r : tensor<1x8x1x32xf32>
 }
