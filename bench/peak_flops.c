@@ -37,6 +37,11 @@ static float SUM(__m256 v) {
 #endif
 
 #define CHAINS 12
+/* One step of every chain: c_i = OP(c_i, x, y) for the 12 named accumulators. */
+#define STEP12(OP, x, y)                                                        \
+  c0 = OP(c0, x, y); c1 = OP(c1, x, y); c2 = OP(c2, x, y); c3 = OP(c3, x, y);   \
+  c4 = OP(c4, x, y); c5 = OP(c5, x, y); c6 = OP(c6, x, y); c7 = OP(c7, x, y);   \
+  c8 = OP(c8, x, y); c9 = OP(c9, x, y); c10 = OP(c10, x, y); c11 = OP(c11, x, y)
 static const long ITERS = 100000000 / LANES;
 
 static void *work(void *out) {
@@ -46,10 +51,7 @@ static void *work(void *out) {
       c5 = SET1(5), c6 = SET1(6), c7 = SET1(7), c8 = SET1(8), c9 = SET1(9),
       c10 = SET1(10), c11 = SET1(11);
   for (long it = 0; it < ITERS; ++it) {
-    c0 = FMA(c0, m, a); c1 = FMA(c1, m, a); c2 = FMA(c2, m, a);
-    c3 = FMA(c3, m, a); c4 = FMA(c4, m, a); c5 = FMA(c5, m, a);
-    c6 = FMA(c6, m, a); c7 = FMA(c7, m, a); c8 = FMA(c8, m, a);
-    c9 = FMA(c9, m, a); c10 = FMA(c10, m, a); c11 = FMA(c11, m, a);
+    STEP12(FMA, m, a);
     __asm__ volatile("" ::: "memory"); /* keep the loop as written */
   }
   *(float *)out = SUM(c0) + SUM(c1) + SUM(c2) + SUM(c3) + SUM(c4) + SUM(c5) +
@@ -69,12 +71,7 @@ static void *work8(void *out) {
           c6 = _mm512_set1_epi32(6), c7 = _mm512_set1_epi32(7), c8 = _mm512_set1_epi32(8),
           c9 = _mm512_set1_epi32(9), c10 = _mm512_set1_epi32(10), c11 = _mm512_set1_epi32(11);
   for (long it = 0; it < ITERS8; ++it) {
-    c0 = _mm512_dpbusd_epi32(c0, a, b); c1 = _mm512_dpbusd_epi32(c1, a, b);
-    c2 = _mm512_dpbusd_epi32(c2, a, b); c3 = _mm512_dpbusd_epi32(c3, a, b);
-    c4 = _mm512_dpbusd_epi32(c4, a, b); c5 = _mm512_dpbusd_epi32(c5, a, b);
-    c6 = _mm512_dpbusd_epi32(c6, a, b); c7 = _mm512_dpbusd_epi32(c7, a, b);
-    c8 = _mm512_dpbusd_epi32(c8, a, b); c9 = _mm512_dpbusd_epi32(c9, a, b);
-    c10 = _mm512_dpbusd_epi32(c10, a, b); c11 = _mm512_dpbusd_epi32(c11, a, b);
+    STEP12(_mm512_dpbusd_epi32, a, b);
     __asm__ volatile("" ::: "memory"); /* keep the loop as written */
   }
   __m512i s = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(c0, c1), _mm512_add_epi32(c2, c3)),
@@ -93,12 +90,7 @@ static void *workBf16(void *out) {
   __m512 c0 = SET1(0), c1 = SET1(1), c2 = SET1(2), c3 = SET1(3), c4 = SET1(4), c5 = SET1(5),
          c6 = SET1(6), c7 = SET1(7), c8 = SET1(8), c9 = SET1(9), c10 = SET1(10), c11 = SET1(11);
   for (long it = 0; it < ITERS_BF16; ++it) {
-    c0 = _mm512_dpbf16_ps(c0, a, b); c1 = _mm512_dpbf16_ps(c1, a, b);
-    c2 = _mm512_dpbf16_ps(c2, a, b); c3 = _mm512_dpbf16_ps(c3, a, b);
-    c4 = _mm512_dpbf16_ps(c4, a, b); c5 = _mm512_dpbf16_ps(c5, a, b);
-    c6 = _mm512_dpbf16_ps(c6, a, b); c7 = _mm512_dpbf16_ps(c7, a, b);
-    c8 = _mm512_dpbf16_ps(c8, a, b); c9 = _mm512_dpbf16_ps(c9, a, b);
-    c10 = _mm512_dpbf16_ps(c10, a, b); c11 = _mm512_dpbf16_ps(c11, a, b);
+    STEP12(_mm512_dpbf16_ps, a, b);
     __asm__ volatile("" ::: "memory"); /* keep the loop as written */
   }
   *(float *)out = SUM(c0) + SUM(c1) + SUM(c2) + SUM(c3) + SUM(c4) + SUM(c5) +
