@@ -81,10 +81,12 @@ Value panelMatmul(OpBuilder &b, Location loc, Value a, Value panels, Value init)
 /// Weights in pair layout (VNNI int8, bf16): panels of P = 32 columns (16
 /// when N is not a multiple of 32), `kk` consecutive k of one column side
 /// by side in one 32-bit lane, W'[n/P, k/kk, n%P, k%kk] = W[k, n]: a
-/// register tile's k stream is contiguous. `w` is [K, N] row-major.
+/// register tile's k stream is contiguous. `w` is [K, N] row-major; P is
+/// pairPanel(N).
+inline int64_t pairPanel(int64_t N) { return N % 32 == 0 ? 32 : 16; }
 template <typename T>
 std::vector<T> packPairs(llvm::ArrayRef<T> w, int64_t K, int64_t N, int64_t kk) {
-  int64_t P = N % 32 == 0 ? 32 : 16;
+  int64_t P = pairPanel(N);
   std::vector<T> packed(K * N);
   for (int64_t k = 0; k < K; ++k)
     for (int64_t n = 0; n < N; ++n)

@@ -65,7 +65,7 @@ Value bf16PairProduct(OpBuilder &b, Location loc, Value a, Value w, int64_t R, i
   std::vector<uint16_t> raw = constantBf16(w, K * N);
   if (raw.empty() || K % 2 || N % 16)
     return {};
-  int64_t P = N % 32 == 0 ? 32 : 16;
+  int64_t P = pairPanel(N);
   Type bf16 = b.getBF16Type(), f32 = b.getF32Type();
   auto packedT = RankedTensorType::get({N / P, K / 2, P, 2}, bf16);
   Value bp = arith::ConstantOp::create(

@@ -243,7 +243,7 @@ Value vnniProduct(OpBuilder &rw, Location loc, Value a, Value b, bool aSigned, i
   if (raw.empty())
     return {};
   Attribute attr = constantThroughCasts(b);
-  int64_t P = N % 32 == 0 ? 32 : 16;
+  int64_t P = pairPanel(N);
   Type i8 = rw.getI8Type(), i32 = rw.getI32Type();
   auto packedT = RankedTensorType::get({N / P, K / 4, P, 4}, i8);
   Value bp = arith::ConstantOp::create(

@@ -35,7 +35,8 @@ std::string CpuTarget::bf16Kernel() const {
   // AMX it issues at a quarter of the FMA rate: on the Xeon of
   // bench/results (AVX512-BF16, AMX off) bench/peak_flops.c measures 161
   // GFLOP/s for it against 325 for f32 FMAs, and a 512x4096x4096 product
-  // takes 114 ms with it (oneDNN's bf16: 113) against 81 ms on f32 FMAs.
+  // takes 114-125 ms with it (oneDNN's bf16: 113-117) against ~94 ms with
+  // the bf16 weight widened onto f32 FMAs.
   // AMD's Zen 4 and 5 run it at twice the FMA rate.
   bool fastDot = llvm::StringRef(cpu).starts_with("znver") && cpu != "znver1" &&
                  cpu != "znver2" && cpu != "znver3";
