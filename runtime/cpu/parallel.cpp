@@ -75,6 +75,12 @@ public:
     if (!busy.owns_lock())
       return false;
     grow(team - 1);
+    // A seqlock: the generation is odd while the region is written, and a
+    // worker takes a region only if the generation was even and unchanged
+    // around its reads (else a worker left out of the previous region could
+    // read this one half-written, run it early and then once more).
+    generation.fetch_add(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
     region.store(fn, std::memory_order_relaxed);
     regionArgs.store(args, std::memory_order_relaxed);
     teamSize.store(team, std::memory_order_relaxed);
@@ -131,12 +137,15 @@ private:
       // Spin ~50 us for the next region, then sleep.
       auto spinUntil = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
       uint64_t g;
-      while ((g = generation.load(std::memory_order_acquire)) == seen &&
-             std::chrono::steady_clock::now() < spinUntil)
+      auto ready = [&] {
+        g = generation.load(std::memory_order_acquire);
+        return g != seen && g % 2 == 0;
+      };
+      while (!ready() && std::chrono::steady_clock::now() < spinUntil)
         ;
-      if (g == seen) {
+      if (!ready()) {
         std::unique_lock<std::mutex> l(wakeMutex);
-        wake.wait(l, [&] { return (g = generation.load(std::memory_order_acquire)) != seen; });
+        wake.wait(l, ready);
       }
       seen = g;
       // The region's parameters as published with generation g. If the
@@ -146,7 +155,8 @@ private:
       int32_t team = teamSize.load(std::memory_order_relaxed);
       Region fn = region.load(std::memory_order_relaxed);
       void *const *args = regionArgs.load(std::memory_order_relaxed);
-      if (generation.load(std::memory_order_acquire) != g || index >= team)
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (generation.load(std::memory_order_relaxed) != g || index >= team)
         continue;
       runMember(index, fn, args, team);
       pending.fetch_sub(1, std::memory_order_acq_rel);
