@@ -23,6 +23,11 @@ Roofline: peak f32 and bf16 FLOP/s, VNNI and AMX int8 OP/s measured by
 bench/peak_flops.c on every thread, and memory bandwidth from a large numpy
 copy; the bound of a workload is max(ops / peak, weight bytes / bandwidth).
 numpy runs with the environment as given (OPENBLAS_CORETYPE, where set, slows it).
+
+Ours and the peers of a workload take turns (ROUNDS rounds, see interleaved):
+each figure is the median of its round medians, and each printed ratio the
+median of the per-round ratios, so a drift in the machine's speed (a shared
+VM's neighbours) hits both sides of a ratio alike.
 """
 import argparse
 import datetime
@@ -110,6 +115,36 @@ def ort_session(path, threads):
     o.intra_op_num_threads = threads
     o.inter_op_num_threads = 1
     return ort.InferenceSession(path, o, providers=["CPUExecutionProvider"])
+
+
+def ort_ms(path, feeds, threads, runs):
+    """ONNX Runtime's median ms in a session of its own, gone before the next
+    measurement (its pool threads keep spinning and would take our cores)."""
+    sess = ort_session(path, threads)
+    ms = median_ms(lambda: sess.run(None, feeds), runs)
+    del sess
+    return ms
+
+
+ROUNDS = 5
+
+
+def interleaved(measures, runs):
+    """Runs each of `measures` (name -> fn(runs) -> ms; "ours" first) ROUNDS
+    times in turn, runs // ROUNDS iterations a time: this VM's speed drifts
+    by up to 1.5x over seconds, and taking turns lets every side see the same
+    slow and fast phases. Returns the median of each side's round medians,
+    the median over rounds of ours / each peer (two measurements seconds
+    apart: the ratio to trust), and the round medians themselves."""
+    rounds = {k: [] for k in measures}
+    n = max(3, runs // ROUNDS)
+    for _ in range(ROUNDS):
+        for k, fn in measures.items():
+            rounds[k].append(fn(n))
+    ms = {k: float(np.median(v)) for k, v in rounds.items()}
+    paired = {k: float(np.median([o / t for o, t in zip(rounds["ours"], v)]))
+              for k, v in rounds.items() if k != "ours"}
+    return ms, paired, rounds
 
 
 def ours_run(bindir, so, inputs, threads, runs):
@@ -245,7 +280,6 @@ def bench_minilm(bindir, work, threads, runs, roof, batch, scheme):
         np.save(files[name], v)
     # Ours first: a live ONNX Runtime session keeps its pool threads spinning
     # and would steal the cores from quant-run.
-    ours = ours_ms(bindir, so, files, threads, runs)
     peer_model, peer = model, "onnxruntime fp32"
     if scheme not in ("none", "bf16"):
         from onnxruntime import quantization as oq
@@ -254,9 +288,10 @@ def bench_minilm(bindir, work, threads, runs, roof, batch, scheme):
             oq.quantize_dynamic(model, peer_model, weight_type=oq.QuantType.QInt8,
                                 op_types_to_quantize=["MatMul"])
         peer = "onnxruntime int8 dynamic"
-    sess = ort_session(peer_model, threads)
-    theirs = median_ms(lambda: sess.run(None, feeds), runs)
-    del sess
+    ms, paired, rounds = interleaved(
+        {"ours": lambda n: ours_ms(bindir, so, files, threads, n),
+         "onnxruntime": lambda n: ort_ms(peer_model, feeds, threads, n)}, runs)
+    ours, theirs = ms["ours"], ms["onnxruntime"]
     shapes = {"input_ids": [batch, minilm.SEQ_LEN], "attention_mask": [batch, minilm.SEQ_LEN]}
     flops = matmul_flops(bindir, model, shapes, work)
     weights = weight_bytes(model) * {"none": 1.0, "w8a8": 0.25, "w4a16-g128": 0.14,
@@ -275,7 +310,8 @@ def bench_minilm(bindir, work, threads, runs, roof, batch, scheme):
             iree_error = str(e).strip().splitlines()[0][:200]
     return {"ours_ms": ours, "onnxruntime_ms": theirs, "peer": peer, "batch": batch,
             "iree_ms": iree, "iree_error": iree_error, "scheme": scheme, "roofline_ms": bound,
-            "matmul_gflop": flops / 1e9, "weight_mb": weights / 1e6}
+            "matmul_gflop": flops / 1e9, "weight_mb": weights / 1e6,
+            "ours_over_peer_paired": paired, "round_ms": rounds}
 
 
 def f32_matmul(bindir, work, name, M, K, N, quant="none"):
@@ -303,16 +339,16 @@ def bench_matmul(bindir, work, threads, runs, roof):
     M, K, N = 128, 384, 1536
     path, so, x, xf, w = f32_matmul(bindir, work, "matmul", M, K, N)
     # A 0.3 ms kernel needs many runs for a stable median on a shared VM.
-    runs = max(runs, 500)
-    ours = ours_ms(bindir, so, {"x": xf}, threads, runs)
-    sess = ort_session(path, threads)
-    theirs = median_ms(lambda: sess.run(None, {"x": x}), runs)
-    del sess
+    ms, paired, rounds = interleaved(
+        {"ours": lambda n: ours_ms(bindir, so, {"x": xf}, threads, n),
+         "onnxruntime": lambda n: ort_ms(path, {"x": x}, threads, n),
+         "numpy": lambda n: median_ms(lambda: x @ w, n)}, max(runs, 500))
     flops = 2 * M * N * K
     bound = max(flops / (roof["peak_gflops_f32"] * 1e9), w.nbytes / (roof["bandwidth_gbs"] * 1e9)) * 1e3
-    return {"ours_ms": ours, "onnxruntime_ms": theirs,
-            "numpy_ms": median_ms(lambda: x @ w, runs), "roofline_ms": bound,
-            "ours_gflops": flops / (ours * 1e-3) / 1e9}
+    return {"ours_ms": ms["ours"], "onnxruntime_ms": ms["onnxruntime"],
+            "numpy_ms": ms["numpy"], "roofline_ms": bound,
+            "ours_gflops": flops / (ms["ours"] * 1e-3) / 1e9,
+            "ours_over_peer_paired": paired, "round_ms": rounds}
 
 
 def bench_int4_gemv(bindir, work, threads, runs, roof, rows=1):
@@ -341,11 +377,11 @@ def bench_int4_gemv(bindir, work, threads, runs, roof, rows=1):
     x = rng.standard_normal((rows, K)).astype(np.float32)
     xf = os.path.join(work, f"gemv{rows}_x.npy")
     np.save(xf, x)
-    run = ours_run(bindir, so, {"x": xf}, threads, runs)
-    ours = run["ms"]
-    sess = ort_session(path, threads)
-    theirs = median_ms(lambda: sess.run(None, {"x": x}), runs)
-    del sess
+    run = ours_run(bindir, so, {"x": xf}, threads, 5)  # resident memory
+    ms, paired, rounds = interleaved(
+        {"ours": lambda n: ours_ms(bindir, so, {"x": xf}, threads, n),
+         "onnxruntime": lambda n: ort_ms(path, {"x": x}, threads, n)}, runs)
+    ours, theirs = ms["ours"], ms["onnxruntime"]
     nbytes = b.nbytes + scales.nbytes + zp.nbytes
     # Resident memory against what must be there: the packed weights (codes,
     # scales, zeros as stored) plus x and y. A float copy of the weight would
@@ -360,18 +396,25 @@ def bench_int4_gemv(bindir, work, threads, runs, roof, rows=1):
     return {"ours_ms": ours, "onnxruntime_ms": theirs, "peer": "onnxruntime MatMulNBits",
             "rows": rows, "roofline_ms": bound, "weight_mb": nbytes / 1e6, "memory": memory,
             "ours_gbs": nbytes / (ours * 1e-3) / 1e9,
+            "ours_over_peer_paired": paired, "round_ms": rounds,
             "ours_fraction_of_bandwidth": nbytes / (ours * 1e-3) / (roof["bandwidth_gbs"] * 1e9)}
 
 
-def onednn_ms(work, kind, M, K, N, runs, threads, isa=None):
-    """oneDNN's matmul (bench/onednn_gemm.cpp) in ms, or None when Debian's
-    libdnnl is missing."""
+def onednn_available(work):
+    """Builds bench/onednn_gemm.cpp once; False when Debian's libdnnl is
+    missing."""
     exe = os.path.join(work, "onednn_gemm")
     if not os.path.exists(exe):
         built = subprocess.run(["c++", "-O2", os.path.join(ROOT, "bench", "onednn_gemm.cpp"),
                                 "-ldnnl", "-o", exe], capture_output=True)
         if built.returncode != 0:
-            return None
+            return False
+    return True
+
+
+def onednn_ms(work, kind, M, K, N, runs, threads, isa=None):
+    """oneDNN's matmul (bench/onednn_gemm.cpp, see onednn_available) in ms."""
+    exe = os.path.join(work, "onednn_gemm")
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     if isa:
         env["ONEDNN_MAX_CPU_ISA"] = isa
@@ -410,14 +453,14 @@ def bench_int8_gemm(bindir, work, threads, runs, roof, vnni_only=False):
     a = rng.integers(0, 256, (M, K), dtype=np.uint8)
     af = os.path.join(work, "gemm_a.npy")
     np.save(af, a)
-    ours = ours_ms(bindir, so, {"a": af}, threads, runs)
-    theirs = None
+    measures = {"ours": lambda n: ours_ms(bindir, so, {"a": af}, threads, n)}
     if not vnni_only:
-        sess = ort_session(path, threads)
-        theirs = median_ms(lambda: sess.run(None, {"a": a}), max(5, runs // 5))
-        del sess
-    onednn = onednn_ms(work, "int8", M, K, N, runs, threads,
-                       "AVX512_CORE_VNNI" if vnni_only else None)
+        measures["onnxruntime"] = lambda n: ort_ms(path, {"a": a}, threads, max(3, n // 5))
+    if onednn_available(work):
+        measures["onednn"] = lambda n: onednn_ms(work, "int8", M, K, N, n, threads,
+                                                 "AVX512_CORE_VNNI" if vnni_only else None)
+    ms, paired, rounds = interleaved(measures, runs)
+    ours, theirs, onednn = ms["ours"], ms.get("onnxruntime"), ms.get("onednn")
     ops = 2.0 * M * K * N
     peak = roof["peak_gops_int8"] if vnni_only else max(roof["peak_gops_int8"],
                                                         roof["peak_gops_int8_amx"])
@@ -427,7 +470,8 @@ def bench_int8_gemm(bindir, work, threads, runs, roof, vnni_only=False):
                     (", ONEDNN_MAX_CPU_ISA=AVX512_CORE_VNNI)" if vnni_only else ") and onnxruntime (QDQ)"),
             "roofline_ms": bound, "ours_gops": ops / (ours * 1e-3) / 1e9,
             "onednn_gops": ops / (onednn * 1e-3) / 1e9 if onednn else None,
-            "ours_fraction_of_onednn_throughput": onednn / ours if onednn else None}
+            "ours_fraction_of_onednn_throughput": 1 / paired["onednn"] if onednn else None,
+            "ours_over_peer_paired": paired, "round_ms": rounds}
 
 
 def bench_f32_gemm(bindir, work, threads, runs, roof):
@@ -435,14 +479,17 @@ def bench_f32_gemm(bindir, work, threads, runs, roof):
     oneDNN's f32 matmul and numpy (OpenBLAS)."""
     M, K, N = 512, 4096, 4096
     _, so, x, xf, w = f32_matmul(bindir, work, "f32gemm", M, K, N)
-    runs = max(5, runs // 5)
-    ours = ours_ms(bindir, so, {"x": xf}, threads, runs)
-    onednn = onednn_ms(work, "f32", M, K, N, runs, threads)
+    measures = {"ours": lambda n: ours_ms(bindir, so, {"x": xf}, threads, n),
+                "numpy": lambda n: median_ms(lambda: x @ w, n)}
+    if onednn_available(work):
+        measures["onednn"] = lambda n: onednn_ms(work, "f32", M, K, N, n, threads)
+    ms, paired, rounds = interleaved(measures, max(15, runs // 3))
     flops = 2.0 * M * K * N
-    return {"ours_ms": ours, "onednn_ms": onednn, "numpy_ms": median_ms(lambda: x @ w, runs),
+    return {"ours_ms": ms["ours"], "onednn_ms": ms.get("onednn"), "numpy_ms": ms["numpy"],
             "peer": "oneDNN f32 matmul, numpy (OpenBLAS)",
             "roofline_ms": flops / (roof["peak_gflops_f32"] * 1e9) * 1e3,
-            "ours_gflops": flops / (ours * 1e-3) / 1e9}
+            "ours_gflops": flops / (ms["ours"] * 1e-3) / 1e9,
+            "ours_over_peer_paired": paired, "round_ms": rounds}
 
 
 def bench_bf16_gemm(bindir, work, threads, runs, roof):
@@ -452,16 +499,19 @@ def bench_bf16_gemm(bindir, work, threads, runs, roof):
     and the f32 FMA peaks (a bf16 product may run on either)."""
     M, K, N = 512, 4096, 4096
     _, so, x, xf, w = f32_matmul(bindir, work, "bf16gemm", M, K, N, quant="bf16")
-    runs = max(5, runs // 5)
-    ours = ours_ms(bindir, so, {"x": xf}, threads, runs)
-    onednn = onednn_ms(work, "bf16", M, K, N, runs, threads)
+    measures = {"ours": lambda n: ours_ms(bindir, so, {"x": xf}, threads, n)}
+    if onednn_available(work):
+        measures["onednn"] = lambda n: onednn_ms(work, "bf16", M, K, N, n, threads)
+    ms, paired, rounds = interleaved(measures, max(15, runs // 3))
+    ours, onednn = ms["ours"], ms.get("onednn")
     flops = 2.0 * M * K * N
     peak = max(roof["peak_gflops_bf16"], roof["peak_gflops_f32"])
     return {"ours_ms": ours, "onednn_ms": onednn,
             "peer": "oneDNN bf16 matmul (bf16 x bf16 -> f32)",
             "roofline_ms": flops / (peak * 1e9) * 1e3,
             "ours_gflops": flops / (ours * 1e-3) / 1e9,
-            "ours_fraction_of_onednn_throughput": onednn / ours if onednn else None}
+            "ours_fraction_of_onednn_throughput": 1 / paired["onednn"] if onednn else None,
+            "ours_over_peer_paired": paired, "round_ms": rounds}
 
 
 def main():
@@ -528,8 +578,9 @@ def main():
         for key, label in (("onnxruntime_ms", w.get("peer", "onnxruntime") if name.startswith(("minilm", "int4")) else "onnxruntime"),
                            ("onednn_ms", "oneDNN"), ("numpy_ms", "numpy"), ("iree_ms", "IREE")):
             if w.get(key):
-                parts.append(f"{label} {w[key]:.3f} ms (ours/{label.split()[0]} "
-                             f"{w['ours_ms'] / w[key]:.2f}x)")
+                # The paired ratio (per round, see interleaved) where there is one.
+                ratio = w.get("ours_over_peer_paired", {}).get(key[:-3], w["ours_ms"] / w[key])
+                parts.append(f"{label} {w[key]:.3f} ms (ours/{label.split()[0]} {ratio:.2f}x)")
         if w.get("memory"):
             m = w["memory"]
             parts.append(f"resident {m['resident_mib']:.1f} MiB = "

@@ -15,12 +15,14 @@
 #include "qf/Dialect/Qf/IR/QfDialect.h"
 #include "qf/Dialect/Qf/Passes.h"
 #include "LinalgBuilders.h"
+#include "ProductEpilogue.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
@@ -38,6 +40,7 @@ namespace qf {
 
 namespace {
 using lowering::block;
+using lowering::epilogueOverProduct;
 
 /// Largest candidate that divides `n`.
 int64_t pick(int64_t n, ArrayRef<int64_t> candidates) {
@@ -47,22 +50,6 @@ int64_t pick(int64_t n, ArrayRef<int64_t> candidates) {
   return 1;
 }
 
-
-/// Tile-and-fuse pulls in only the fill that zeroes the accumulator: other
-/// producers (say the activation feeding A) would be recomputed once per
-/// tile, and as scalar code.
-scf::SCFTileAndFuseOptions fuseFillOnly(scf::SCFTilingOptions tiling) {
-  scf::SCFTileAndFuseOptions opts;
-  opts.setTilingOptions(tiling);
-  opts.setFusionControlFn(
-      [](tensor::ExtractSliceOp, OpResult producer,
-         bool) -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
-        if (isa<linalg::FillOp>(producer.getOwner()))
-          return scf::SCFTileAndFuseOptions::ControlFnResult{};
-        return std::nullopt;
-      });
-  return opts;
-}
 
 SmallVector<OpFoldResult> sizes(OpBuilder &b, ArrayRef<int64_t> v) {
   SmallVector<OpFoldResult> r;
@@ -90,6 +77,67 @@ FailureOr<Operation *> tileInPlace(RewriterBase &rw, Operation *op, ArrayRef<int
   return tiled->tiledOps.back();
 }
 
+
+/// A product's tile, the tile of the fill of its accumulator (null when
+/// there is none) and of its epilogue (null unless one was fused).
+struct ProductTiles {
+  Operation *product, *fill, *epilogue;
+};
+
+/// Tiles `op` by `tileSizes` (an scf.forall when `forall`, else scf.for
+/// loops) with the fill of its accumulator fused in. With an `epilogue`
+/// (epilogueOverProduct: a generic over `op`'s result shape), that is tiled
+/// instead, as thread tiles matching `tileSizes`, and `op` and its fill are
+/// fused into each tile: the accumulator tile is private to the thread and
+/// still in cache when the epilogue reads it.
+FailureOr<ProductTiles> tileWithFill(RewriterBase &rw, Operation *op, ArrayRef<int64_t> tileSizes,
+                                     bool forall, ArrayRef<int64_t> interchange = {},
+                                     linalg::GenericOp epilogue = {}) {
+  Operation *root = op;
+  SmallVector<int64_t> rootSizes(tileSizes);
+  if (epilogue) {
+    AffineMap out = cast<linalg::LinalgOp>(op).getIndexingMapMatchingResult(op->getResult(0));
+    rootSizes.clear();
+    for (unsigned i = 0; i < out.getNumResults(); ++i)
+      rootSizes.push_back(tileSizes[out.getDimPosition(i)]);
+    root = epilogue;
+    assert(interchange.empty() && "an epilogue root keeps its loop order");
+  }
+  scf::SCFTilingOptions opts;
+  opts.setTileSizes(sizes(rw, rootSizes));
+  opts.setInterchange(interchange);
+  if (forall)
+    opts.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+  scf::SCFTileAndFuseOptions fuse;
+  fuse.setTilingOptions(opts);
+  fuse.setFusionControlFn(
+      [op](tensor::ExtractSliceOp, OpResult producer,
+           bool) -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+        Operation *p = producer.getOwner();
+        if (p == op || (isa<linalg::FillOp>(p) && llvm::is_contained(p->getUsers(), op)))
+          return scf::SCFTileAndFuseOptions::ControlFnResult{};
+        return std::nullopt;
+      });
+  rw.setInsertionPoint(root);
+  auto fused = scf::tileConsumerAndFuseProducersUsingSCF(rw, cast<TilingInterface>(root), fuse);
+  if (failed(fused))
+    return failure();
+  for (auto [orig, repl] : fused->replacements)
+    rw.replaceAllUsesWith(orig, repl);
+  ProductTiles tiles{nullptr, nullptr, nullptr};
+  for (Operation *t : fused->tiledAndFusedOps) {
+    bool reduces = cast<linalg::LinalgOp>(t).getNumReductionLoops() > 0;
+    if (isa<linalg::FillOp>(t))
+      tiles.fill = t;
+    else if (t->getName() == op->getName() && (!epilogue || reduces))
+      tiles.product = t;
+    else if (epilogue && isa<linalg::GenericOp>(t) && !reduces)
+      tiles.epilogue = t;
+  }
+  if (!tiles.product || (epilogue && !tiles.epilogue))
+    return failure();
+  return tiles;
+}
 
 /// A tile's generic without its size-1 loops (rank-reduced through slices),
 /// so a one-step update vectorizes as elementwise code.
@@ -149,33 +197,19 @@ LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
   inner[nDim] = panels ? 1 : nr;
   inner[kDim] = 1;
 
-  // 1. Thread-level tiles with the fill of the accumulator fused in.
-  scf::SCFTilingOptions forallOpts;
-  forallOpts.setTileSizes(sizes(rw, outer));
-  forallOpts.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
-  scf::SCFTileAndFuseOptions fuseOpts = fuseFillOnly(forallOpts);
-  rw.setInsertionPoint(op);
-  auto fused = scf::tileConsumerAndFuseProducersUsingSCF(
-      rw, cast<TilingInterface>(op.getOperation()), fuseOpts);
-  if (failed(fused))
+  // 1. Thread-level tiles with the fill of the accumulator fused in, and the
+  //    epilogue (bias, activation, ...) applied to each finished tile.
+  linalg::GenericOp epilogue = epilogueOverProduct(rw, op);
+  auto threadTiles = tileWithFill(rw, op, outer, /*forall=*/true, {}, epilogue);
+  if (failed(threadTiles))
     return failure();
-  for (auto [orig, repl] : fused->replacements)
-    rw.replaceAllUsesWith(orig, repl);
-  linalg::LinalgOp tiled;
-  for (Operation *t : fused->tiledAndFusedOps)
-    if (t->getName() == op->getName())
-      tiled = cast<linalg::LinalgOp>(t);
-  if (!tiled)
-    return failure();
+  auto tiled = cast<linalg::LinalgOp>(threadTiles->product);
 
   // 1b. Long contractions: an scf.for over K blocks. The accumulator then
   //     lives in the thread's C tile between blocks, so its fill stays at
   //     tile level (vectorized by rows) instead of moving into registers.
   if (K > kKBlock) {
-    linalg::LinalgOp tileFill;
-    for (Operation *t : fused->tiledAndFusedOps)
-      if (isa<linalg::FillOp>(t))
-        tileFill = cast<linalg::LinalgOp>(t);
+    Operation *tileFill = threadTiles->fill;
     SmallVector<int64_t> kBlock(outer.size(), 0);
     kBlock[kDim] = block(K, 1, kKBlock);
     FailureOr<Operation *> kb = tileInPlace(rw, tiled, kBlock);
@@ -183,34 +217,22 @@ LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
       return failure();
     tiled = cast<linalg::LinalgOp>(*kb);
     if (tileFill)
-      (void)tileAndVectorizeRows(rw, tileFill,
+      (void)tileAndVectorizeRows(rw, cast<linalg::LinalgOp>(tileFill),
                                  scf::SCFTilingOptions::LoopType::ForOp);
   }
+  if (threadTiles->epilogue)
+    (void)tileAndVectorizeRows(rw, cast<linalg::LinalgOp>(threadTiles->epilogue),
+                               scf::SCFTilingOptions::LoopType::ForOp);
 
   // 2. Register tiles over (m, n), again with the now tile-sized fill fused
   //    in, so the accumulator starts as a zero vector in registers.
   SmallVector<int64_t> mn = inner, kOnly(inner.size(), 0);
   mn[kDim] = 0;
   kOnly[kDim] = 1;
-  scf::SCFTilingOptions mnOpts;
-  mnOpts.setTileSizes(sizes(rw, mn));
-  scf::SCFTileAndFuseOptions innerOpts = fuseFillOnly(mnOpts);
-  rw.setInsertionPoint(tiled);
-  auto regs = scf::tileConsumerAndFuseProducersUsingSCF(
-      rw, cast<TilingInterface>(tiled.getOperation()), innerOpts);
+  auto regs = tileWithFill(rw, tiled, mn, /*forall=*/false);
   if (failed(regs))
     return failure();
-  for (auto [orig, repl] : regs->replacements)
-    rw.replaceAllUsesWith(orig, repl);
-  linalg::LinalgOp tile, fill;
-  for (Operation *t : regs->tiledAndFusedOps) {
-    if (t->getName() == op->getName())
-      tile = cast<linalg::LinalgOp>(t);
-    else if (isa<linalg::FillOp>(t))
-      fill = cast<linalg::LinalgOp>(t);
-  }
-  if (!tile)
-    return failure();
+  Operation *tile = regs->product, *fill = regs->fill;
 
   // 3. The k loop, one rank-1 update per step.
   FailureOr<Operation *> kTiled = tileInPlace(rw, tile, kOnly);
@@ -328,46 +350,16 @@ LogicalResult vectorizeInPlace(RewriterBase &rw, Operation *op) {
   return success();
 }
 
-/// Tiles `op` by `tileSizes` (an scf.forall when `forall`, else scf.for
-/// loops) with the fill of its accumulator fused in; returns the tiled op
-/// and the tiled fill (null when there is none).
-FailureOr<std::pair<Operation *, Operation *>>
-tileWithFill(RewriterBase &rw, Operation *op, ArrayRef<int64_t> tileSizes, bool forall,
-             ArrayRef<int64_t> interchange = {}) {
-  scf::SCFTilingOptions opts;
-  opts.setTileSizes(sizes(rw, tileSizes));
-  opts.setInterchange(interchange);
-  if (forall)
-    opts.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
-  rw.setInsertionPoint(op);
-  auto fused = scf::tileConsumerAndFuseProducersUsingSCF(rw, cast<TilingInterface>(op),
-                                                         fuseFillOnly(opts));
-  if (failed(fused))
-    return failure();
-  for (auto [orig, repl] : fused->replacements)
-    rw.replaceAllUsesWith(orig, repl);
-  Operation *tile = nullptr, *fill = nullptr;
-  for (Operation *t : fused->tiledAndFusedOps) {
-    if (t->getName() == op->getName())
-      tile = t;
-    else if (isa<linalg::FillOp>(t))
-      fill = t;
-  }
-  if (!tile)
-    return failure();
-  return std::make_pair(tile, fill);
-}
-
 /// Reductions over a few rows that are not plain contractions, such as the
 /// weight-only matmul with its weight decoded in the loop body: an output
 /// [R, N] over loops (r, n, k...), or [R, N/nt, nt] over (r, np, nl, k...)
 /// for weights packed in column panels, every k a reduction. Threads take
 /// column tiles (one row, or up to 16 rows of one panel), the k loops run one
 /// step at a time, and each step is a vector update of the tile, whose
-/// accumulator the pass later hoists into registers. The forall of each tile
-/// is added to `threadLoops`.
+/// accumulator the pass later hoists into registers. The outermost step loop
+/// of each tile is added to `stepLoops`.
 LogicalResult tileAndVectorizeColumns(RewriterBase &rw, linalg::GenericOp op,
-                                      SmallVectorImpl<Operation *> &threadLoops) {
+                                      SmallVectorImpl<Operation *> &stepLoops) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   auto iters = op.getIteratorTypesArray();
   // Output [R, N] over (r, n, k...), or [R, N/nt, nt] over (r, np, nl, k...)
@@ -394,15 +386,23 @@ LogicalResult tileAndVectorizeColumns(RewriterBase &rw, linalg::GenericOp op,
   for (unsigned d = 0; d < par; ++d)
     steps[d] = 0;
 
-  auto outerTiles = tileWithFill(rw, op, outer, /*forall=*/true);
+  linalg::GenericOp epilogue = epilogueOverProduct(rw, op);
+  auto outerTiles = tileWithFill(rw, op, outer, /*forall=*/true, {}, epilogue);
   if (failed(outerTiles))
     return failure();
-  auto [tile, fill] = *outerTiles;
-  threadLoops.push_back(tile->getParentOfType<scf::ForallOp>());
+  auto [tile, fill, epilogueTile] = *outerTiles;
+  if (epilogueTile &&
+      failed(tileAndVectorizeRows(rw, cast<linalg::LinalgOp>(epilogueTile),
+                                  scf::SCFTilingOptions::LoopType::ForOp)))
+    return failure();
 
   FailureOr<Operation *> stepped = tileInPlace(rw, tile, steps);
   if (failed(stepped))
     return failure();
+  Operation *loop = (*stepped)->getParentOp();
+  while (!isa<scf::ForallOp>(loop->getParentOp()))
+    loop = loop->getParentOp();
+  stepLoops.push_back(loop);
 
   // The step's reduction dims are all 1: dropped, the update is elementwise
   // over the column tile (no per-lane reduction code).
@@ -541,10 +541,13 @@ LogicalResult tileAndVectorizePairs(RewriterBase &rw, linalg::GenericOp op, cons
           Pt = block(panels, 1, std::max<int64_t>(1, 256 / nr));
   lowering::shrinkBlocks(groups, 1, Gt, panels, 1, Pt, kMinThreadTiles);
 
-  auto threadTiles = tileWithFill(rw, op, {Gt, Pt, 0, 0, 0, 0}, /*forall=*/true);
+  linalg::GenericOp epilogue = epilogueOverProduct(rw, op);
+  auto threadTiles = tileWithFill(rw, op, {Gt, Pt, 0, 0, 0, 0}, /*forall=*/true, {}, epilogue);
   if (failed(threadTiles))
     return failure();
-  Operation *threadTile = threadTiles->first;
+  Operation *threadTile = threadTiles->product;
+  if (Operation *e = threadTiles->epilogue)
+    (void)tileAndVectorizeRows(rw, cast<linalg::LinalgOp>(e), scf::SCFTilingOptions::LoopType::ForOp);
   // Long K: blocks of kPairKBlock kq-rows (1 KiB of K for int8), panels
   // outer and row groups inner, so one panel's K slice (32 KiB) stays in L1
   // for all the thread's row groups; the accumulator lives in the thread's
@@ -559,14 +562,14 @@ LogicalResult tileAndVectorizePairs(RewriterBase &rw, linalg::GenericOp op, cons
     if (failed(kb))
       return failure();
     threadTile = *kb;
-    if (Operation *f = threadTiles->second)
+    if (Operation *f = threadTiles->fill)
       (void)tileAndVectorizeRows(rw, cast<linalg::LinalgOp>(f), scf::SCFTilingOptions::LoopType::ForOp);
   }
   auto regTiles = tileWithFill(rw, threadTile, {1, 1, 0, 0, 0, 0}, /*forall=*/false,
                                kBlocked ? ArrayRef<int64_t>{1, 0, 2, 3, 4, 5} : ArrayRef<int64_t>{});
   if (failed(regTiles))
     return failure();
-  auto [tile, fill] = *regTiles;
+  auto [tile, fill, _] = *regTiles;
 
   FailureOr<Operation *> kTiled = tileInPlace(rw, tile, {0, 0, 1, 0, 0, 0});
   if (failed(kTiled))
@@ -631,23 +634,8 @@ LogicalResult tileAndVectorizePairs(RewriterBase &rw, linalg::GenericOp op, cons
 /// marked `qf.amx_epilogue` and left whole: qf-cpu-amx applies it to each
 /// 32-column block of the product while that block is still in cache.
 void markAmxEpilogue(linalg::GenericOp product) {
-  Value v = product.getResult(0);
-  while (v.hasOneUse() && isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(*v.getUsers().begin()))
-    v = v.getUsers().begin()->getResult(0);
-  if (!v.hasOneUse())
-    return;
-  auto e = dyn_cast<linalg::GenericOp>(*v.getUsers().begin());
-  if (!e || e.getNumDpsInits() != 1 || e.getNumReductionLoops() != 0 ||
-      !llvm::all_of(e.getIndexingMapsArray(),
-                    [](AffineMap m) { return m.isProjectedPermutation(/*allowZeroInResults=*/true); }))
-    return;
-  OpOperand *in = e.getDpsInputOperand(0);
-  for (OpOperand *o : e.getDpsInputOperands())
-    if (o->get() == v)
-      in = o;
-  if (in->get() != v || !e.getMatchingIndexingMap(in).isIdentity())
-    return;
-  e->setAttr("qf.amx_epilogue", UnitAttr::get(e.getContext()));
+  if (linalg::GenericOp e = lowering::findEpilogue(product).first)
+    e->setAttr("qf.amx_epilogue", UnitAttr::get(e.getContext()));
 }
 
 struct QfCpuTileAndVectorizePass
@@ -684,11 +672,18 @@ struct QfCpuTileAndVectorizePass
     for (linalg::LinalgOp op : targets)
       if (!pairKind(op) && !op->hasAttr("qf.amx")) // qf-cpu-amx takes those
         (void)tileAndVectorize(rw, op); // untouched ops fall back to loops
+    // What the products replaced (themselves, their fills and epilogues) is
+    // dead now; gone before the row tiling below would tile it too.
+    for (Operation &o : llvm::make_early_inc_range(llvm::reverse(f.getBody().front())))
+      if (isOpTriviallyDead(&o))
+        rw.eraseOp(&o);
 
     // Few-row reductions with a richer body (weight-only matmuls).
     SmallVector<linalg::GenericOp> columnOps;
     for (Operation &o : f.getBody().front())
-      if (auto g = dyn_cast<linalg::GenericOp>(&o); g && !linalg::isaContractionOpInterface(g))
+      // (Reductions only: fusing one's epilogue erases that.)
+      if (auto g = dyn_cast<linalg::GenericOp>(&o);
+          g && g.getNumReductionLoops() > 0 && !linalg::isaContractionOpInterface(g))
         columnOps.push_back(g);
     SmallVector<Operation *> columnLoops;
     for (linalg::GenericOp op : columnOps)
@@ -738,6 +733,9 @@ struct QfCpuTileAndVectorizePass
     vector::populateVectorTransposeLoweringPatterns(
         patterns, vector::VectorTransposeLowering::EltWise);
     vector::populateVectorGatherLoweringPatterns(patterns);
+    // A slice of an empty tensor is a smaller empty tensor: a product tile
+    // fused into its epilogue's tile accumulates into a buffer of its own.
+    tensor::populateFoldTensorEmptyPatterns(patterns);
     if (failed(applyPatternsGreedily(f, std::move(patterns))))
       return signalPassFailure();
 

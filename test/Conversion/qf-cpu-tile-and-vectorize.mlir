@@ -227,3 +227,134 @@ func.func @bf16_fma(%a: tensor<1x16x8x2xf32>, %b: tensor<1x16x32x2xbf16>) -> ten
   } -> tensor<1x8x1x32xf32>
   return %r : tensor<1x8x1x32xf32>
 }
+
+// -----
+
+// The epilogue (bias + ReLU) runs inside the product's thread tile: the
+// accumulator tile is a tensor of its own (not a slice of a full [64, 64]
+// product), read back row by row as vectors while still in cache; only the
+// epilogue's result leaves the thread.
+// CHECK-LABEL: func @epilogue_bias_relu
+// CHECK: scf.forall ({{.*}}) = (0, 0) to (64, 64) step (8, 32) shared_outs(%[[OUT:.*]] = %{{.*}})
+// CHECK:   %[[ACC:.*]] = tensor.empty() : tensor<8x32xf32>
+// CHECK:   scf.for {{.*}} -> (vector<8x32xf32>)
+// CHECK:   %[[C:.*]] = vector.transfer_write {{.*}}, %[[ACC]]
+// CHECK:   scf.for
+// CHECK:     tensor.extract_slice %[[C]]
+// CHECK:     arith.addf {{.*}} : vector<32xf32>
+// CHECK:     arith.maximumf {{.*}} : vector<32xf32>
+// CHECK:   scf.forall.in_parallel
+// CHECK:     tensor.parallel_insert_slice {{.*}} into %[[OUT]]
+// CHECK-NOT: linalg.generic
+func.func @epilogue_bias_relu(%a: tensor<64x128xf32>, %b: tensor<128x64xf32>, %bias: tensor<1x64xf32>) -> tensor<64x64xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x64xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<64x64xf32>) -> tensor<64x64xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<64x128xf32>, tensor<128x64xf32>) outs(%f : tensor<64x64xf32>) -> tensor<64x64xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%m, %bias : tensor<64x64xf32>, tensor<1x64xf32>) outs(%e : tensor<64x64xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    %t = arith.maximumf %s, %z : f32
+    linalg.yield %t : f32
+  } -> tensor<64x64xf32>
+  return %r : tensor<64x64xf32>
+}
+
+// -----
+
+// Attention scores: the batch matmul's epilogue reads it through an
+// expand_shape ([12, 128, 128] -> [1, 12, 128, 128]) and broadcasts a
+// [1, 1, 1, 128] mask. It is rewritten over the product's own dims (the
+// mask's unit dims dropped) and fused; the result is expanded afterwards.
+// CHECK-LABEL: func @epilogue_through_reshape
+// CHECK: %[[MASK:.*]] = tensor.collapse_shape %{{.*}} : tensor<1x1x1x128xf32> into tensor<128xf32>
+// CHECK: %[[T:.*]] = scf.forall
+// CHECK:   scf.for {{.*}} -> (vector<8x32xf32>)
+// CHECK:   tensor.extract_slice %[[MASK]]
+// CHECK:   arith.divf {{.*}} : vector<32xf32>
+// CHECK:   arith.addf {{.*}} : vector<32xf32>
+// CHECK:   scf.forall.in_parallel
+// CHECK: tensor.expand_shape %[[T]] {{\[\[}}0, 1], [2], [3]] output_shape [1, 12, 128, 128]
+// CHECK-NOT: linalg.generic
+func.func @epilogue_through_reshape(%a: tensor<12x128x32xf32>, %b: tensor<12x32x128xf32>, %mask: tensor<1x1x1x128xf32>) -> tensor<1x12x128x128xf32> {
+  %z = arith.constant 0.0 : f32
+  %c = arith.constant 8.0 : f32
+  %e = tensor.empty() : tensor<12x128x128xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<12x128x128xf32>) -> tensor<12x128x128xf32>
+  %m = linalg.batch_matmul ins(%a, %b : tensor<12x128x32xf32>, tensor<12x32x128xf32>) outs(%f : tensor<12x128x128xf32>) -> tensor<12x128x128xf32>
+  %x = tensor.expand_shape %m [[0, 1], [2], [3]] output_shape [1, 12, 128, 128] : tensor<12x128x128xf32> into tensor<1x12x128x128xf32>
+  %e2 = tensor.empty() : tensor<1x12x128x128xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, 0, 0, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%x, %mask : tensor<1x12x128x128xf32>, tensor<1x1x1x128xf32>) outs(%e2 : tensor<1x12x128x128xf32>) {
+  ^bb0(%in: f32, %y: f32, %o: f32):
+    %s = arith.divf %in, %c : f32
+    %t = arith.addf %s, %y : f32
+    linalg.yield %t : f32
+  } -> tensor<1x12x128x128xf32>
+  return %r : tensor<1x12x128x128xf32>
+}
+
+// -----
+
+// A product whose result is also returned keeps it: the elementwise op is
+// not an epilogue to fuse, and runs as its own parallel rows afterwards.
+// CHECK-LABEL: func @no_epilogue_two_users
+// CHECK: %[[P:.*]] = scf.forall
+// CHECK:   scf.forall.in_parallel
+// CHECK: %[[E:.*]] = scf.forall {{.*}} shared_outs
+// CHECK:   tensor.extract_slice %[[P]]
+// CHECK:   arith.addf {{.*}} : vector<64xf32>
+// CHECK: return %[[P]], %[[E]]
+func.func @no_epilogue_two_users(%a: tensor<64x128xf32>, %b: tensor<128x64xf32>) -> (tensor<64x64xf32>, tensor<64x64xf32>) {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x64xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<64x64xf32>) -> tensor<64x64xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<64x128xf32>, tensor<128x64xf32>) outs(%f : tensor<64x64xf32>) -> tensor<64x64xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%m : tensor<64x64xf32>) outs(%e : tensor<64x64xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %s = arith.addf %x, %x : f32
+    linalg.yield %s : f32
+  } -> tensor<64x64xf32>
+  return %m, %r : tensor<64x64xf32>, tensor<64x64xf32>
+}
+
+// -----
+
+// The requantize epilogue of a VNNI product (zero-point compensation with
+// per-column sums, then i32 -> u8) reads the product through its collapse
+// to [R, N]; fused into the VNNI thread tile over [rg, rl, np, nl].
+// CHECK-LABEL: func @vnni_requant_epilogue
+// CHECK: %[[SUMS:.*]] = tensor.expand_shape %{{.*}} output_shape [2, 32] : tensor<64xi32> into tensor<2x32xi32>
+// CHECK: %[[T:.*]] = scf.forall {{.*}} -> (tensor<1x8x2x32xi8>)
+// CHECK:   qf.x86_vpdpbusd
+// CHECK:   tensor.extract_slice %[[SUMS]]
+// CHECK:   arith.subi {{.*}} : vector<32xi32>
+// CHECK:   arith.trunci {{.*}} : vector<32xi32> to vector<32xi8>
+// CHECK:   scf.forall.in_parallel
+// CHECK: tensor.collapse_shape %[[T]] {{\[\[}}0, 1], [2, 3]] : tensor<1x8x2x32xi8> into tensor<8x64xi8>
+#mA = affine_map<(rg, np, k4, rl, nl, kk) -> (rg, k4, rl, kk)>
+#mB = affine_map<(rg, np, k4, rl, nl, kk) -> (np, k4, nl, kk)>
+#mC = affine_map<(rg, np, k4, rl, nl, kk) -> (rg, rl, np, nl)>
+func.func @vnni_requant_epilogue(%a: tensor<1x16x8x4xi8>, %b: tensor<2x16x32x4xi8>, %sums: tensor<1x64xi32>) -> tensor<8x64xi8> {
+  %c0 = arith.constant 0 : i32
+  %c128 = arith.constant 128 : i32
+  %e = tensor.empty() : tensor<1x8x2x32xi32>
+  %f = linalg.fill ins(%c0 : i32) outs(%e : tensor<1x8x2x32xi32>) -> tensor<1x8x2x32xi32>
+  %r = linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction", "parallel", "parallel", "reduction"]} ins(%a, %b : tensor<1x16x8x4xi8>, tensor<2x16x32x4xi8>) outs(%f : tensor<1x8x2x32xi32>) attrs = {qf.vnni} {
+  ^bb0(%x: i8, %y: i8, %acc: i32):
+    %xu = arith.extui %x : i8 to i32
+    %ys = arith.extsi %y : i8 to i32
+    %p = arith.muli %xu, %ys : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  } -> tensor<1x8x2x32xi32>
+  %c = tensor.collapse_shape %r [[0, 1], [2, 3]] : tensor<1x8x2x32xi32> into tensor<8x64xi32>
+  %e2 = tensor.empty() : tensor<8x64xi8>
+  %q = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%c, %sums : tensor<8x64xi32>, tensor<1x64xi32>) outs(%e2 : tensor<8x64xi8>) {
+  ^bb0(%x: i32, %s: i32, %o: i8):
+    %m = arith.muli %s, %c128 : i32
+    %d = arith.subi %x, %m : i32
+    %t = arith.trunci %d : i32 to i8
+    linalg.yield %t : i8
+  } -> tensor<8x64xi8>
+  return %q : tensor<8x64xi8>
+}
