@@ -10,7 +10,7 @@ Workloads:
   minilm   paraphrase-MiniLM-L3-v2 (the bundled real model), batch 1 and 8 x 128
            tokens, fp32 / w8a8 / w4a16-g128 / bf16 (ONNX Runtime fp32 for fp32 and
            bf16, its int8 dynamic for the integer schemes)
-  gemv     int4 group-128 4096x14336 MatMulNBits at 1 and 16 rows (ONNX
+  gemv     int4 group-128 4096x14336 MatMulNBits at 1, 16 and 256 rows (ONNX
            Runtime's MatMulNBits on the same model)
   matmul   one 128x384 @ 384x1536 f32 MatMul as an ONNX model
   int8     u8 512x4096 @ s8 4096x4096 QDQ MatMul (requantized to u8) against
@@ -546,7 +546,7 @@ def main():
                                                      a.runs if batch == 1 else max(5, a.runs // 4),
                                                      roof, batch, scheme)
     if "gemv" in only:
-        for rows in (1, 16):
+        for rows in (1, 16, 256):
             result["workloads"][f"int4_g128_{rows}x4096x14336"] = bench_int4_gemv(
                 bindir, work, a.threads, a.runs, roof, rows)
     if "matmul" in only:

@@ -78,10 +78,11 @@ FailureOr<Operation *> tileInPlace(RewriterBase &rw, Operation *op, ArrayRef<int
 }
 
 
-/// A product's tile, the tile of the fill of its accumulator (null when
-/// there is none) and of its epilogue (null unless one was fused).
+/// A product's tile, the tiles of the fill of its accumulator, of its
+/// epilogue and of the decode of its weight (`qf.decode`, see
+/// blockDecodedProduct); null where there is none.
 struct ProductTiles {
-  Operation *product, *fill, *epilogue;
+  Operation *product, *fill, *epilogue, *decode;
 };
 
 /// Tiles `op` by `tileSizes` (an scf.forall when `forall`, else scf.for
@@ -89,10 +90,11 @@ struct ProductTiles {
 /// (epilogueOverProduct: a generic over `op`'s result shape), that is tiled
 /// instead, as thread tiles matching `tileSizes`, and `op` and its fill are
 /// fused into each tile: the accumulator tile is private to the thread and
-/// still in cache when the epilogue reads it.
+/// still in cache when the epilogue reads it. A weight decode feeding `op`
+/// is fused too (each tile decodes its slice); the fill only `withFill`.
 FailureOr<ProductTiles> tileWithFill(RewriterBase &rw, Operation *op, ArrayRef<int64_t> tileSizes,
                                      bool forall, ArrayRef<int64_t> interchange = {},
-                                     linalg::GenericOp epilogue = {}) {
+                                     linalg::GenericOp epilogue = {}, bool withFill = true) {
   Operation *root = op;
   SmallVector<int64_t> rootSizes(tileSizes);
   if (epilogue) {
@@ -111,10 +113,12 @@ FailureOr<ProductTiles> tileWithFill(RewriterBase &rw, Operation *op, ArrayRef<i
   scf::SCFTileAndFuseOptions fuse;
   fuse.setTilingOptions(opts);
   fuse.setFusionControlFn(
-      [op](tensor::ExtractSliceOp, OpResult producer,
-           bool) -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+      [op, withFill](tensor::ExtractSliceOp, OpResult producer,
+                     bool) -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
         Operation *p = producer.getOwner();
-        if (p == op || (isa<linalg::FillOp>(p) && llvm::is_contained(p->getUsers(), op)))
+        bool feedsOp = llvm::is_contained(p->getUsers(), op);
+        if (p == op || (feedsOp && p->hasAttr("qf.decode")) ||
+            (withFill && feedsOp && isa<linalg::FillOp>(p)))
           return scf::SCFTileAndFuseOptions::ControlFnResult{};
         return std::nullopt;
       });
@@ -124,11 +128,13 @@ FailureOr<ProductTiles> tileWithFill(RewriterBase &rw, Operation *op, ArrayRef<i
     return failure();
   for (auto [orig, repl] : fused->replacements)
     rw.replaceAllUsesWith(orig, repl);
-  ProductTiles tiles{nullptr, nullptr, nullptr};
+  ProductTiles tiles{nullptr, nullptr, nullptr, nullptr};
   for (Operation *t : fused->tiledAndFusedOps) {
     bool reduces = cast<linalg::LinalgOp>(t).getNumReductionLoops() > 0;
     if (isa<linalg::FillOp>(t))
       tiles.fill = t;
+    else if (t->hasAttr("qf.decode"))
+      tiles.decode = t;
     else if (t->getName() == op->getName() && (!epilogue || reduces))
       tiles.product = t;
     else if (epilogue && isa<linalg::GenericOp>(t) && !reduces)
@@ -165,17 +171,23 @@ LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   if (llvm::any_of(ranges, ShapedType::isDynamic) || !op.hasPureTensorSemantics())
     return failure();
-  // Roles of the loops: at most one batch dim, one m, one k (innermost), and
-  // one n dim, or two for weights packed as [N/32][K][32] (panel, lane; see
-  // qf-pack-matmul-weights).
+  // Roles of the loops: at most one batch dim, one m, one or two n dims
+  // (two for weights packed as [N/32][K][32]: panel, lane; see
+  // qf-pack-matmul-weights), and the k dims innermost: one, or (kb, kk(, h))
+  // for a weight decoded block by block (blockDecodedProduct).
   auto dims = linalg::inferContractionDims(op);
-  if (failed(dims) || dims->batch.size() > 1 || dims->m.size() != 1 ||
-      dims->k.size() != 1 || dims->k[0] != ranges.size() - 1 ||
+  if (failed(dims) || dims->batch.size() > 1 || dims->m.size() != 1 || dims->k.empty() ||
       dims->n.empty() || dims->n.size() > 2)
     return failure();
+  for (auto [i, kd] : llvm::enumerate(dims->k))
+    if (kd != ranges.size() - dims->k.size() + i)
+      return failure();
   unsigned mDim = dims->m[0], nDim = dims->n[0], kDim = dims->k[0];
   bool panels = dims->n.size() == 2;
-  int64_t M = ranges[mDim], K = ranges[kDim];
+  int64_t M = ranges[mDim], K = 1;
+  for (unsigned kd : dims->k)
+    K *= ranges[kd];
+  int64_t kInner = K / ranges[kDim]; // k per step of the outermost k loop
   int64_t nr = panels ? ranges[dims->n[1]] : pick(ranges[nDim], {32, 16, 8, 4, 2, 1});
   int64_t N = panels ? ranges[nDim] * nr : ranges[nDim];
   int64_t mr = pick(M, {8, 4, 2, 1});
@@ -195,7 +207,8 @@ LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
   inner[mDim] = mr;
   outer[nDim] = panels ? Nt / nr : Nt;
   inner[nDim] = panels ? 1 : nr;
-  inner[kDim] = 1;
+  for (unsigned kd : dims->k)
+    inner[kd] = 1;
 
   // 1. Thread-level tiles with the fill of the accumulator fused in, and the
   //    epilogue (bias, activation, ...) applied to each finished tile.
@@ -208,27 +221,37 @@ LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
   // 1b. Long contractions: an scf.for over K blocks. The accumulator then
   //     lives in the thread's C tile between blocks, so its fill stays at
   //     tile level (vectorized by rows) instead of moving into registers.
-  if (K > kKBlock) {
+  //     A weight decoded in the product's tiles is decoded per K block.
+  Operation *decode = threadTiles->decode;
+  int64_t kBlocks = block(ranges[kDim], 1, std::max<int64_t>(1, kKBlock / kInner));
+  if (K > kKBlock && kBlocks < ranges[kDim]) {
     Operation *tileFill = threadTiles->fill;
     SmallVector<int64_t> kBlock(outer.size(), 0);
-    kBlock[kDim] = block(K, 1, kKBlock);
-    FailureOr<Operation *> kb = tileInPlace(rw, tiled, kBlock);
+    kBlock[kDim] = kBlocks;
+    auto kb = tileWithFill(rw, tiled, kBlock, /*forall=*/false, {}, {}, /*withFill=*/false);
     if (failed(kb))
       return failure();
-    tiled = cast<linalg::LinalgOp>(*kb);
+    tiled = cast<linalg::LinalgOp>(kb->product);
+    if (decode && kb->decode) {
+      rw.eraseOp(decode); // the thread tile's whole-K decode, now unused
+      decode = kb->decode;
+    }
     if (tileFill)
       (void)tileAndVectorizeRows(rw, cast<linalg::LinalgOp>(tileFill),
                                  scf::SCFTilingOptions::LoopType::ForOp);
   }
-  if (threadTiles->epilogue)
-    (void)tileAndVectorizeRows(rw, cast<linalg::LinalgOp>(threadTiles->epilogue),
-                               scf::SCFTilingOptions::LoopType::ForOp);
+  for (Operation *rows : {decode, threadTiles->epilogue})
+    if (rows)
+      (void)tileAndVectorizeRows(rw, cast<linalg::LinalgOp>(rows),
+                                 scf::SCFTilingOptions::LoopType::ForOp);
 
   // 2. Register tiles over (m, n), again with the now tile-sized fill fused
   //    in, so the accumulator starts as a zero vector in registers.
   SmallVector<int64_t> mn = inner, kOnly(inner.size(), 0);
-  mn[kDim] = 0;
-  kOnly[kDim] = 1;
+  for (unsigned kd : dims->k) {
+    mn[kd] = 0;
+    kOnly[kd] = 1;
+  }
   auto regs = tileWithFill(rw, tiled, mn, /*forall=*/false);
   if (failed(regs))
     return failure();
@@ -390,7 +413,8 @@ LogicalResult tileAndVectorizeColumns(RewriterBase &rw, linalg::GenericOp op,
   auto outerTiles = tileWithFill(rw, op, outer, /*forall=*/true, {}, epilogue);
   if (failed(outerTiles))
     return failure();
-  auto [tile, fill, epilogueTile] = *outerTiles;
+  Operation *tile = outerTiles->product, *fill = outerTiles->fill,
+            *epilogueTile = outerTiles->epilogue;
   if (epilogueTile &&
       failed(tileAndVectorizeRows(rw, cast<linalg::LinalgOp>(epilogueTile),
                                   scf::SCFTilingOptions::LoopType::ForOp)))
@@ -569,7 +593,7 @@ LogicalResult tileAndVectorizePairs(RewriterBase &rw, linalg::GenericOp op, cons
                                kBlocked ? ArrayRef<int64_t>{1, 0, 2, 3, 4, 5} : ArrayRef<int64_t>{});
   if (failed(regTiles))
     return failure();
-  auto [tile, fill, _] = *regTiles;
+  Operation *tile = regTiles->product, *fill = regTiles->fill;
 
   FailureOr<Operation *> kTiled = tileInPlace(rw, tile, {0, 0, 1, 0, 0, 0});
   if (failed(kTiled))

@@ -35,17 +35,18 @@ func.func @wo(%x: tensor<2x8xf32>, %w: tensor<4x3xi8>, %s: tensor<2x3xf32>) -> t
   return %0 : tensor<2x3xf32>
 }
 
-// From 256 rows on, the weight is decoded once into f32 [K, N] (loops over
-// group, byte, nibble, n) and a plain matmul follows.
+// From 16 rows on, with N not in whole 32-column panels, the weight is
+// decoded once into f32 [K, N] (loops over group, byte, nibble, n) and a
+// plain matmul follows (whole panels: see test/e2e/matmul-nbits.test).
 // CHECK-LABEL: func @wo_rows
 // CHECK: %[[W:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%{{.*}}, %arg2 : tensor<2x2x3xi8>, tensor<2x3xf32>) outs(%{{.*}} : tensor<2x2x2x3xf32>)
 // CHECK: linalg.index 2
 // CHECK: arith.shrui
 // CHECK: %[[WF:.*]] = tensor.collapse_shape %[[W]] {{.*}} into tensor<8x3xf32>
-// CHECK: linalg.matmul ins(%arg0, %[[WF]] : tensor<256x8xf32>, tensor<8x3xf32>)
-func.func @wo_rows(%x: tensor<256x8xf32>, %w: tensor<4x3xi8>, %s: tensor<2x3xf32>) -> tensor<256x3xf32> {
-  %0 = qf.weight_only_matmul %x, %w, %s {bits = 4 : i64, group_size = 4 : i64} : (tensor<256x8xf32>, tensor<4x3xi8>, tensor<2x3xf32>) -> tensor<256x3xf32>
-  return %0 : tensor<256x3xf32>
+// CHECK: linalg.matmul ins(%arg0, %[[WF]] : tensor<16x8xf32>, tensor<8x3xf32>)
+func.func @wo_rows(%x: tensor<16x8xf32>, %w: tensor<4x3xi8>, %s: tensor<2x3xf32>) -> tensor<16x3xf32> {
+  %0 = qf.weight_only_matmul %x, %w, %s {bits = 4 : i64, group_size = 4 : i64} : (tensor<16x8xf32>, tensor<4x3xi8>, tensor<2x3xf32>) -> tensor<16x3xf32>
+  return %0 : tensor<16x3xf32>
 }
 
 // quantize rounds half to even and saturates to the storage range; no quant

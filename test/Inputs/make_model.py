@@ -160,11 +160,11 @@ def qdq_const():
                   c("zw", [0, 0, 0, 0], np.int8)], opset=13)
 
 
-def matmul_nbits(bits, zero_points, rows=6):
+def matmul_nbits(bits, zero_points, rows=6, K=64, N=48):
     """ONNX Runtime's MatMulNBits (com.microsoft) as its quantizer writes it:
     B [N][K/bs][bs*bits/8] uint8 codes, little-endian within a byte, one f32
     scale and (optionally) one packed uint8 zero point per (row, block)."""
-    K, N, bs = 64, 48, 32
+    bs = 32
     blocks = K // bs
     w = f32(N, K)
     wb = w.reshape(N, blocks, bs)
@@ -297,8 +297,11 @@ def main():
                 "huge_output": huge_output, "reshape_input": reshape_input,
                 "qlinear_matmul": qlinear_matmul, "ffn": ffn, "qdq_const": qdq_const,
                 "nbits4": lambda: matmul_nbits(4, True), "nbits4_sym": lambda: matmul_nbits(4, False),
-                "nbits8": lambda: matmul_nbits(8, True), "nbits4_rows20": lambda: matmul_nbits(4, True, 20),
+                "nbits8": lambda: matmul_nbits(8, True), "nbits4_rows12": lambda: matmul_nbits(4, True, 12),
                 "nbits4_rows256": lambda: matmul_nbits(4, True, 256),
+                "nbits4_rows16_wide": lambda: matmul_nbits(4, True, 16, K=512, N=64),
+                "nbits4_rows256_wide": lambda: matmul_nbits(4, True, 256, K=512, N=64),
+                "nbits8_rows256_wide": lambda: matmul_nbits(8, False, 256, K=512, N=64),
                 "nbits_bad_bits": nbits_bad_bits, "dq_int4": dq_int4,
                 "outlier_block": outlier_block}
     if name in builders:

@@ -7,7 +7,7 @@ Integer outputs must match exactly; float outputs within 1e-4 relative.
 
 usage: quantized_ops.py WORKDIR [ROWS]
 ROWS (default 6) below 16 takes the fused weight-only lowering, from 16 on
-the decode-once one.
+(N = 40: not in whole 32-column panels) the decode-once one.
 """
 import os
 import subprocess
