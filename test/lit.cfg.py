@@ -1,5 +1,6 @@
 # -*- Python -*-
 import os
+import shutil
 import lit.formats
 from lit.llvm import llvm_config
 
@@ -22,3 +23,13 @@ llvm_config.add_tool_substitutions(
     ["quant-opt", "quant-import", "quant-compile", "quant-run"], [config.qf_tools_dir])
 config.environment["PATH"] = os.pathsep.join(
     [config.qf_tools_dir, config.llvm_tools_dir, config.environment["PATH"]])
+
+# GPU code generation: PTX is checked with the CUDA toolkit's ptxas where the
+# toolkit is installed (the e2e PTX tests report UNSUPPORTED elsewhere).
+cuda_roots = [os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), "/usr/local/cuda"]
+cuda_root = next((r for r in cuda_roots
+                  if r and os.path.exists(os.path.join(r, "nvvm", "libdevice", "libdevice.10.bc"))), None)
+ptxas = shutil.which("ptxas") or (cuda_root and os.path.join(cuda_root, "bin", "ptxas"))
+if cuda_root and ptxas and os.path.exists(ptxas):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))

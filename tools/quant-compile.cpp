@@ -28,10 +28,17 @@ static cl::OptionCategory toolCategory("quant-compile options");
 
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.onnx|model.mlir>"),
                                       cl::Required, cl::cat(toolCategory));
-static cl::opt<std::string> outputFile("o", cl::desc("Output shared object"),
-                                       cl::value_desc("file.so"), cl::Required, cl::cat(toolCategory));
-static cl::opt<std::string> target("target", cl::desc("Target: cpu"),
+static cl::opt<std::string> outputFile("o", cl::desc("Output shared object (or PTX with --emit=ptx)"),
+                                       cl::value_desc("file"), cl::Required, cl::cat(toolCategory));
+static cl::opt<std::string> target("target", cl::desc("Target: cpu, cuda"),
                                    cl::init("cpu"), cl::cat(toolCategory));
+static cl::opt<std::string> gpuArch("gpu-arch", cl::desc("NVIDIA GPU to generate code for (--target=cuda)"),
+                                    cl::value_desc("sm_90|sm_80"), cl::init("sm_90"),
+                                    cl::cat(toolCategory));
+static cl::opt<std::string> emit("emit",
+                                 cl::desc("What to write: so (a module quant-run loads), ptx "
+                                          "(--target=cuda: the kernels' PTX alone)"),
+                                 cl::init("so"), cl::cat(toolCategory));
 static cl::opt<std::string>
     cpuSpec("cpu",
             cl::desc("CPU to generate code for: native (this machine), or an x86-64 CPU name "
@@ -105,8 +112,15 @@ int main(int argc, char **argv) {
   // --help lists this tool's options, not every LLVM backend's.
   cl::HideUnrelatedOptions(toolCategory);
   cl::ParseCommandLineOptions(argc, argv, "Quantforge ahead-of-time compiler\n");
-  if (target != "cpu")
-    return fail("unknown --target '" + target + "' (valid: cpu)");
+  if (target != "cpu" && target != "cuda")
+    return fail("unknown --target '" + target + "' (valid: cpu, cuda)");
+  if (emit != "so" && emit != "ptx")
+    return fail("unknown --emit '" + emit + "' (valid: so, ptx)");
+  if (emit == "ptx" && target != "cuda")
+    return fail("--emit=ptx writes GPU kernels: use it with --target=cuda");
+  // The runtime's CUDA backend is not there yet: a cuda target writes PTX.
+  if (target == "cuda" && emit != "ptx")
+    return fail("--target=cuda writes PTX only for now: pass --emit=ptx");
   // Flags are checked before any work; w8a8's stats path is filled in once
   // the statistics exist.
   qf::QuantScheme scheme{quant, weightMethod, calibMethod, "", "", smoothQuant, clip,
@@ -114,6 +128,8 @@ int main(int argc, char **argv) {
   qf::CompileOptions copts;
   std::string err;
   if (!qf::parseCpuTarget(cpuSpec, copts.cpu, err))
+    return fail(err);
+  if (target == "cuda" && !qf::findGpuTarget(gpuArch, copts.gpu, err))
     return fail(err);
   {
     qf::QuantScheme probe = scheme;
@@ -290,7 +306,8 @@ int main(int argc, char **argv) {
   copts.progress = [&](int i, int n, const std::string &name) {
     log("[" + std::to_string(i) + "/" + std::to_string(n) + "] " + name);
   };
-  if (!qf::compileToSharedObject(*module, copts, err))
+  if (!(target == "cuda" ? qf::compileToPtx(*module, copts, err)
+                          : qf::compileToSharedObject(*module, copts, err)))
     return fail(err);
   log("wrote " + outputFile);
   return 0;

@@ -451,4 +451,41 @@ def QfQuantizeActivations : Pass<"qf-quantize-activations", "::mlir::func::FuncO
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def QfGpuMapLoops : Pass<"qf-gpu-map-loops", "::mlir::func::FuncOp"> {
+  let summary = "Run each linalg op of a bufferized function as one GPU launch";
+  let description = [{
+    After bufferization: every top-level linalg op becomes loops (an
+    `scf.parallel` over its outer parallel dims, `scf.for` for the rest) and
+    the outermost `scf.parallel` a `gpu.launch` of 1-D blocks of `threads`
+    threads (fewer for a smaller static iteration space), one thread per
+    point of its iteration space, delinearized row-major so that
+    neighbouring threads touch neighbouring elements; the loops inside
+    (reductions) stay sequential in the thread. An op without parallel dims
+    (a full reduction, a 0-d update), or a top-level `scf.for` nest, runs in
+    a launch of one thread. `memref.alloc` / `memref.dealloc` become
+    `gpu.alloc` / `gpu.dealloc`. A buffer access left on the host is an
+    error: the host of a GPU module only allocates and launches.
+  }];
+  let options = [
+    Option<"threadsPerBlock", "threads", "int64_t", "256", "threads per block">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect"];
+}
+
+def QfGpuMergeKernelModules : Pass<"qf-gpu-merge-kernel-modules", "::mlir::ModuleOp"> {
+  let summary = "Move every outlined kernel into one gpu.module";
+  let description = [{
+    gpu-kernel-outlining gives each kernel a gpu.module of its own; this
+    pass moves them all into one (`name`), each kernel renamed after the
+    module it came from, and updates the launches, so a model serializes to
+    one PTX text that the runtime loads and JIT-compiles once. Runs before a
+    target is attached.
+  }];
+  let options = [
+    Option<"moduleName", "name", "std::string", "\"qf_kernels\"", "name of the merged module">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // QF_PASSES_TD

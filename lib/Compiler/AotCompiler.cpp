@@ -10,6 +10,7 @@
 #include "qf/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
@@ -262,6 +263,83 @@ bool runStage(ModuleOp module, const PipelineStage &stage, std::string &error) {
   return true;
 }
 
+/// Runs opts.preStages then `target` on `module`, reporting each stage
+/// (and `extraSteps` more to come) through opts.progress; calls
+/// opts.afterPreStages between the two and `afterEntryStage` after the
+/// target's first stage.
+static bool runStages(ModuleOp module, const CompileOptions &opts,
+                      std::vector<PipelineStage> target, int extraSteps, int &step,
+                      const std::function<bool()> &afterEntryStage, std::string &error) {
+  std::vector<PipelineStage> stages = opts.preStages;
+  size_t entryStage = stages.size();
+  for (PipelineStage &s : target)
+    stages.push_back(std::move(s));
+  int total = (int)stages.size() + extraSteps;
+  for (const auto &[index, stage] : llvm::enumerate(stages)) {
+    if (opts.progress)
+      opts.progress(++step, total, stage.name);
+    if (!runStage(module, stage, error))
+      return false;
+    if (index + 1 == entryStage && opts.afterPreStages && !opts.afterPreStages(module, error))
+      return false;
+    if (index == entryStage && !afterEntryStage())
+      return false;
+  }
+  return true;
+}
+
+/// Writes `text` to `path` through a temporary renamed into place: no
+/// half-written output on failure.
+static bool writeFileAtomically(const std::string &path, llvm::StringRef text,
+                                std::string &error) {
+  std::string tmp = path + ".tmp";
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(tmp, ec);
+    if (ec) {
+      error = "cannot write '" + path + "': " + ec.message();
+      return false;
+    }
+    os << text;
+    os.close();
+    if (os.has_error()) {
+      llvm::sys::fs::remove(tmp);
+      error = "cannot write '" + path + "': " + os.error().message();
+      os.clear_error();
+      return false;
+    }
+  }
+  if (auto ec = llvm::sys::fs::rename(tmp, path)) {
+    llvm::sys::fs::remove(tmp);
+    error = "cannot write '" + path + "': " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+bool compileToPtx(ModuleOp module, const CompileOptions &opts, std::string &error) {
+  std::string sig;
+  if (!buildSignature(module, sig, error))
+    return false;
+  std::vector<PipelineStage> gpuStages = cudaPipelineStages(opts.gpu);
+  int step = 0, total = (int)(opts.preStages.size() + gpuStages.size()) + 1;
+  if (!runStages(module, opts, std::move(gpuStages), 1, step, [] { return true; }, error))
+    return false;
+  if (opts.progress)
+    opts.progress(++step, total, "write PTX");
+  std::string ptx;
+  for (auto bin : module.getOps<gpu::BinaryOp>())
+    for (Attribute a : bin.getObjects())
+      if (auto obj = dyn_cast<gpu::ObjectAttr>(a);
+          obj && obj.getFormat() == gpu::CompilationTarget::Assembly)
+        ptx += obj.getObject().getValue();
+  if (ptx.empty()) {
+    error = "the model has no GPU kernels to emit";
+    return false;
+  }
+  return writeFileAtomically(opts.outputPath, ptx, error);
+}
+
 bool compileToSharedObject(ModuleOp module, const CompileOptions &opts,
                            std::string &error) {
   // Checked before any work; taken again once qf-prepare-entry (first CPU
@@ -269,26 +347,15 @@ bool compileToSharedObject(ModuleOp module, const CompileOptions &opts,
   std::string sig;
   if (!buildSignature(module, sig, error))
     return false;
-  std::vector<PipelineStage> stages = opts.preStages;
-  size_t entryStage = stages.size();
-  for (PipelineStage &s : cpuPipelineStages(opts.cpu))
-    stages.push_back(std::move(s));
-  int total = (int)stages.size() + 3;
-  int step = 0;
+  std::vector<PipelineStage> cpu = cpuPipelineStages(opts.cpu);
+  int step = 0, total = (int)(opts.preStages.size() + cpu.size()) + 3;
   auto progress = [&](const std::string &name) {
     if (opts.progress)
       opts.progress(++step, total, name);
   };
-
-  for (const auto &[index, stage] : llvm::enumerate(stages)) {
-    progress(stage.name);
-    if (!runStage(module, stage, error))
-      return false;
-    if (index + 1 == entryStage && opts.afterPreStages && !opts.afterPreStages(module, error))
-      return false;
-    if (index == entryStage && !buildSignature(module, sig, error))
-      return false;
-  }
+  if (!runStages(module, opts, std::move(cpu), 3, step,
+                 [&] { return buildSignature(module, sig, error); }, error))
+    return false;
   // One buffer per signature line after the version line.
   size_t numBuffers = llvm::count(sig, '\n') - 1;
 

@@ -11,7 +11,11 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/TargetParser/Host.h"
+
+#include <cstdlib>
 
 using namespace mlir;
 
@@ -67,6 +71,16 @@ CpuTarget nativeCpuTarget() {
   return t;
 }
 
+/// Tensors to buffers; results become caller-provided output buffers.
+static PipelineStage bufferizeStage() {
+  return {"bufferize",
+          "one-shot-bufferize{bufferize-function-boundaries=1 "
+          "function-boundary-type-conversion=identity-layout-map},"
+          "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1},"
+          "canonicalize,buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+          "qf-memref-copy-to-linalg"};
+}
+
 std::vector<PipelineStage> cpuPipelineStages(const CpuTarget &cpu) {
   return {
       {"lower qf to linalg",
@@ -79,12 +93,7 @@ std::vector<PipelineStage> cpuPipelineStages(const CpuTarget &cpu) {
       {"tile and vectorize",
        "func.func(qf-pack-matmul-weights,qf-cpu-tile-and-vectorize),"
        "qf-approximate-math,canonicalize,cse"},
-      {"bufferize",
-       "one-shot-bufferize{bufferize-function-boundaries=1 "
-       "function-boundary-type-conversion=identity-layout-map},"
-       "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1},"
-       "canonicalize,buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-       "qf-memref-copy-to-linalg"},
+      bufferizeStage(),
       // Thread-level matmul tiles (scf.forall) and the parallel dims of every
       // other linalg op become OpenMP worksharing loops.
       {"lower to loops",
@@ -102,6 +111,52 @@ std::vector<PipelineStage> cpuPipelineStages(const CpuTarget &cpu) {
        "convert-to-llvm{filter-dialects=amx,cf},convert-ub-to-llvm,"
        "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
        "convert-openmp-to-llvm,reconcile-unrealized-casts"},
+  };
+}
+
+bool findGpuTarget(llvm::StringRef arch, GpuTarget &out, std::string &error) {
+  if (arch != "sm_80" && arch != "sm_90") {
+    error = "unknown --gpu-arch '" + arch.str() + "' (valid: sm_80, sm_90)";
+    return false;
+  }
+  out.arch = arch.str();
+  // libdevice (the CUDA toolkit's math library as LLVM bitcode) resolves
+  // the __nv_* calls math ops lower to.
+  std::vector<std::string> roots;
+  for (const char *var : {"CUDA_HOME", "CUDA_PATH"})
+    if (const char *v = std::getenv(var); v && *v)
+      roots.push_back(v);
+  roots.push_back("/usr/local/cuda");
+  for (const std::string &root : roots) {
+    llvm::SmallString<256> path(root);
+    llvm::sys::path::append(path, "nvvm", "libdevice", "libdevice.10.bc");
+    if (llvm::sys::fs::exists(path)) {
+      out.libdevice = path.str().str();
+      return true;
+    }
+  }
+  error = "libdevice.10.bc not found under $CUDA_HOME, $CUDA_PATH or /usr/local/cuda "
+          "(nvvm/libdevice/): install the CUDA toolkit or set CUDA_HOME";
+  return false;
+}
+
+std::vector<PipelineStage> cudaPipelineStages(const GpuTarget &gpu) {
+  // sm_90 needs PTX ISA 8.0; sm_80 takes 7.0 (LLVM's default for it is older).
+  std::string ptx = gpu.arch == "sm_90" ? "+ptx80" : "+ptx70";
+  return {
+      {"lower qf to linalg",
+       "qf-prepare-entry,func.func(qf-fold-qdq,qf-fuse-requant),canonicalize,"
+       "qf-convert-to-linalg,canonicalize,cse"},
+      {"fuse elementwise ops", "qf-fuse-elementwise,canonicalize,cse"},
+      bufferizeStage(),
+      {"map loops to GPU kernels",
+       "func.func(qf-gpu-map-loops),gpu-kernel-outlining,"
+       "qf-gpu-merge-kernel-modules,canonicalize,cse"},
+      {"lower kernels to NVVM",
+       "nvvm-attach-target{chip=" + gpu.arch + " features=" + ptx + " O=3 l=" + gpu.libdevice +
+           "},gpu.module(expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+           "convert-gpu-to-nvvm,canonicalize,cse,reconcile-unrealized-casts)"},
+      {"emit PTX", "gpu-module-to-binary{format=isa}"},
   };
 }
 

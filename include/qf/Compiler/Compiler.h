@@ -21,6 +21,8 @@ struct CompileOptions {
   std::function<void(int, int, const std::string &)> progress;
   /// The CPU to generate code for (see parseCpuTarget).
   CpuTarget cpu = nativeCpuTarget();
+  /// The GPU to generate code for (--target=cuda).
+  GpuTarget gpu;
   /// Linker driver used to produce the shared object.
   std::string linker = "cc";
 };
@@ -37,6 +39,11 @@ bool parseCpuTarget(llvm::StringRef spec, CpuTarget &out, std::string &error);
 /// `error` set (one line) otherwise.
 bool compileToSharedObject(mlir::ModuleOp module, const CompileOptions &opts,
                            std::string &error);
+
+/// Lowers a qf module for opts.gpu and writes the PTX of its kernels (one
+/// module, one .entry per kernel) to opts.outputPath, which appears only
+/// when everything succeeded. False with a one-line `error` otherwise.
+bool compileToPtx(mlir::ModuleOp module, const CompileOptions &opts, std::string &error);
 
 /// Runs one stage's pipeline on `module`; false with `error` naming the stage
 /// and the first error diagnostic.

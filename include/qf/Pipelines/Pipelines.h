@@ -38,6 +38,20 @@ CpuTarget nativeCpuTarget();
 /// qf graph -> LLVM dialect for `cpu`, in stages.
 std::vector<PipelineStage> cpuPipelineStages(const CpuTarget &cpu = nativeCpuTarget());
 
+/// The NVIDIA GPU a module is compiled for.
+struct GpuTarget {
+  std::string arch = "sm_90"; // sm_80 or sm_90
+  std::string libdevice;      // the CUDA toolkit's libdevice.10.bc
+};
+
+/// `arch` as --gpu-arch gives it (sm_80, sm_90), with libdevice found under
+/// $CUDA_HOME, $CUDA_PATH or /usr/local/cuda; false with a one-line `error`.
+bool findGpuTarget(llvm::StringRef arch, GpuTarget &out, std::string &error);
+
+/// qf graph -> one gpu.module of kernels serialized to PTX (gpu.binary) and
+/// host code that allocates and launches, in stages.
+std::vector<PipelineStage> cudaPipelineStages(const GpuTarget &gpu);
+
 /// A quantization scheme as quant-compile's --quant and --weight-method give
 /// it: none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>, fp8, bf16; methods rtn,
 /// hqq, gptq, awq. w8a8, fp8, SmoothQuant and LLM.int8 read calibration
