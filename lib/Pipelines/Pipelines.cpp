@@ -106,7 +106,7 @@ std::vector<PipelineStage> cpuPipelineStages(const CpuTarget &cpu) {
       {"lower to LLVM dialect",
        std::string("qf-lower-x86-intrinsics") + (cpu.has("avx512bf16") ? "" : "{expand-bf16=1}") +
            ",expand-strided-metadata,lower-affine,convert-math-to-funcs,"
-       "convert-math-to-llvm,convert-math-to-libm,convert-vector-to-llvm{enable-x86vector=1},"
+       "convert-math-to-llvm,convert-math-to-libm,convert-vector-to-llvm{enable-x86vector=1 reassociate-fp-reductions=1},"
        "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
        "convert-to-llvm{filter-dialects=amx,cf},convert-ub-to-llvm,"
        "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
