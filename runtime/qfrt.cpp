@@ -1,6 +1,7 @@
 //===- qfrt.cpp - the Quantforge runtime ----------------------------------===//
 #include "qfrt.h"
 #include "cpu/parallel.h"
+#include "cuda/driver.h"
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -53,6 +54,7 @@ std::string dimsText(const int64_t *dims, int32_t rank) {
 struct qfrt_module {
   void *handle = nullptr;
   void (*entry)(void **) = nullptr;
+  bool cuda = false; // kernels on a CUDA GPU (qf_device "cuda")
   std::vector<IoSpec> inputs, outputs;
   int threads = 1;
 };
@@ -291,6 +293,27 @@ qfrt_status qfrt_module_load(const char *path, qfrt_module **out) {
     qfrt_module_free(m);
     return s;
   }
+  auto *device = (const char *)dlsym(h, "qf_device");
+  m->cuda = device && std::strcmp(device, "cuda") == 0;
+  if (m->cuda) {
+    // The GPU and its driver are needed from here on; the weights go to the
+    // GPU now, once (qf-gpu-device-constants).
+    std::string err;
+    auto upload = (void (*)())dlsym(h, "qf_upload_constants");
+    if (!qfrt::cuda::ensureDriver(err)) {
+      qfrt_module_free(m);
+      return fail(QFRT_ERROR_DEVICE,
+                  std::string("'") + path + "' runs on a CUDA GPU: " + err);
+    }
+    qfrt::cuda::setConstantOwner(m);
+    if (upload)
+      upload();
+    qfrt::cuda::setConstantOwner(nullptr);
+    if (std::string e = qfrt::cuda::takeError(); !e.empty()) {
+      qfrt_module_free(m);
+      return fail(QFRT_ERROR_DEVICE, std::string("loading '") + path + "': " + e);
+    }
+  }
   unsigned hc = std::thread::hardware_concurrency();
   m->threads = hc ? (int)hc : 1;
   *out = m;
@@ -300,6 +323,8 @@ qfrt_status qfrt_module_load(const char *path, qfrt_module **out) {
 void qfrt_module_free(qfrt_module *m) {
   if (!m)
     return;
+  if (m->cuda)
+    qfrt::cuda::releaseConstants(m);
   if (m->handle)
     dlclose(m->handle);
   delete m;
@@ -352,6 +377,37 @@ qfrt_status qfrt_module_set_num_threads(qfrt_module *m, int n) {
 
 int qfrt_module_num_threads(const qfrt_module *m) { return m ? m->threads : 0; }
 
+const char *qfrt_module_device(const qfrt_module *m) {
+  return m && m->cuda ? "cuda" : "cpu";
+}
+
+/// Runs a GPU module: inputs copied to device buffers, the entry (which
+/// launches the kernels on a stream and waits for them) on device
+/// pointers, outputs copied back.
+static qfrt_status runOnGpu(qfrt_module *m, const std::vector<void *> &host, size_t numInputs) {
+  std::string err;
+  if (!qfrt::cuda::ensureDriver(err))
+    return fail(QFRT_ERROR_DEVICE, err);
+  std::vector<void *> dev(host.size(), nullptr);
+  auto spec = [&](size_t i) -> const IoSpec & {
+    return i < numInputs ? m->inputs[i] : m->outputs[i - numInputs];
+  };
+  bool ok = true;
+  for (size_t i = 0; ok && i < host.size(); ++i)
+    ok = qfrt::cuda::allocDevice(spec(i).numBytes, &dev[i], err) &&
+         (i >= numInputs || qfrt::cuda::copyToDevice(dev[i], host[i], spec(i).numBytes, err));
+  if (ok) {
+    m->entry(dev.data());
+    err = qfrt::cuda::takeError();
+    ok = err.empty();
+  }
+  for (size_t i = numInputs; ok && i < host.size(); ++i)
+    ok = qfrt::cuda::copyToHost(host[i], dev[i], spec(i).numBytes, err);
+  for (void *d : dev)
+    qfrt::cuda::freeDevice(d);
+  return ok ? QFRT_OK : fail(QFRT_ERROR_DEVICE, "running on the GPU: " + err);
+}
+
 static qfrt_status check(const IoSpec &s, const qfrt_tensor &t, const char *what) {
   if (t.dtype != s.dtype)
     return fail(QFRT_ERROR_DTYPE, std::string(what) + " '" + s.name + "' expects " +
@@ -396,6 +452,8 @@ qfrt_status qfrt_module_run(qfrt_module *m, const qfrt_tensor *inputs,
       return s;
     buffers[numInputs + i] = outputs[i].data ? outputs[i].data : empty;
   }
+  if (m->cuda)
+    return runOnGpu(m, buffers, numInputs);
   qfrt::setRequestedThreads(m->threads);
   m->entry(buffers.data());
   return QFRT_OK;

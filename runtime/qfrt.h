@@ -25,6 +25,7 @@ typedef enum qfrt_status {
   QFRT_ERROR_SHAPE = 4,       /* tensor shape differs from the signature */
   QFRT_ERROR_DTYPE = 5,       /* tensor dtype differs from the signature */
   QFRT_ERROR_CPU = 6,         /* module compiled for ISA extensions this CPU lacks */
+  QFRT_ERROR_DEVICE = 7,      /* GPU module: no CUDA driver or GPU, or a GPU call failed */
 } qfrt_status;
 
 /* Sub-byte integers (i4, u4, i2, u2) take one byte per element, sign- or
@@ -73,6 +74,11 @@ qfrt_status qfrt_module_input_info(const qfrt_module *module, size_t index,
                                    qfrt_io_info *info);
 qfrt_status qfrt_module_output_info(const qfrt_module *module, size_t index,
                                     qfrt_io_info *info);
+
+/* Where the module's kernels run: "cpu" or "cuda" (compiled with
+ * --target=cuda: inputs and outputs stay in host memory, the runtime copies
+ * them; weights are uploaded to the GPU once, at load). */
+const char *qfrt_module_device(const qfrt_module *module);
 
 /* Threads used by run (default: all online cores). n < 1 is refused. */
 qfrt_status qfrt_module_set_num_threads(qfrt_module *module, int n);

@@ -4,7 +4,7 @@ latency with ONNX Runtime (both on the same number of threads): first fp32,
 then one table over the quantization schemes, ours and ONNX Runtime's.
 
 demo.py BUILD_DIR [--threads N] [--runs N] [--check] [--check-transforms]
-        [--schemes A,B,...] [--all-methods] [--json FILE]
+        [--schemes A,B,...] [--all-methods] [--json FILE] [--target cpu|cuda]
 With --check, exits 1 unless every fp32 output is within 1e-3 of ONNX
 Runtime and every scheme's embeddings keep their cosine floor.
 --check-transforms also checks that the function-preserving outlier
@@ -39,8 +39,9 @@ DEFAULT_SCHEMES = "bf16,w8a8,fp8,w8a8-dynamic,w8a16,w4a16-g128,w4a16-g128/hqq,w4
 
 
 class Demo:
-    def __init__(self, build, threads, runs):
+    def __init__(self, build, threads, runs, target="cpu"):
         self.bindir = os.path.join(build, "bin")
+        self.target = target
         self.threads, self.runs = threads, runs
         self.model = minilm.model_path()
         self.vocab = minilm.load_vocab()
@@ -66,7 +67,7 @@ class Demo:
     def compile(self, tag, scheme="none", method=None, quiet=False, extra=()):
         so = os.path.join(self.work, tag + ".so")
         shape = f"1x{minilm.SEQ_LEN}"
-        cmd = [os.path.join(self.bindir, "quant-compile"), self.model, "--target=cpu",
+        cmd = [os.path.join(self.bindir, "quant-compile"), self.model, f"--target={self.target}",
                f"--input-shape=input_ids={shape}", f"--input-shape=attention_mask={shape}",
                f"--quant={scheme}", "-o", so, *extra]
         weight_method = method in ("rtn", "hqq", "gptq", "awq")
@@ -165,6 +166,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--target", default="cpu", choices=["cpu", "cuda"],
+                    help="compile for the CPU or a CUDA GPU (quant-compile --target)")
     ap.add_argument("--check-transforms", action="store_true",
                     help="check that the outlier rewrites keep the float function")
     ap.add_argument("--schemes", default=DEFAULT_SCHEMES,
@@ -173,7 +176,7 @@ def main():
     ap.add_argument("--all-methods", action="store_true",
                     help="add the outlier and clipping methods to the schemes")
     a = ap.parse_args()
-    demo = Demo(a.build, a.threads, a.runs)
+    demo = Demo(a.build, a.threads, a.runs, a.target)
     print(f"model: {demo.model}")
     t0 = time.time()
     so = demo.compile("fp32")

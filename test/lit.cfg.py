@@ -18,6 +18,7 @@ llvm_config.use_default_substitutions()
 config.substitutions = [s for s in config.substitutions if s[0] != "%python"]
 config.substitutions.insert(0, ("%python", '"' + config.python_executable + '"'))
 config.substitutions.append(("%qf_src", config.qf_src_root))
+config.substitutions.append(("%qf_obj_root", config.qf_obj_root))
 config.substitutions.append(("%models", os.path.join(config.qf_src_root, "test", "Inputs", "make_model.py")))
 llvm_config.add_tool_substitutions(
     ["quant-opt", "quant-import", "quant-compile", "quant-run"], [config.qf_tools_dir])
@@ -33,3 +34,16 @@ ptxas = shutil.which("ptxas") or (cuda_root and os.path.join(cuda_root, "bin", "
 if cuda_root and ptxas and os.path.exists(ptxas):
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
+
+# A CUDA GPU with its driver: the GPU runs of compiled modules (UNSUPPORTED
+# elsewhere, as on machines without a GPU).
+def _cuda_gpu():
+    import ctypes
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+        count = ctypes.c_int(0)
+        return cuda.cuInit(0) == 0 and cuda.cuDeviceGetCount(ctypes.byref(count)) == 0 and count.value > 0
+    except OSError:
+        return False
+if _cuda_gpu():
+    config.available_features.add("cuda-gpu")

@@ -118,9 +118,6 @@ int main(int argc, char **argv) {
     return fail("unknown --emit '" + emit + "' (valid: so, ptx)");
   if (emit == "ptx" && target != "cuda")
     return fail("--emit=ptx writes GPU kernels: use it with --target=cuda");
-  // The runtime's CUDA backend is not there yet: a cuda target writes PTX.
-  if (target == "cuda" && emit != "ptx")
-    return fail("--target=cuda writes PTX only for now: pass --emit=ptx");
   // Flags are checked before any work; w8a8's stats path is filled in once
   // the statistics exist.
   qf::QuantScheme scheme{quant, weightMethod, calibMethod, "", "", smoothQuant, clip,
@@ -129,8 +126,11 @@ int main(int argc, char **argv) {
   std::string err;
   if (!qf::parseCpuTarget(cpuSpec, copts.cpu, err))
     return fail(err);
-  if (target == "cuda" && !qf::findGpuTarget(gpuArch, copts.gpu, err))
-    return fail(err);
+  if (target == "cuda") {
+    copts.device = qf::Device::Cuda;
+    if (!qf::findGpuTarget(gpuArch, copts.gpu, err))
+      return fail(err);
+  }
   {
     qf::QuantScheme probe = scheme;
     probe.statsPath = probe.hessiansPath = "-";
@@ -306,8 +306,8 @@ int main(int argc, char **argv) {
   copts.progress = [&](int i, int n, const std::string &name) {
     log("[" + std::to_string(i) + "/" + std::to_string(n) + "] " + name);
   };
-  if (!(target == "cuda" ? qf::compileToPtx(*module, copts, err)
-                          : qf::compileToSharedObject(*module, copts, err)))
+  if (!(emit == "ptx" ? qf::compileToPtx(*module, copts, err)
+                      : qf::compileToSharedObject(*module, copts, err)))
     return fail(err);
   log("wrote " + outputFile);
   return 0;

@@ -1,6 +1,7 @@
 //===- quant-run.cpp - run a compiled Quantforge module -------------------===//
 //
 // quant-run MODULE.so [-i NAME=FILE.npy]... [-o DIR] [--bench=N] [--threads=N]
+//           [--device=cpu|cuda]
 //
 //===----------------------------------------------------------------------===//
 #include "npy.h"
@@ -24,7 +25,7 @@ static int fail(const std::string &msg) {
 static void usage() {
   std::fprintf(stderr,
                "usage: quant-run MODULE.so [-i NAME=FILE.npy]... [-o DIR] "
-               "[--bench=N] [--threads=N] [--device=cpu]\n");
+               "[--bench=N] [--threads=N] [--device=cpu|cuda]\n");
 }
 
 /// A "Vm..."/"Rss..." field of /proc/self/status in KiB (0 where absent).
@@ -50,7 +51,7 @@ static bool parsePositive(const std::string &s, int &out) {
 }
 
 int main(int argc, char **argv) {
-  std::string modulePath, outDir;
+  std::string modulePath, outDir, device;
   std::map<std::string, std::string> inputFiles;
   int bench = 0, threads = 0;
   for (int i = 1; i < argc; ++i) {
@@ -89,8 +90,9 @@ int main(int argc, char **argv) {
       if (!parsePositive(v, threads))
         return fail("bad --threads '" + v + "': expected a positive count");
     } else if (value("--device", v)) {
-      if (v != "cpu")
-        return fail("unknown --device '" + v + "' (valid: cpu)");
+      if (v != "cpu" && v != "cuda")
+        return fail("unknown --device '" + v + "' (valid: cpu, cuda)");
+      device = v;
     } else if (!a.empty() && a[0] == '-') {
       usage();
       return fail("unknown option '" + a + "'");
@@ -111,6 +113,14 @@ int main(int argc, char **argv) {
   qfrt_module *m = nullptr;
   if (qfrt_module_load(modulePath.c_str(), &m) != QFRT_OK)
     return fail(qfrt_last_error());
+  // The module was compiled for one device: --device states which is
+  // expected.
+  if (!device.empty() && device != qfrt_module_device(m)) {
+    std::string msg = "'" + modulePath + "' runs on " + qfrt_module_device(m) +
+                      ", not " + device + " (compile with --target=" + device + ")";
+    qfrt_module_free(m);
+    return fail(msg);
+  }
   if (threads)
     qfrt_module_set_num_threads(m, threads);
 

@@ -488,4 +488,17 @@ def QfGpuMergeKernelModules : Pass<"qf-gpu-merge-kernel-modules", "::mlir::Modul
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def QfGpuDeviceConstants : Pass<"qf-gpu-device-constants", "::mlir::ModuleOp"> {
+  let summary = "Give the host code of a GPU module device copies of its constants";
+  let description = [{
+    After the host code is lowered to the LLVM dialect: every address of a
+    constant global (a weight) taken in a host function becomes
+    `qfrt_cuda_constant(host address, bytes)`, the runtime's device copy of
+    it, and `qf_upload_constants()` looks each of them up once, which the
+    runtime calls when it loads the module: weights are uploaded once, at
+    load, and kernels only ever see device memory.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // QF_PASSES_TD

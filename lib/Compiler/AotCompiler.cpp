@@ -321,7 +321,7 @@ bool compileToPtx(ModuleOp module, const CompileOptions &opts, std::string &erro
   std::string sig;
   if (!buildSignature(module, sig, error))
     return false;
-  std::vector<PipelineStage> gpuStages = cudaPipelineStages(opts.gpu);
+  std::vector<PipelineStage> gpuStages = cudaPipelineStages(opts.gpu, /*withHost=*/false);
   int step = 0, total = (int)(opts.preStages.size() + gpuStages.size()) + 1;
   if (!runStages(module, opts, std::move(gpuStages), 1, step, [] { return true; }, error))
     return false;
@@ -347,13 +347,14 @@ bool compileToSharedObject(ModuleOp module, const CompileOptions &opts,
   std::string sig;
   if (!buildSignature(module, sig, error))
     return false;
-  std::vector<PipelineStage> cpu = cpuPipelineStages(opts.cpu);
-  int step = 0, total = (int)(opts.preStages.size() + cpu.size()) + 3;
+  bool cuda = opts.device == Device::Cuda;
+  std::vector<PipelineStage> target = cuda ? cudaPipelineStages(opts.gpu) : cpuPipelineStages(opts.cpu);
+  int step = 0, total = (int)(opts.preStages.size() + target.size()) + 3;
   auto progress = [&](const std::string &name) {
     if (opts.progress)
       opts.progress(++step, total, name);
   };
-  if (!runStages(module, opts, std::move(cpu), 3, step,
+  if (!runStages(module, opts, std::move(target), 3, step,
                  [&] { return buildSignature(module, sig, error); }, error))
     return false;
   // One buffer per signature line after the version line.
@@ -373,6 +374,11 @@ bool compileToSharedObject(ModuleOp module, const CompileOptions &opts,
   llvm::Constant *isa = llvm::ConstantDataArray::getString(llctx, opts.cpu.requiredIsa(), true);
   new llvm::GlobalVariable(*llmod, isa->getType(), true, llvm::GlobalValue::ExternalLinkage, isa,
                            "qf_cpu_isa");
+  // Where the kernels run: "cpu", or "cuda" (host code here, kernels as PTX
+  // in the module; the runtime needs a CUDA driver and GPU for it).
+  llvm::Constant *dev = llvm::ConstantDataArray::getString(llctx, cuda ? "cuda" : "cpu", true);
+  new llvm::GlobalVariable(*llmod, dev->getType(), true, llvm::GlobalValue::ExternalLinkage, dev,
+                           "qf_device");
 
   progress("optimize and emit object code");
   std::unique_ptr<llvm::TargetMachine> tm(targetMachine(opts.cpu, error));

@@ -140,24 +140,36 @@ bool findGpuTarget(llvm::StringRef arch, GpuTarget &out, std::string &error) {
   return false;
 }
 
-std::vector<PipelineStage> cudaPipelineStages(const GpuTarget &gpu) {
+std::vector<PipelineStage> cudaPipelineStages(const GpuTarget &gpu, bool withHost) {
   // sm_90 needs PTX ISA 8.0; sm_80 takes 7.0 (LLVM's default for it is older).
   std::string ptx = gpu.arch == "sm_90" ? "+ptx80" : "+ptx70";
-  return {
+  std::vector<PipelineStage> stages = {
       {"lower qf to linalg",
        "qf-prepare-entry,func.func(qf-fold-qdq,qf-fuse-requant),canonicalize,"
        "qf-convert-to-linalg,canonicalize,cse"},
       {"fuse elementwise ops", "qf-fuse-elementwise,canonicalize,cse"},
       bufferizeStage(),
+      // The host's allocations, launches and frees go on one stream
+      // (gpu-async-region), synchronized at the end of the entry.
       {"map loops to GPU kernels",
        "func.func(qf-gpu-map-loops),gpu-kernel-outlining,"
-       "qf-gpu-merge-kernel-modules,canonicalize,cse"},
+       "qf-gpu-merge-kernel-modules,func.func(gpu-async-region),canonicalize,cse"},
       {"lower kernels to NVVM",
        "nvvm-attach-target{chip=" + gpu.arch + " features=" + ptx + " O=3 l=" + gpu.libdevice +
            "},gpu.module(expand-strided-metadata,lower-affine,convert-scf-to-cf,"
            "convert-gpu-to-nvvm,canonicalize,cse,reconcile-unrealized-casts)"},
       {"emit PTX", "gpu-module-to-binary{format=isa}"},
   };
+  if (withHost)
+    // Launches stay gpu.launch_func until translation, which embeds the PTX
+    // and calls the runtime's mgpu* entry points (runtime/cuda/).
+    stages.push_back(
+        {"lower host code to LLVM dialect",
+         "expand-strided-metadata,lower-affine,convert-scf-to-cf,gpu-to-llvm{use-bare-pointers-for-host=1},"
+         "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
+         "convert-cf-to-llvm,convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
+         "reconcile-unrealized-casts,qf-gpu-device-constants"});
+  return stages;
 }
 
 bool needsHessians(const QuantScheme &s) {

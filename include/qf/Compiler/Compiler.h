@@ -10,6 +10,9 @@
 
 namespace qf {
 
+/// Where a compiled module's kernels run.
+enum class Device { Cpu, Cuda };
+
 struct CompileOptions {
   std::string outputPath;
   /// Run before lowering (quantization; see quantizationStages).
@@ -21,7 +24,10 @@ struct CompileOptions {
   std::function<void(int, int, const std::string &)> progress;
   /// The CPU to generate code for (see parseCpuTarget).
   CpuTarget cpu = nativeCpuTarget();
-  /// The GPU to generate code for (--target=cuda).
+  /// The kernels' device: the CPU, or a CUDA GPU (`gpu`) driven by host
+  /// code for `cpu`.
+  Device device = Device::Cpu;
+  /// The GPU to generate code for (Device::Cuda).
   GpuTarget gpu;
   /// Linker driver used to produce the shared object.
   std::string linker = "cc";
@@ -33,8 +39,9 @@ struct CompileOptions {
 /// `error` otherwise.
 bool parseCpuTarget(llvm::StringRef spec, CpuTarget &out, std::string &error);
 
-/// Lowers a qf module (one public entry function) for the host CPU and writes
-/// a shared object holding the code, the weights and the model signature.
+/// Lowers a qf module (one public entry function) for opts.device and writes
+/// a shared object holding the code (for a GPU: host code and the kernels'
+/// PTX), the weights and the model signature.
 /// The output file appears only when everything succeeded. Returns false with
 /// `error` set (one line) otherwise.
 bool compileToSharedObject(mlir::ModuleOp module, const CompileOptions &opts,

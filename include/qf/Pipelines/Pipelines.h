@@ -48,9 +48,10 @@ struct GpuTarget {
 /// $CUDA_HOME, $CUDA_PATH or /usr/local/cuda; false with a one-line `error`.
 bool findGpuTarget(llvm::StringRef arch, GpuTarget &out, std::string &error);
 
-/// qf graph -> one gpu.module of kernels serialized to PTX (gpu.binary) and
-/// host code that allocates and launches, in stages.
-std::vector<PipelineStage> cudaPipelineStages(const GpuTarget &gpu);
+/// qf graph -> one gpu.module of kernels serialized to PTX (gpu.binary), and
+/// with `withHost` the host code that allocates and launches lowered to the
+/// LLVM dialect, in stages.
+std::vector<PipelineStage> cudaPipelineStages(const GpuTarget &gpu, bool withHost = true);
 
 /// A quantization scheme as quant-compile's --quant and --weight-method give
 /// it: none, w8a8, w8a8-dynamic, w8a16, w4a16-g<N>, nf4-g<N>, fp8, bf16; methods rtn,

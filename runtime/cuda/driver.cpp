@@ -1,0 +1,362 @@
+//===- driver.cpp - the CUDA driver API through dlopen --------------------===//
+//
+// Also the entry points compiled GPU modules call (see GPU lowering in
+// lib/Pipelines): MLIR's host lowering emits calls to mgpuModuleLoadJIT,
+// mgpuLaunchKernel, mgpuMemAlloc, ... (the ABI of MLIR's CUDA runtime
+// wrappers, which Debian does not ship), and qf-gpu-device-constants
+// emits qfrt_cuda_constant. They are implemented here over the driver.
+//
+//===----------------------------------------------------------------------===//
+#include "driver.h"
+
+#include <dlfcn.h>
+
+#include <map>
+#include <mutex>
+#include <type_traits>
+#include <vector>
+
+namespace {
+
+// The driver's types, as its C ABI defines them.
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = unsigned long long;
+using CUcontext = struct CUctx_st *;
+using CUmodule = struct CUmod_st *;
+using CUfunction = struct CUfunc_st *;
+using CUstream = struct CUstream_st *;
+constexpr CUresult CUDA_SUCCESS = 0;
+constexpr int CU_JIT_ERROR_LOG_BUFFER = 5;
+constexpr int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
+constexpr int CU_JIT_OPTIMIZATION_LEVEL = 7;
+
+struct Driver {
+  CUresult (*cuInit)(unsigned);
+  CUresult (*cuDeviceGet)(CUdevice *, int);
+  CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*cuCtxSetCurrent)(CUcontext);
+  CUresult (*cuModuleLoadDataEx)(CUmodule *, const void *, unsigned, int *, void **);
+  CUresult (*cuModuleUnload)(CUmodule);
+  CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, CUstream, void **, void **);
+  CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
+  CUresult (*cuMemFree)(CUdeviceptr);
+  CUresult (*cuMemAllocAsync)(CUdeviceptr *, size_t, CUstream);
+  CUresult (*cuMemFreeAsync)(CUdeviceptr, CUstream);
+  CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
+  CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
+  CUresult (*cuStreamCreate)(CUstream *, unsigned);
+  CUresult (*cuStreamSynchronize)(CUstream);
+  CUresult (*cuStreamDestroy)(CUstream);
+  CUresult (*cuGetErrorString)(CUresult, const char **);
+  CUcontext context = nullptr;
+};
+
+std::mutex mutex;          // guards the state below
+Driver *driver = nullptr;  // set once loaded
+std::string loadError;     // why it could not be, once tried
+std::string pendingError;  // first failure of a compiled-code call
+struct Constant {
+  void *device;
+  const void *owner;
+};
+std::map<const void *, Constant> constants; // by host address
+thread_local const void *constantOwner = nullptr;
+
+std::string describe(CUresult r, const char *what) {
+  const char *s = nullptr;
+  if (driver && driver->cuGetErrorString)
+    driver->cuGetErrorString(r, &s);
+  return std::string(what) + " failed: " + (s ? s : "CUDA error " + std::to_string(r));
+}
+
+/// Records the first failure of a call compiled code made; true if `r` is
+/// success.
+bool record(CUresult r, const char *what) {
+  if (r == CUDA_SUCCESS)
+    return true;
+  std::lock_guard<std::mutex> l(mutex);
+  if (pendingError.empty())
+    pendingError = describe(r, what);
+  return false;
+}
+
+void recordText(const std::string &msg) {
+  std::lock_guard<std::mutex> l(mutex);
+  if (pendingError.empty())
+    pendingError = msg;
+}
+
+bool loadDriver(std::string &error) {
+  void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    const char *e = dlerror();
+    error = std::string("no CUDA driver (") + (e ? e : "libcuda.so.1 not found") + ")";
+    return false;
+  }
+  auto *d = new Driver();
+  bool ok = true;
+  auto sym = [&](auto &fn, const char *name, bool required = true) {
+    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, name));
+    if (!fn && required) {
+      error = std::string("the CUDA driver lacks ") + name;
+      ok = false;
+    }
+  };
+  sym(d->cuInit, "cuInit");
+  sym(d->cuDeviceGet, "cuDeviceGet");
+  sym(d->cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
+  sym(d->cuCtxSetCurrent, "cuCtxSetCurrent");
+  sym(d->cuModuleLoadDataEx, "cuModuleLoadDataEx");
+  sym(d->cuModuleUnload, "cuModuleUnload");
+  sym(d->cuModuleGetFunction, "cuModuleGetFunction");
+  sym(d->cuLaunchKernel, "cuLaunchKernel");
+  sym(d->cuMemAlloc, "cuMemAlloc_v2");
+  sym(d->cuMemFree, "cuMemFree_v2");
+  // The stream-ordered allocator (CUDA 11.2+): a buffer freed "on the
+  // stream" is released only after the kernels queued before it.
+  sym(d->cuMemAllocAsync, "cuMemAllocAsync", false);
+  sym(d->cuMemFreeAsync, "cuMemFreeAsync", false);
+  sym(d->cuMemcpyHtoD, "cuMemcpyHtoD_v2");
+  sym(d->cuMemcpyDtoH, "cuMemcpyDtoH_v2");
+  sym(d->cuStreamCreate, "cuStreamCreate");
+  sym(d->cuStreamSynchronize, "cuStreamSynchronize");
+  sym(d->cuStreamDestroy, "cuStreamDestroy_v2");
+  sym(d->cuGetErrorString, "cuGetErrorString");
+  if (!ok) {
+    delete d;
+    return false;
+  }
+  driver = d; // for describe()
+  CUdevice dev = 0;
+  CUresult r = d->cuInit(0);
+  if (r == CUDA_SUCCESS)
+    r = d->cuDeviceGet(&dev, 0);
+  if (r == CUDA_SUCCESS)
+    r = d->cuDevicePrimaryCtxRetain(&d->context, dev);
+  if (r != CUDA_SUCCESS) {
+    error = describe(r, "initializing CUDA device 0");
+    driver = nullptr;
+    delete d;
+    return false;
+  }
+  return true;
+}
+
+/// The driver for a call from compiled code (its module was loaded through
+/// qfrt_module_load, which ensured it), current on this thread.
+Driver *current() {
+  std::string error;
+  if (!qfrt::cuda::ensureDriver(error)) {
+    recordText(error);
+    return nullptr;
+  }
+  return driver;
+}
+
+/// What mgpuModuleLoadJIT returns: the PTX, compiled by the driver when the
+/// first kernel is looked up. The call comes from the module's constructor
+/// while dlopen runs, before the runtime has checked for a driver.
+struct LazyModule {
+  const char *ptx;
+  int optLevel;
+  CUmodule module = nullptr;
+};
+
+} // namespace
+
+namespace qfrt::cuda {
+
+bool ensureDriver(std::string &error) {
+  std::lock_guard<std::mutex> l(mutex);
+  if (!driver && loadError.empty())
+    loadDriver(loadError); // tried once; says why on failure
+  if (!driver) {
+    error = loadError;
+    return false;
+  }
+  CUresult r = driver->cuCtxSetCurrent(driver->context);
+  if (r != CUDA_SUCCESS) {
+    error = describe(r, "cuCtxSetCurrent");
+    return false;
+  }
+  return true;
+}
+
+bool allocDevice(size_t bytes, void **dev, std::string &error) {
+  CUdeviceptr p = 0;
+  CUresult r = driver->cuMemAlloc(&p, bytes ? bytes : 1);
+  if (r != CUDA_SUCCESS) {
+    error = describe(r, "cuMemAlloc");
+    return false;
+  }
+  *dev = reinterpret_cast<void *>(p);
+  return true;
+}
+
+void freeDevice(void *dev) {
+  if (driver && dev)
+    driver->cuMemFree(reinterpret_cast<CUdeviceptr>(dev));
+}
+
+bool copyToDevice(void *dev, const void *host, size_t bytes, std::string &error) {
+  CUresult r = bytes ? driver->cuMemcpyHtoD(reinterpret_cast<CUdeviceptr>(dev), host, bytes)
+                     : CUDA_SUCCESS;
+  if (r != CUDA_SUCCESS)
+    error = describe(r, "copying to the GPU");
+  return r == CUDA_SUCCESS;
+}
+
+bool copyToHost(void *host, const void *dev, size_t bytes, std::string &error) {
+  CUresult r = bytes ? driver->cuMemcpyDtoH(host, reinterpret_cast<CUdeviceptr>(dev), bytes)
+                     : CUDA_SUCCESS;
+  if (r != CUDA_SUCCESS)
+    error = describe(r, "copying from the GPU");
+  return r == CUDA_SUCCESS;
+}
+
+std::string takeError() {
+  std::lock_guard<std::mutex> l(mutex);
+  std::string e;
+  e.swap(pendingError);
+  return e;
+}
+
+void setConstantOwner(const void *owner) { constantOwner = owner; }
+
+void releaseConstants(const void *owner) {
+  std::lock_guard<std::mutex> l(mutex);
+  for (auto it = constants.begin(); it != constants.end();) {
+    if (it->second.owner == owner) {
+      if (driver)
+        driver->cuMemFree(reinterpret_cast<CUdeviceptr>(it->second.device));
+      it = constants.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+} // namespace qfrt::cuda
+
+// The entry points compiled GPU modules call. None can return an error:
+// failures are recorded (takeError) and later calls of the run do nothing.
+extern "C" {
+
+void *mgpuModuleLoadJIT(void *ptx, int optLevel) {
+  return new LazyModule{static_cast<const char *>(ptx), optLevel};
+}
+
+void mgpuModuleUnload(void *m) {
+  auto *lazy = static_cast<LazyModule *>(m);
+  if (lazy && lazy->module && driver)
+    driver->cuModuleUnload(lazy->module);
+  delete lazy;
+}
+
+void *mgpuModuleGetFunction(void *m, const char *name) {
+  auto *lazy = static_cast<LazyModule *>(m);
+  Driver *d = current();
+  if (!d || !lazy)
+    return nullptr;
+  if (!lazy->module) {
+    std::vector<char> log(8192, 0);
+    int options[] = {CU_JIT_OPTIMIZATION_LEVEL, CU_JIT_ERROR_LOG_BUFFER,
+                     CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+    void *values[] = {reinterpret_cast<void *>((intptr_t)lazy->optLevel), log.data(),
+                      reinterpret_cast<void *>((intptr_t)log.size())};
+    CUresult r = d->cuModuleLoadDataEx(&lazy->module, lazy->ptx, 3, options, values);
+    if (r != CUDA_SUCCESS) {
+      lazy->module = nullptr;
+      recordText(describe(r, "loading the module's PTX") + (log[0] ? ": " : "") + log.data());
+      return nullptr;
+    }
+  }
+  CUfunction f = nullptr;
+  record(d->cuModuleGetFunction(&f, lazy->module, name), "cuModuleGetFunction");
+  return f;
+}
+
+void mgpuLaunchKernel(void *fn, intptr_t gx, intptr_t gy, intptr_t gz, intptr_t bx, intptr_t by,
+                      intptr_t bz, int32_t smem, void *stream, void **params, void **extra,
+                      size_t /*paramsCount*/) {
+  Driver *d = driver;
+  if (!d || !fn) // the lookup failed and said why
+    return;
+  record(d->cuLaunchKernel(static_cast<CUfunction>(fn), gx, gy, gz, bx, by, bz, smem,
+                           static_cast<CUstream>(stream), params, extra),
+         "cuLaunchKernel");
+}
+
+void *mgpuStreamCreate() {
+  Driver *d = current();
+  CUstream s = nullptr;
+  if (d)
+    record(d->cuStreamCreate(&s, 0), "cuStreamCreate");
+  return s;
+}
+
+void mgpuStreamSynchronize(void *stream) {
+  if (driver && stream)
+    record(driver->cuStreamSynchronize(static_cast<CUstream>(stream)), "running the kernels");
+}
+
+void mgpuStreamDestroy(void *stream) {
+  if (driver && stream)
+    driver->cuStreamDestroy(static_cast<CUstream>(stream));
+}
+
+void *mgpuMemAlloc(uint64_t bytes, void *stream, bool /*hostShared*/) {
+  Driver *d = driver;
+  CUdeviceptr p = 0;
+  if (!d)
+    return nullptr;
+  if (d->cuMemAllocAsync)
+    record(d->cuMemAllocAsync(&p, bytes ? bytes : 1, static_cast<CUstream>(stream)),
+           "cuMemAllocAsync");
+  else
+    record(d->cuMemAlloc(&p, bytes ? bytes : 1), "cuMemAlloc");
+  return reinterpret_cast<void *>(p);
+}
+
+void mgpuMemFree(void *ptr, void *stream) {
+  Driver *d = driver;
+  if (!d || !ptr)
+    return;
+  if (d->cuMemFreeAsync) {
+    record(d->cuMemFreeAsync(reinterpret_cast<CUdeviceptr>(ptr), static_cast<CUstream>(stream)),
+           "cuMemFreeAsync");
+  } else {
+    // Without stream order, wait for the kernels that may still read it.
+    record(d->cuStreamSynchronize(static_cast<CUstream>(stream)), "running the kernels");
+    d->cuMemFree(reinterpret_cast<CUdeviceptr>(ptr));
+  }
+}
+
+/// The device copy of the constant at `host` (a weight of a loaded
+/// module), uploaded on the first call (qf_upload_constants, at load).
+void *qfrt_cuda_constant(const void *host, uint64_t bytes) {
+  {
+    std::lock_guard<std::mutex> l(mutex);
+    auto it = constants.find(host);
+    if (it != constants.end())
+      return it->second.device;
+  }
+  Driver *d = current();
+  if (!d)
+    return nullptr;
+  CUdeviceptr p = 0;
+  if (!record(d->cuMemAlloc(&p, bytes ? bytes : 1), "allocating a weight on the GPU"))
+    return nullptr;
+  if (bytes && !record(d->cuMemcpyHtoD(p, host, bytes), "uploading a weight")) {
+    d->cuMemFree(p);
+    return nullptr;
+  }
+  std::lock_guard<std::mutex> l(mutex);
+  constants[host] = {reinterpret_cast<void *>(p), constantOwner};
+  return reinterpret_cast<void *>(p);
+}
+
+} // extern "C"

@@ -1,0 +1,42 @@
+//===- driver.h - the CUDA driver, loaded at run time -----------*- C++ -*-===//
+//
+// The runtime builds and runs everywhere: it includes no CUDA header and
+// links no CUDA library. A module compiled with --target=cuda makes it load
+// libcuda.so.1 with dlopen (the driver's stable C ABI, the subset declared
+// here) and use device 0's primary context.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QFRT_CUDA_DRIVER_H
+#define QFRT_CUDA_DRIVER_H
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace qfrt::cuda {
+
+/// Loads the driver and retains device 0's primary context, once per
+/// process, and makes it current on the calling thread. False with a
+/// one-line `error` (no libcuda.so.1, no device, ...).
+bool ensureDriver(std::string &error);
+
+/// Device memory, synchronous; false with `error`.
+bool allocDevice(size_t bytes, void **dev, std::string &error);
+void freeDevice(void *dev);
+bool copyToDevice(void *dev, const void *host, size_t bytes, std::string &error);
+bool copyToHost(void *host, const void *dev, size_t bytes, std::string &error);
+
+/// The first failure of a call made by compiled code (the mgpu* entry
+/// points and qfrt_cuda_constant, which cannot return one) since the last
+/// take; empty when there was none.
+std::string takeError();
+
+/// Device copies of the constants that qfrt_cuda_constant made while
+/// `owner` was set on this thread belong to it; releaseConstants(owner)
+/// frees them (the module is being unloaded).
+void setConstantOwner(const void *owner);
+void releaseConstants(const void *owner);
+
+} // namespace qfrt::cuda
+
+#endif
