@@ -1,0 +1,85 @@
+//===- mock_cuda_driver.cpp - a stand-in libcuda.so.1 for tests -----------===//
+//
+// The subset of the CUDA driver API the runtime loads (runtime/cuda/),
+// with host memory for device memory and launches that only count, so the
+// runtime's side of a GPU module (driver loading, weight upload, buffers,
+// copies, error reporting) is tested on machines without a GPU. Kernels do
+// not run: outputs are whatever the copies leave.
+//
+// QF_MOCK_CUDA=reject-ptx makes every module load fail with a JIT log;
+// at exit a line "mock-cuda: ..." on stderr gives what was done.
+//
+//===----------------------------------------------------------------------===//
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace {
+struct Counts {
+  int modules = 0, launches = 0, allocs = 0, frees = 0, copiesIn = 0, copiesOut = 0;
+  ~Counts() {
+    std::fprintf(stderr,
+                 "mock-cuda: modules=%d launches=%d allocs=%d frees=%d live=%d "
+                 "host-to-device=%d device-to-host=%d\n",
+                 modules, launches, allocs, frees, allocs - frees, copiesIn, copiesOut);
+  }
+} counts;
+int context, module, function, stream; // addresses serve as handles
+} // namespace
+
+extern "C" {
+int cuInit(unsigned) { return 0; }
+int cuDeviceGet(int *d, int) { *d = 0; return 0; }
+int cuDevicePrimaryCtxRetain(void **c, int) { *c = &context; return 0; }
+int cuCtxSetCurrent(void *) { return 0; }
+int cuModuleLoadDataEx(void **m, const void *ptx, unsigned n, int *options, void **values) {
+  const char *mode = std::getenv("QF_MOCK_CUDA");
+  if (mode && !std::strcmp(mode, "reject-ptx")) {
+    for (unsigned i = 0; i < n; ++i)
+      if (options[i] == 5) // CU_JIT_ERROR_LOG_BUFFER
+        std::snprintf(static_cast<char *>(values[i]), 64, "mock: PTX rejected");
+    return 218; // CUDA_ERROR_INVALID_PTX
+  }
+  if (!std::strstr(static_cast<const char *>(ptx), ".entry"))
+    return 218;
+  ++counts.modules;
+  *m = &module;
+  return 0;
+}
+int cuModuleUnload(void *) { return 0; }
+int cuModuleGetFunction(void **f, void *, const char *) { *f = &function; return 0; }
+int cuLaunchKernel(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+                   void *, void **, void **) {
+  ++counts.launches;
+  return 0;
+}
+int cuMemAlloc_v2(unsigned long long *p, size_t n) {
+  ++counts.allocs;
+  *p = reinterpret_cast<unsigned long long>(std::calloc(1, n));
+  return 0;
+}
+int cuMemFree_v2(unsigned long long p) {
+  ++counts.frees;
+  std::free(reinterpret_cast<void *>(p));
+  return 0;
+}
+int cuMemAllocAsync(unsigned long long *p, size_t n, void *) { return cuMemAlloc_v2(p, n); }
+int cuMemFreeAsync(unsigned long long p, void *) { return cuMemFree_v2(p); }
+int cuMemcpyHtoD_v2(unsigned long long d, const void *h, size_t n) {
+  ++counts.copiesIn;
+  std::memcpy(reinterpret_cast<void *>(d), h, n);
+  return 0;
+}
+int cuMemcpyDtoH_v2(void *h, unsigned long long d, size_t n) {
+  ++counts.copiesOut;
+  std::memcpy(h, reinterpret_cast<void *>(d), n);
+  return 0;
+}
+int cuStreamCreate(void **s, unsigned) { *s = &stream; return 0; }
+int cuStreamSynchronize(void *) { return 0; }
+int cuStreamDestroy_v2(void *) { return 0; }
+int cuGetErrorString(int r, const char **s) {
+  *s = r == 218 ? "a PTX JIT compilation failed" : "mock error";
+  return 0;
+}
+}
