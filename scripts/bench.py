@@ -351,11 +351,9 @@ def bench_matmul(bindir, work, threads, runs, roof):
             "ours_over_peer_paired": paired, "round_ms": rounds}
 
 
-def bench_int4_gemv(bindir, work, threads, runs, roof, rows=1):
-    """`rows` rows times an int4 group-128 weight, 4096 x 14336 (an LLM MLP
-    projection at batch 1, or 16 tokens), as ONNX Runtime's MatMulNBits: the
-    same model file for both; the bound is the weight bytes at the measured
-    bandwidth or the FLOPs at the f32 peak, whichever is larger."""
+def int4_gemv_model(work, rows):
+    """An int4 group-128 weight, 4096 x 14336, times `rows` rows, as ONNX
+    Runtime's MatMulNBits: (model path, x, packed weight bytes)."""
     K, N, bs = 4096, 14336, 128
     rng = np.random.default_rng(0)
     blocks = K // bs
@@ -372,9 +370,19 @@ def bench_int4_gemv(bindir, work, threads, runs, roof, rows=1):
     path = os.path.join(work, f"gemv{rows}.onnx")
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17),
                                                   helper.make_opsetid("com.microsoft", 1)]), path)
+    x = rng.standard_normal((rows, K)).astype(np.float32)
+    return path, x, b.nbytes + scales.nbytes + zp.nbytes
+
+
+def bench_int4_gemv(bindir, work, threads, runs, roof, rows=1):
+    """`rows` rows times an int4 group-128 weight, 4096 x 14336 (an LLM MLP
+    projection at batch 1, or 16 tokens), as ONNX Runtime's MatMulNBits: the
+    same model file for both; the bound is the weight bytes at the measured
+    bandwidth or the FLOPs at the f32 peak, whichever is larger."""
+    K, N = 4096, 14336
+    path, x, nbytes = int4_gemv_model(work, rows)
     so = os.path.join(work, f"gemv{rows}.so")
     subprocess.run([os.path.join(bindir, "quant-compile"), "-q", path, "-o", so], check=True)
-    x = rng.standard_normal((rows, K)).astype(np.float32)
     xf = os.path.join(work, f"gemv{rows}_x.npy")
     np.save(xf, x)
     run = ours_run(bindir, so, {"x": xf}, threads, 5)  # resident memory
@@ -382,7 +390,6 @@ def bench_int4_gemv(bindir, work, threads, runs, roof, rows=1):
         {"ours": lambda n: ours_ms(bindir, so, {"x": xf}, threads, n),
          "onnxruntime": lambda n: ort_ms(path, {"x": x}, threads, n)}, runs)
     ours, theirs = ms["ours"], ms["onnxruntime"]
-    nbytes = b.nbytes + scales.nbytes + zp.nbytes
     # Resident memory against what must be there: the packed weights (codes,
     # scales, zeros as stored) plus x and y. A float copy of the weight would
     # add 235 MB.
@@ -422,15 +429,9 @@ def onednn_ms(work, kind, M, K, N, runs, threads, isa=None):
                                 capture_output=True, text=True, env=env).stdout)
 
 
-def bench_int8_gemm(bindir, work, threads, runs, roof, vnni_only=False):
-    """u8 [512, 4096] (zero point 128) x s8 [4096, 4096] -> requantized u8, as
-    an ONNX QDQ MatMul (per-output-channel weight scales), against
-    oneDNN's int8 matmul (bench/onednn_gemm.cpp, AMX where the CPU has it)
-    and ONNX Runtime on the same model; the bound is the int8 peak of
-    bench/peak_flops.c (AMX tdpbusd where present, else VNNI vpdpbusd).
-    `vnni_only`: ours compiled without AMX, oneDNN limited to VNNI, the VNNI
-    peak as the bound (the path of CPUs without AMX, e.g. AMD Zen 4)."""
-    M, K, N = 512, 4096, 4096
+def int8_gemm_model(work, M, K, N):
+    """u8 [M, K] (zero point 128) x s8 [K, N] -> requantized u8 as an ONNX QDQ
+    MatMul with per-output-channel weight scales: (model path, a)."""
     rng = np.random.default_rng(0)
     w = rng.integers(-127, 128, (K, N), dtype=np.int8)
     c = lambda name, v: numpy_helper.from_array(np.asarray(v), name)
@@ -445,12 +446,24 @@ def bench_int8_gemm(bindir, work, threads, runs, roof, vnni_only=False):
                           [c("a_s", np.float32(0.02)), c("a_z", np.uint8(128)), c("w", w),
                            c("w_s", np.full(N, 0.01, np.float32)), c("w_z", np.zeros(N, np.int8)),
                            c("y_s", np.float32(4.0)), c("y_z", np.uint8(128))])
-    path = os.path.join(work, "gemm.onnx")
+    path = os.path.join(work, f"gemm{M}x{K}x{N}.onnx")
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 21)]), path)
+    return path, rng.integers(0, 256, (M, K), dtype=np.uint8)
+
+
+def bench_int8_gemm(bindir, work, threads, runs, roof, vnni_only=False):
+    """u8 [512, 4096] (zero point 128) x s8 [4096, 4096] -> requantized u8, as
+    an ONNX QDQ MatMul (per-output-channel weight scales), against
+    oneDNN's int8 matmul (bench/onednn_gemm.cpp, AMX where the CPU has it)
+    and ONNX Runtime on the same model; the bound is the int8 peak of
+    bench/peak_flops.c (AMX tdpbusd where present, else VNNI vpdpbusd).
+    `vnni_only`: ours compiled without AMX, oneDNN limited to VNNI, the VNNI
+    peak as the bound (the path of CPUs without AMX, e.g. AMD Zen 4)."""
+    M, K, N = 512, 4096, 4096
+    path, a = int8_gemm_model(work, M, K, N)
     so = os.path.join(work, "gemm_vnni.so" if vnni_only else "gemm.so")
     cpu = "--cpu=native,-amx-tile" if vnni_only else "--cpu=native"
     subprocess.run([os.path.join(bindir, "quant-compile"), "-q", path, cpu, "-o", so], check=True)
-    a = rng.integers(0, 256, (M, K), dtype=np.uint8)
     af = os.path.join(work, "gemm_a.npy")
     np.save(af, a)
     measures = {"ours": lambda n: ours_ms(bindir, so, {"a": af}, threads, n)}
