@@ -217,6 +217,19 @@ def minilm_feeds(batch, sentences, vocab):
             "attention_mask": np.concatenate([r[1] for r in rows])}
 
 
+def minilm_calibration(work, batch, vocab):
+    """The calibration sentences as batches of `batch`, one directory each
+    (what --calib-data reads); returns the parent directory."""
+    calib = os.path.join(work, f"calib-b{batch}")
+    cal = minilm.CALIBRATION_SENTENCES
+    for i in range(0, len(cal), batch):
+        d = os.path.join(calib, f"c{i:03d}")
+        os.makedirs(d, exist_ok=True)
+        for name, v in minilm_feeds(batch, cal[i:] + cal[:i], vocab).items():
+            np.save(os.path.join(d, name + ".npy"), v)
+    return calib
+
+
 def iree_ms(work, model, batch, feeds, threads, runs):
     """IREE's CPU compile of the fp32 ONNX model (iree-base-compiler and
     iree-base-runtime from PyPI; inputs fixed to `batch` x 128, the host CPU,
@@ -264,14 +277,7 @@ def bench_minilm(bindir, work, threads, runs, roof, batch, scheme):
     cmd = [os.path.join(bindir, "quant-compile"), "-q", model, f"--quant={scheme}",
            f"--input-shape=input_ids={shape}", f"--input-shape=attention_mask={shape}", "-o", so]
     if scheme == "w8a8":
-        calib = os.path.join(work, f"calib-b{batch}")
-        cal = minilm.CALIBRATION_SENTENCES
-        for i in range(0, len(cal), batch):
-            d = os.path.join(calib, f"c{i:03d}")
-            os.makedirs(d, exist_ok=True)
-            for name, v in minilm_feeds(batch, cal[i:] + cal[:i], vocab).items():
-                np.save(os.path.join(d, name + ".npy"), v)
-        cmd.append(f"--calib-data={calib}")
+        cmd.append(f"--calib-data={minilm_calibration(work, batch, vocab)}")
     subprocess.run(cmd, check=True)
     feeds = minilm_feeds(batch, minilm.SENTENCES, vocab)
     files = {}

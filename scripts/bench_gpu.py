@@ -149,14 +149,7 @@ def main():
             flags = [f"--gpu-arch={gpu_arch}", f"--quant={scheme}",
                      f"--input-shape=input_ids={shape}", f"--input-shape=attention_mask={shape}"]
             if scheme == "w8a8":
-                calib = os.path.join(work, f"calib-b{batch}")
-                cal = minilm.CALIBRATION_SENTENCES
-                for i in range(0, len(cal), batch):
-                    d = os.path.join(calib, f"c{i:03d}")
-                    os.makedirs(d, exist_ok=True)
-                    for name, v in bench.minilm_feeds(batch, cal[i:] + cal[:i], vocab).items():
-                        np.save(os.path.join(d, name + ".npy"), v)
-                flags.append(f"--calib-data={calib}")
+                flags.append(f"--calib-data={bench.minilm_calibration(work, batch, vocab)}")
             compile_cuda(bindir, model, so, *flags)
             tag = f"minilm_l3_b{batch}x128_{'fp32' if scheme == 'none' else scheme}"
             result["workloads"][tag] = {"ours_ms": ours_ms(bindir, so, files, a.runs)}

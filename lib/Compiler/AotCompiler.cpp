@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "qf/Compiler/Compiler.h"
 #include "qf/Pipelines/Pipelines.h"
+#include "qf/Quant/JsonFile.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -284,35 +285,6 @@ static bool runStages(ModuleOp module, const CompileOptions &opts,
       return false;
     if (index == entryStage && !afterEntryStage())
       return false;
-  }
-  return true;
-}
-
-/// Writes `text` to `path` through a temporary renamed into place: no
-/// half-written output on failure.
-static bool writeFileAtomically(const std::string &path, llvm::StringRef text,
-                                std::string &error) {
-  std::string tmp = path + ".tmp";
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(tmp, ec);
-    if (ec) {
-      error = "cannot write '" + path + "': " + ec.message();
-      return false;
-    }
-    os << text;
-    os.close();
-    if (os.has_error()) {
-      llvm::sys::fs::remove(tmp);
-      error = "cannot write '" + path + "': " + os.error().message();
-      os.clear_error();
-      return false;
-    }
-  }
-  if (auto ec = llvm::sys::fs::rename(tmp, path)) {
-    llvm::sys::fs::remove(tmp);
-    error = "cannot write '" + path + "': " + ec.message();
-    return false;
   }
   return true;
 }

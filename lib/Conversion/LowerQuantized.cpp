@@ -483,6 +483,23 @@ struct WeightDecoder {
   }
 };
 
+/// A generic over the loops of `wfT` writing the f32 weights decoded from
+/// `ins` (the codes, then the scales and zeros) read through `maps` (the
+/// last one the output's identity); for 4-bit codes loop `nibbleDim` picks
+/// the nibble of a byte.
+linalg::GenericOp decodeWeights(OpBuilder &rw, Location loc, const WeightDecoder &dec,
+                                ValueRange ins, ArrayRef<AffineMap> maps, RankedTensorType wfT,
+                                unsigned nibbleDim) {
+  return linalg::GenericOp::create(
+      rw, loc, TypeRange{wfT}, ins, ValueRange{emptyTensor(rw, loc, wfT)}, maps,
+      SmallVector<IteratorType>(wfT.getRank(), IteratorType::parallel),
+      [&](OpBuilder &b, Location l, ValueRange a) {
+        Value h = dec.nibbles ? Value(linalg::IndexOp::create(b, l, nibbleDim)) : Value();
+        linalg::YieldOp::create(
+            b, l, dec.decode(b, l, a[0], h, a[1], dec.hasZeros ? a[2] : Value()));
+      });
+}
+
 /// Below this many rows the weight is decoded inside the product (register
 /// tiles of up to 15 rows share each decoded vector; the codes stay in cache
 /// across row blocks, panelWeightOnly); from it on, decoded block by block
@@ -524,15 +541,7 @@ Value blockDecodedProduct(OpBuilder &rw, Location loc, WeightOnlyMatMulOp op,
   if (dec.nibbles)
     wShape.push_back(P);
   wShape.push_back(L);
-  auto wfT = RankedTensorType::get(wShape, f32);
-  auto decode = linalg::GenericOp::create(
-      rw, loc, TypeRange{wfT}, ins, ValueRange{emptyTensor(rw, loc, wfT)}, maps,
-      SmallVector<IteratorType>(nd, IteratorType::parallel),
-      [&](OpBuilder &b, Location l, ValueRange a) {
-        Value h = dec.nibbles ? Value(linalg::IndexOp::create(b, l, 3)) : Value();
-        linalg::YieldOp::create(
-            b, l, dec.decode(b, l, a[0], h, a[1], dec.hasZeros ? a[2] : Value()));
-      });
+  auto decode = decodeWeights(rw, loc, dec, ins, maps, RankedTensorType::get(wShape, f32), 3);
   decode->setAttr("qf.decode", UnitAttr::get(ctx));
 
   // Product loops (r, np, nl, kb, kk(, h)).
@@ -716,16 +725,8 @@ struct WeightOnlyMatMulLowering : OpRewritePattern<WeightOnlyMatMulOp> {
       maps.push_back(rw.getMultiDimIdentityMap(nLoops));
       SmallVector<Value> ins = {w};
       ins.append(params);
-      auto wfT = RankedTensorType::get(wShape, f32);
-      Value wf = linalg::GenericOp::create(
-                     rw, loc, TypeRange{wfT}, ins, ValueRange{emptyTensor(rw, loc, wfT)}, maps,
-                     SmallVector<IteratorType>(nLoops, IteratorType::parallel),
-                     [&](OpBuilder &b, Location l, ValueRange a) {
-                       Value h = dec.nibbles ? Value(linalg::IndexOp::create(b, l, 2)) : Value();
-                       linalg::YieldOp::create(
-                           b, l, dec.decode(b, l, a[0], h, a[1], dec.hasZeros ? a[2] : Value()));
-                     })
-                     .getResult(0);
+      Value wf =
+          decodeWeights(rw, loc, dec, ins, maps, RankedTensorType::get(wShape, f32), 2).getResult(0);
       wf = reshapeTo(rw, loc, wf, RankedTensorType::get({K, N}, f32));
       y = linalg::MatmulOp::create(rw, loc, TypeRange{yT2}, ValueRange{x2, wf},
                                    ValueRange{emptyTensor(rw, loc, yT2, zeroF)})

@@ -1,4 +1,4 @@
-//===- JsonFile.cpp - writing JSON files whole or not at all --------------===//
+//===- JsonFile.cpp - writing (JSON) files whole or not at all ------------===//
 #include "qf/Quant/JsonFile.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -7,7 +7,7 @@
 
 namespace qf {
 
-bool writeJsonFile(const std::string &path, const llvm::json::Value &doc, std::string &error) {
+bool writeFileAtomically(const std::string &path, llvm::StringRef text, std::string &error) {
   std::string tmp = path + ".tmp";
   {
     std::error_code ec;
@@ -16,10 +16,11 @@ bool writeJsonFile(const std::string &path, const llvm::json::Value &doc, std::s
       error = "cannot write '" + path + "': " + ec.message();
       return false;
     }
-    os << llvm::formatv("{0:2}", doc) << "\n";
+    os << text;
     os.close();
     if (os.has_error()) {
       error = "cannot write '" + path + "': " + os.error().message();
+      os.clear_error();
       llvm::sys::fs::remove(tmp);
       return false;
     }
@@ -30,6 +31,10 @@ bool writeJsonFile(const std::string &path, const llvm::json::Value &doc, std::s
     return false;
   }
   return true;
+}
+
+bool writeJsonFile(const std::string &path, const llvm::json::Value &doc, std::string &error) {
+  return writeFileAtomically(path, llvm::formatv("{0:2}\n", doc).str(), error);
 }
 
 } // namespace qf

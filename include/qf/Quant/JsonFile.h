@@ -1,4 +1,4 @@
-//===- JsonFile.h - writing JSON files whole or not at all -----*- C++ -*-===//
+//===- JsonFile.h - writing (JSON) files whole or not at all ---*- C++ -*-===//
 #ifndef QF_QUANT_JSONFILE_H
 #define QF_QUANT_JSONFILE_H
 
@@ -8,8 +8,11 @@
 
 namespace qf {
 
-/// Writes `doc` (indented) to `path` through a temporary file renamed over
-/// it, so a failure never leaves half a file. False with `error` set.
+/// Writes `text` to `path` through a temporary file renamed over it, so a
+/// failure never leaves half a file. False with `error` set.
+bool writeFileAtomically(const std::string &path, llvm::StringRef text, std::string &error);
+
+/// writeFileAtomically of `doc`, indented.
 bool writeJsonFile(const std::string &path, const llvm::json::Value &doc, std::string &error);
 
 } // namespace qf
