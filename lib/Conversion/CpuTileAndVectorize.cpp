@@ -228,12 +228,18 @@ LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
     Operation *tileFill = threadTiles->fill;
     SmallVector<int64_t> kBlock(outer.size(), 0);
     kBlock[kDim] = kBlocks;
+    Operation *whole = tiled; // replaced by the K loop, left dead by tileWithFill
     auto kb = tileWithFill(rw, tiled, kBlock, /*forall=*/false, {}, {}, /*withFill=*/false);
     if (failed(kb))
       return failure();
     tiled = cast<linalg::LinalgOp>(kb->product);
+    // The thread tile's whole-K decode is dead once the product that read it
+    // is gone; the K loop decodes block by block.
+    if (whole->use_empty())
+      rw.eraseOp(whole);
     if (decode && kb->decode) {
-      rw.eraseOp(decode); // the thread tile's whole-K decode, now unused
+      if (decode->use_empty())
+        rw.eraseOp(decode);
       decode = kb->decode;
     }
     if (tileFill)

@@ -10,6 +10,8 @@
 #include "mlir/IR/Verifier.h"
 #include "llvm/Support/Path.h"
 
+#include <set>
+
 using namespace mlir;
 
 namespace qf {
@@ -100,25 +102,39 @@ const onnx::AttributeProto *NodeImporter::attr(const std::string &name) const {
   return nullptr;
 }
 
+/// The attribute `name` if it has type `want`; a present attribute of
+/// another type is recorded in `attrError` and treated as absent.
+static const onnx::AttributeProto *typedAttr(const NodeImporter &n, const std::string &name,
+                                             onnx::AttributeProto::AttributeType want,
+                                             const char *wantName) {
+  const auto *a = n.attr(name);
+  if (!a || a->type() == want)
+    return a;
+  if (n.attrError.empty())
+    n.attrError = "attribute '" + name + "' must be " + wantName + ", not " +
+                  onnx::AttributeProto::AttributeType_Name(a->type());
+  return nullptr;
+}
+
 int64_t NodeImporter::attrInt(const std::string &name, int64_t dflt) const {
-  const auto *a = attr(name);
+  const auto *a = typedAttr(*this, name, onnx::AttributeProto::INT, "an INT");
   return a ? a->i() : dflt;
 }
 
 double NodeImporter::attrFloat(const std::string &name, double dflt) const {
-  const auto *a = attr(name);
+  const auto *a = typedAttr(*this, name, onnx::AttributeProto::FLOAT, "a FLOAT");
   return a ? a->f() : dflt;
 }
 
 std::string NodeImporter::attrString(const std::string &name,
                                      const std::string &dflt) const {
-  const auto *a = attr(name);
+  const auto *a = typedAttr(*this, name, onnx::AttributeProto::STRING, "a STRING");
   return a ? a->s() : dflt;
 }
 
 std::optional<SmallVector<int64_t>>
 NodeImporter::attrInts(const std::string &name) const {
-  const auto *a = attr(name);
+  const auto *a = typedAttr(*this, name, onnx::AttributeProto::INTS, "INTS");
   if (!a)
     return std::nullopt;
   return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
@@ -248,6 +264,10 @@ static const OpTable &opTable() {
 namespace {
 /// The largest tensor a model may produce (2^32 elements, 16 GiB of f32).
 constexpr uint64_t kMaxElements = 1ull << 32;
+/// The newest default-domain opset: that of the ONNX release the op table
+/// and the conformance allowlist are checked against (1.23). A model that
+/// imports a newer one may use ops changed since.
+constexpr int64_t kMaxOpset = 28;
 
 struct GraphImporter {
   MLIRContext &ctx;
@@ -282,7 +302,12 @@ struct GraphImporter {
     SmallVector<int64_t> shape;
     Builder b(&ctx);
     for (const auto &d : tt.shape().dim()) {
-      if (d.has_dim_value() && d.dim_value() >= 0) {
+      if (d.has_dim_value() && d.dim_value() < 0) {
+        error = "input '" + name + "' has a negative dimension (" +
+                std::to_string(d.dim_value()) + ")";
+        return {};
+      }
+      if (d.has_dim_value()) {
         shape.push_back(d.dim_value());
         dimParams.push_back(b.getStringAttr(""));
       } else {
@@ -367,6 +392,26 @@ struct GraphImporter {
 
   /// The com.microsoft opset the model imports (1 when it names none).
   int64_t msOpset = 1;
+  /// Every name some node outputs (to tell a cycle from a missing input).
+  std::set<std::string> producers;
+
+  /// An input with a default (an initializer of the same name) must agree
+  /// with it on the element type and on every dimension it fixes.
+  bool initializerMatchesInput(const onnx::TensorProto &t, const onnx::ValueInfoProto &vi) {
+    if (!vi.type().has_tensor_type())
+      return true;
+    const auto &tt = vi.type().tensor_type();
+    bool same = tt.elem_type() == 0 || tt.elem_type() == t.data_type();
+    if (tt.has_shape()) {
+      same = same && tt.shape().dim_size() == t.dims_size();
+      for (int i = 0; same && i < t.dims_size(); ++i)
+        same = !tt.shape().dim(i).has_dim_value() || tt.shape().dim(i).dim_value() == t.dims(i);
+    }
+    if (!same)
+      error = "input '" + vi.name() + "' and its initializer (default value) differ in element "
+              "type or shape";
+    return same;
+  }
 
   OwningOpRef<ModuleOp> run(const onnx::ModelProto &model) {
     int64_t opset = -1;
@@ -380,6 +425,12 @@ struct GraphImporter {
       error = "the model imports no default-domain (ai.onnx) opset";
       return {};
     }
+    if (opset < 1 || opset > kMaxOpset) {
+      error = "the model's default-domain opset " + std::to_string(opset) +
+              " is out of range (this importer knows opsets 1 to " + std::to_string(kMaxOpset) +
+              ")";
+      return {};
+    }
     const onnx::GraphProto &g = model.graph();
     OpBuilder b(&ctx);
     Location loc = NameLoc::get(b.getStringAttr(g.name().empty() ? "graph" : g.name()));
@@ -389,7 +440,18 @@ struct GraphImporter {
     // optional inputs with defaults (IR < 4) and take the initializer.
     std::map<std::string, const onnx::TensorProto *> inits;
     for (const auto &t : g.initializer())
-      inits[t.name()] = &t;
+      if (!inits.emplace(t.name(), &t).second) {
+        error = "initializer '" + t.name() + "' is defined twice";
+        return {};
+      }
+    if (g.output_size() == 0) {
+      error = "the graph has no outputs";
+      return {};
+    }
+    for (const auto &node : g.node())
+      for (const auto &o : node.output())
+        if (!o.empty())
+          producers.insert(o);
 
     SmallVector<Type> argTypes;
     SmallVector<DictionaryAttr> argAttrs;
@@ -398,8 +460,11 @@ struct GraphImporter {
     SmallVector<int32_t> argOnnxTypes;
     SmallVector<Frozen> frozen;
     for (const auto &vi : g.input()) {
-      if (inits.count(vi.name()))
+      if (auto init = inits.find(vi.name()); init != inits.end()) {
+        if (!initializerMatchesInput(*init->second, vi))
+          return {};
         continue;
+      }
       auto fz = opts.frozenInputs.find(vi.name());
       if (fz != opts.frozenInputs.end()) {
         if (!freezeInput(vi, fz->second, frozen))
@@ -509,8 +574,19 @@ struct GraphImporter {
     }
     for (int i = 0; i < node.input_size(); ++i)
       if (!node.input(i).empty() && !values.count(node.input(i))) {
-        error = where + ": input '" + node.input(i) +
-                "' is not defined (missing initializer or graph input)";
+        error = where + ": input '" + node.input(i) + "' is not defined " +
+                (producers.count(node.input(i))
+                     ? "before this node (its producer comes later: the graph has a cycle or "
+                       "is not topologically sorted)"
+                     : "(missing initializer or graph input)");
+        return failure();
+      }
+    // Every value is defined once (SSA): an output may not rename another.
+    for (int i = 0; i < node.output_size(); ++i)
+      if (!node.output(i).empty() && values.count(node.output(i))) {
+        error = where + ": output '" + node.output(i) +
+                "' is already defined (names of inputs, initializers and node outputs must be "
+                "unique)";
         return failure();
       }
     const OpBuilderFn *fn = opTable().lookup(opType, opset);
@@ -521,8 +597,9 @@ struct GraphImporter {
     Location loc = NameLoc::get(b.getStringAttr(name));
     NodeImporter ni(node, opset, b, loc, values);
     ni.modelDir = modelDir;
-    if (failed((*fn)(ni))) {
-      error = where + ": " + (ni.error.empty() ? "import failed" : ni.error);
+    if (failed((*fn)(ni)) || !ni.attrError.empty()) {
+      error = where + ": " +
+              (!ni.attrError.empty() ? ni.attrError : ni.error.empty() ? "import failed" : ni.error);
       return failure();
     }
     for (int i = 0; i < node.output_size(); ++i) {

@@ -57,6 +57,8 @@ public:
   std::optional<llvm::SmallVector<double>> constFloats(size_t i) const;
 
   // ---- attributes -----------------------------------------------------------
+  // The typed getters check the attribute's type; a mismatch is kept in
+  // attrError (the first one) and fails the node after its builder ran.
   const onnx::AttributeProto *attr(const std::string &name) const;
   int64_t attrInt(const std::string &name, int64_t dflt) const;
   double attrFloat(const std::string &name, double dflt) const;
@@ -74,6 +76,7 @@ public:
   /// Records `msg` (the importer prefixes node, op type and opset) and fails.
   mlir::LogicalResult fail(const llvm::Twine &msg);
   std::string error;
+  mutable std::string attrError;
 
   // ---- emission helpers -----------------------------------------------------
   template <typename OpTy, typename... Args>

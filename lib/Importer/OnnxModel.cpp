@@ -289,6 +289,11 @@ ElementsAttr tensorToAttr(MLIRContext *ctx, const onnx::TensorProto &t,
       error = "tensor '" + t.name() + "' has a negative dimension";
       return {};
     }
+    // Bounded so that byte counts (x 8) cannot overflow either.
+    if (d && count > (INT64_MAX / 8) / d) {
+      error = "tensor '" + t.name() + "' is too large: its dimensions multiply past 2^60";
+      return {};
+    }
     count *= d;
   }
   auto type = RankedTensorType::get(shape, elt);
