@@ -508,6 +508,11 @@ linalg::GenericOp decodeWeights(OpBuilder &rw, Location loc, const WeightDecoder
 /// (Zen 4, 2 threads), in the product vs block-decoded: 8 rows 5.0 vs 8.1 ms,
 /// 12 rows 10.5 vs 10.5, 16 rows 16.3 vs 10.9, 64 rows 68 vs 37.
 constexpr int64_t kBlockDecodeRows = 16;
+/// Codebook codes (NF4, fp8 through its E4M3 table) decode by a table gather
+/// that the row vectorizer leaves scalar, so decoding them per thread tile
+/// and K block cost 10x (MiniLM nf4-g64 at 128 rows: 16.8 -> 183 ms): they
+/// decode in the product below this many rows and once per call from it on.
+constexpr int64_t kCodebookDecodeOnceRows = 256;
 
 /// The weight-only product from kBlockDecodeRows rows: the weight decoded into
 /// f32 column panels [N/L, G, g/P, (P,) L] (L = kWeightPanel) by a generic
@@ -675,7 +680,8 @@ Value panelWeightOnly(OpBuilder &rw, Location loc, WeightOnlyMatMulOp op, const 
 
 /// x [..., K] times W [K, N] with W decoded from its codes: from
 /// kBlockDecodeRows rows decoded block by block inside an f32 product (or,
-/// with N not in whole panels, once into f32 for a plain matmul); below,
+/// with N not in whole panels, or codebook codes from
+/// kCodebookDecodeOnceRows, once into f32 for a plain matmul); below,
 /// decoded in the product, through panelWeightOnly for constant operands,
 /// else over loops (r, n, kb, kk[, h]): rows, outputs, groups, the bytes of a
 /// group and, for 4-bit codes, the nibble of a byte, so every operand is read
@@ -709,9 +715,10 @@ struct WeightOnlyMatMulLowering : OpRewritePattern<WeightOnlyMatMulOp> {
     Value zeroF = scalarConst(rw, loc, f32, 0);
     Value y;
 
-    if (R >= kBlockDecodeRows && N % kWeightPanel == 0) {
+    int64_t decodeRows = dec.codebook ? kCodebookDecodeOnceRows : kBlockDecodeRows;
+    if (R >= decodeRows && N % kWeightPanel == 0 && !dec.codebook) {
       y = reshapeTo(rw, loc, blockDecodedProduct(rw, loc, op, dec, params, x2, R, G, g, P, N), yT2);
-    } else if (R >= kBlockDecodeRows) {
+    } else if (R >= decodeRows) {
       // Columns not in whole panels: W [G, g/P, P, N] decoded once over
       // loops (kb, kk, h, n), then a plain matmul.
       SmallVector<int64_t> wShape = {G, g / P};
