@@ -6,7 +6,8 @@ then one table over the quantization schemes, ours and ONNX Runtime's.
 demo.py BUILD_DIR [--threads N] [--runs N] [--check] [--check-transforms]
         [--schemes A,B,...] [--all-methods] [--json FILE] [--target cpu|cuda]
 With --check, exits 1 unless every fp32 output is within 1e-3 of ONNX
-Runtime and every scheme's embeddings keep their cosine floor.
+Runtime, every scheme's embeddings keep their cosine floor and no scheme runs
+more than 8x slower than our fp32 (a kernel fallen back to scalar loops).
 --check-transforms also checks that the function-preserving outlier
 rewrites (Hadamard rotation, SmoothQuant's and AWQ's scaling without
 quantization) leave every output within 1e-4 (relative to its largest
@@ -26,6 +27,9 @@ import onnxruntime as ort
 
 sys.path.insert(0, os.path.dirname(__file__))
 import minilm  # noqa: E402
+
+# --check: no scheme may run more than this many times slower than our fp32.
+SLOWDOWN_CEILING = 8
 
 # Cosine floors of the sentence embeddings against ONNX Runtime fp32.
 FLOORS = {"bf16": 0.999, "w8a8": 0.99, "fp8": 0.99, "w8a16": 0.999, "w8a8-dynamic": 0.995, "w4a16-g128": 0.95,
@@ -271,6 +275,11 @@ def main():
                      "module_mb": round(size, 2)})
         if tag in FLOORS and cos < FLOORS[tag]:
             failed.append(f"{tag} cosine {cos:.5f} < {FLOORS[tag]}")
+        # A performance cliff, not a benchmark: a scheme whose kernels fell
+        # back to scalar loops runs 15-20x slower than fp32 (fp8 and nf4 did).
+        if a.target == "cpu" and lat[tag] > SLOWDOWN_CEILING * lat["fp32"]:
+            failed.append(f"{tag} latency {lat[tag]:.1f} ms > {SLOWDOWN_CEILING}x our fp32's "
+                          f"{lat['fp32']:.1f} ms")
     print(f"  {'onnxruntime fp32':28s} {1.0:9.5f} {ort_fp32:8.2f} ms")
     for label, c, t in peer_rows:
         print(f"  {'onnxruntime ' + label:28s} {c:9.5f} {t:8.2f} ms")
