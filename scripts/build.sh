@@ -9,6 +9,6 @@ if [ ! -f "$BUILD/build.ninja" ]; then
   cmake -G Ninja -S "$ROOT" -B "$BUILD" \
     -DCMAKE_BUILD_TYPE=Release \
     -DMLIR_DIR="$LLVM_PREFIX/lib/cmake/mlir" \
-    -DLLVM_EXTERNAL_LIT="$LLVM_PREFIX/bin/lit" >/dev/null
+    -DLLVM_EXTERNAL_LIT="$LLVM_PREFIX/bin/lit" ${QF_CMAKE_ARGS:-} >/dev/null
 fi
 ninja -C "$BUILD" "$@"

@@ -47,3 +47,8 @@ def _cuda_gpu():
         return False
 if _cuda_gpu():
     config.available_features.add("cuda-gpu")
+
+# scripts/test.sh --sanitize: our binaries need the ASan runtime first in
+# the process, which an outside program (the consumer test) lacks.
+if config.qf_sanitize.upper() in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("asan")
