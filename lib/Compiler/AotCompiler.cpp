@@ -264,18 +264,17 @@ bool runStage(ModuleOp module, const PipelineStage &stage, std::string &error) {
   return true;
 }
 
-/// Runs opts.preStages then `target` on `module`, reporting each stage
-/// (and `extraSteps` more to come) through opts.progress; calls
+/// Runs opts.preStages then `target` on `module`, reporting each stage as
+/// step ++`step` of `total` through opts.progress; calls
 /// opts.afterPreStages between the two and `afterEntryStage` after the
 /// target's first stage.
 static bool runStages(ModuleOp module, const CompileOptions &opts,
-                      std::vector<PipelineStage> target, int extraSteps, int &step,
+                      std::vector<PipelineStage> target, int total, int &step,
                       const std::function<bool()> &afterEntryStage, std::string &error) {
   std::vector<PipelineStage> stages = opts.preStages;
   size_t entryStage = stages.size();
   for (PipelineStage &s : target)
     stages.push_back(std::move(s));
-  int total = (int)stages.size() + extraSteps;
   for (const auto &[index, stage] : llvm::enumerate(stages)) {
     if (opts.progress)
       opts.progress(++step, total, stage.name);
@@ -295,7 +294,7 @@ bool compileToPtx(ModuleOp module, const CompileOptions &opts, std::string &erro
     return false;
   std::vector<PipelineStage> gpuStages = cudaPipelineStages(opts.gpu, /*withHost=*/false);
   int step = 0, total = (int)(opts.preStages.size() + gpuStages.size()) + 1;
-  if (!runStages(module, opts, std::move(gpuStages), 1, step, [] { return true; }, error))
+  if (!runStages(module, opts, std::move(gpuStages), total, step, [] { return true; }, error))
     return false;
   if (opts.progress)
     opts.progress(++step, total, "write PTX");
@@ -326,7 +325,7 @@ bool compileToSharedObject(ModuleOp module, const CompileOptions &opts,
     if (opts.progress)
       opts.progress(++step, total, name);
   };
-  if (!runStages(module, opts, std::move(target), 3, step,
+  if (!runStages(module, opts, std::move(target), total, step,
                  [&] { return buildSignature(module, sig, error); }, error))
     return false;
   // One buffer per signature line after the version line.

@@ -13,8 +13,9 @@
 //
 // one thread per point of the parallel iteration space, its reductions kept
 // as sequential loops in the thread; an op with no parallel dim (a full
-// reduction, a 0-d update) runs in a launch of one thread. Buffers the host allocates
-// become device allocations. The host then only allocates and launches.
+// reduction, a 0-d update) runs in a launch of one thread. Buffers the host
+// allocates become device allocations. The host then only allocates and
+// launches.
 //
 //===----------------------------------------------------------------------===//
 #include "qf/Dialect/Qf/Passes.h"
@@ -42,8 +43,8 @@ Value tripCount(OpBuilder &b, Location loc, Value lb, Value ub, Value step) {
   return b.createOrFold<arith::CeilDivUIOp>(loc, span, step);
 }
 
-/// Moves `body`'s operations (but its terminator) into `b`'s insertion
-/// point, the loop's induction variables replaced by `ivs`.
+/// Clones `body`'s operations (but its terminator) at `b`'s insertion point,
+/// the loop's induction variables replaced by `ivs`.
 void cloneBody(OpBuilder &b, Block &body, ValueRange ivs) {
   IRMapping map;
   map.map(body.getArguments(), ivs);
