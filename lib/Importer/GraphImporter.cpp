@@ -236,6 +236,14 @@ std::optional<int64_t> NodeImporter::axis(int64_t a, int64_t rank) {
   return r;
 }
 
+std::optional<int64_t> NodeImporter::dimAxis(int64_t a, int64_t rank) {
+  if (rank == 0) {
+    (void)fail("needs an input of rank >= 1 (axis " + std::to_string(a) + " names a dim)");
+    return std::nullopt;
+  }
+  return axis(a, rank);
+}
+
 const OpBuilderFn *OpTable::lookup(const std::string &opType,
                                    int64_t opset) const {
   auto it = entries.find(opType);
@@ -597,9 +605,31 @@ struct GraphImporter {
     Location loc = NameLoc::get(b.getStringAttr(name));
     NodeImporter ni(node, opset, b, loc, values);
     ni.modelDir = modelDir;
+    Block *block = b.getInsertionBlock();
+    Operation *before = block->empty() ? nullptr : &block->back();
     if (failed((*fn)(ni)) || !ni.attrError.empty()) {
       error = where + ": " +
               (!ni.attrError.empty() ? ni.attrError : ni.error.empty() ? "import failed" : ni.error);
+      return failure();
+    }
+    // The node's ops must verify: a type the qf op does not take (an integer
+    // MaxPool, say) is this node's error, not IR that fails verification later.
+    std::string verifyError;
+    {
+      ScopedDiagnosticHandler capture(&ctx, [&](Diagnostic &d) {
+        if (verifyError.empty())
+          verifyError = d.str();
+        return success();
+      });
+      for (Operation *op = before ? before->getNextNode()
+                                   : block->empty() ? nullptr : &block->front();
+           op;
+           op = op->getNextNode())
+        if (failed(verify(op)))
+          break;
+    }
+    if (!verifyError.empty()) {
+      error = where + ": not supported with these operand types (" + verifyError + ")";
       return failure();
     }
     for (int i = 0; i < node.output_size(); ++i) {
@@ -636,17 +666,14 @@ void registerImporterDialects(DialectRegistry &registry) {
                   quant::QuantDialect>();
 }
 
-OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &ctx, const std::string &path,
-                                      const ImportOptions &options,
-                                      std::string &error) {
-  ctx.loadDialect<QfDialect, func::FuncDialect, arith::ArithDialect>();
-  onnx::ModelProto model;
-  if (!importer::readModelFile(path, model, error))
-    return {};
+/// Imports a parsed model; external data is read relative to `modelDir`.
+static OwningOpRef<ModuleOp> importModel(MLIRContext &ctx,
+                                         const onnx::ModelProto &model,
+                                         const std::string &modelDir,
+                                         const ImportOptions &options,
+                                         std::string &error) {
   importer::GraphImporter gi(ctx, options);
-  gi.modelDir = llvm::sys::path::parent_path(path).str();
-  if (gi.modelDir.empty())
-    gi.modelDir = ".";
+  gi.modelDir = modelDir.empty() ? "." : modelDir;
   // Every named input must exist.
   auto isInput = [&](const std::string &name) {
     for (const auto &vi : model.graph().input())
@@ -674,6 +701,28 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &ctx, const std::string &path,
     return {};
   }
   return module;
+}
+
+OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &ctx, const std::string &path,
+                                      const ImportOptions &options,
+                                      std::string &error) {
+  ctx.loadDialect<QfDialect, func::FuncDialect, arith::ArithDialect>();
+  onnx::ModelProto model;
+  if (!importer::readModelFile(path, model, error))
+    return {};
+  return importModel(ctx, model, llvm::sys::path::parent_path(path).str(),
+                     options, error);
+}
+
+OwningOpRef<ModuleOp> importOnnxBytes(MLIRContext &ctx, llvm::StringRef bytes,
+                                      const std::string &modelDir,
+                                      const ImportOptions &options,
+                                      std::string &error) {
+  ctx.loadDialect<QfDialect, func::FuncDialect, arith::ArithDialect>();
+  onnx::ModelProto model;
+  if (!importer::parseModelBytes(bytes, "<memory>", model, error))
+    return {};
+  return importModel(ctx, model, modelDir, options, error);
 }
 
 bool parseInputShape(const std::string &spec, std::string &name,

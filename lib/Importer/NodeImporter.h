@@ -115,6 +115,8 @@ public:
   mlir::Value batchMatMul(mlir::Value a, mlir::Value b);
   /// Normalizes a possibly negative axis; fails the node when out of range.
   std::optional<int64_t> axis(int64_t a, int64_t rank);
+  /// As axis(), for an axis that names a dim of the input: rank 0 has none.
+  std::optional<int64_t> dimAxis(int64_t a, int64_t rank);
 
 private:
   std::map<std::string, TypedValue> &values;

@@ -105,6 +105,29 @@ static int64_t byteWidth(Type t) {
   return (t.getIntOrFloatBitWidth() + 7) / 8;
 }
 
+bool parseModelBytes(llvm::StringRef data, const std::string &name,
+                     onnx::ModelProto &model, std::string &error) {
+  if (data.empty()) {
+    error = "'" + name + "' is empty, not an ONNX model";
+    return false;
+  }
+  if (data.size() > (size_t)INT32_MAX) {
+    error = "'" + name + "' is over 2 GiB; store weights as external data";
+    return false;
+  }
+  if (!model.ParseFromArray(data.data(), (int)data.size())) {
+    error = "'" + name +
+            "' is not an ONNX model (protobuf parse failed: truncated or not ONNX)";
+    return false;
+  }
+  if (!model.has_graph() || model.ir_version() <= 0 ||
+      model.opset_import_size() == 0) {
+    error = "'" + name + "' is not an ONNX model (no graph, IR version or opset)";
+    return false;
+  }
+  return true;
+}
+
 bool readModelFile(const std::string &path, onnx::ModelProto &model,
                    std::string &error) {
   auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
@@ -113,26 +136,7 @@ bool readModelFile(const std::string &path, onnx::ModelProto &model,
     error = "cannot open '" + path + "': " + buf.getError().message();
     return false;
   }
-  StringRef data = (*buf)->getBuffer();
-  if (data.empty()) {
-    error = "'" + path + "' is empty, not an ONNX model";
-    return false;
-  }
-  if (data.size() > (size_t)INT32_MAX) {
-    error = "'" + path + "' is over 2 GiB; store weights as external data";
-    return false;
-  }
-  if (!model.ParseFromArray(data.data(), (int)data.size())) {
-    error = "'" + path +
-            "' is not an ONNX model (protobuf parse failed: truncated or not ONNX)";
-    return false;
-  }
-  if (!model.has_graph() || model.ir_version() <= 0 ||
-      model.opset_import_size() == 0) {
-    error = "'" + path + "' is not an ONNX model (no graph, IR version or opset)";
-    return false;
-  }
-  return true;
+  return parseModelBytes((*buf)->getBuffer(), path, model, error);
 }
 
 /// Reads the bytes of an external-data tensor, refusing paths that leave the

@@ -11,6 +11,11 @@ namespace qf::importer {
 /// Tensors up to this many elements are imported inline (DenseElementsAttr).
 constexpr int64_t kInlineElements = 256;
 
+/// Parses and sanity-checks a serialized model (`name` labels the errors);
+/// false with `error` set otherwise.
+bool parseModelBytes(llvm::StringRef data, const std::string &name,
+                     onnx::ModelProto &model, std::string &error);
+
 /// Parses and sanity-checks a model file; false with `error` set otherwise.
 bool readModelFile(const std::string &path, onnx::ModelProto &model,
                    std::string &error);

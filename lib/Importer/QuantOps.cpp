@@ -70,7 +70,7 @@ Value alignParam(NodeImporter &n, Value p, RankedTensorType x, int64_t axis,
 std::optional<int64_t> paramAxis(NodeImporter &n, RankedTensorType x, Value scale) {
   if (tensorType(scale).getNumElements() == 1)
     return 0;
-  return n.axis(n.attrInt("axis", 1), x.getRank());
+  return n.dimAxis(n.attrInt("axis", 1), x.getRank());
 }
 
 /// round_half_even(v) + zp, saturated to the integer type `elt`, as `elt`.

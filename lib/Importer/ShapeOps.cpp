@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "NodeImporter.h"
 
+#include "llvm/Support/MathExtras.h"
+
 #include "mlir/IR/Matchers.h"
 
 using namespace mlir;
@@ -59,8 +61,8 @@ LogicalResult reshape(NodeImporter &n) {
       if (ShapedType::isDynamic(d))
         return n.fail(std::string("target shape is not static") + kDynamicHint);
       return n.fail("negative dim in shape");
-    } else {
-      known *= d;
+    } else if (llvm::MulOverflow(known, d, known)) {
+      return n.fail("target shape has more than 2^63 elements");
     }
     out.push_back(d);
   }
@@ -118,7 +120,7 @@ LogicalResult concat(NodeImporter &n) {
   if (ins.empty())
     return n.fail("needs at least one input");
   auto t0 = cast<RankedTensorType>(ins[0].getType());
-  auto ax = n.axis(n.attrInt("axis", 0), t0.getRank());
+  auto ax = n.dimAxis(n.attrInt("axis", 0), t0.getRank());
   if (!ax)
     return failure();
   SmallVector<int64_t> shape(t0.getShape());
@@ -153,7 +155,7 @@ LogicalResult split(NodeImporter &n) {
   if (!x)
     return n.fail("missing input");
   auto t = n.inputType(0);
-  auto ax = n.axis(n.attrInt("axis", 0), t.getRank());
+  auto ax = n.dimAxis(n.attrInt("axis", 0), t.getRank());
   if (!ax)
     return failure();
   if (!t.hasStaticShape())
@@ -227,7 +229,7 @@ LogicalResult sliceNode(NodeImporter &n) {
     return n.fail("axes and steps must match starts in length");
   SmallVector<int64_t> st(t.getRank(), 0), sp(t.getRank(), 1), counts(t.getShape());
   for (size_t i = 0; i < cnt; ++i) {
-    auto ax = n.axis((*axes)[i], t.getRank());
+    auto ax = n.dimAxis((*axes)[i], t.getRank());
     if (!ax)
       return failure();
     int64_t D = t.getDimSize(*ax);
@@ -262,7 +264,7 @@ LogicalResult gather(NodeImporter &n) {
   if (!data || !idx)
     return n.fail("needs data and indices");
   auto dt = n.inputType(0), it = n.inputType(1);
-  auto ax = n.axis(n.attrInt("axis", 0), dt.getRank());
+  auto ax = n.dimAxis(n.attrInt("axis", 0), dt.getRank());
   if (!ax)
     return failure();
   // Constant indices are checked now; run-time ones are clamped by the
@@ -293,7 +295,7 @@ LogicalResult squeeze(NodeImporter &n) {
   SmallVector<bool> drop(t.getRank(), false);
   if (axes) {
     for (int64_t a : *axes) {
-      auto ax = n.axis(a, t.getRank());
+      auto ax = n.dimAxis(a, t.getRank());
       if (!ax)
         return failure();
       if (t.getDimSize(*ax) != 1)
@@ -324,7 +326,7 @@ LogicalResult unsqueeze(NodeImporter &n) {
   int64_t outRank = t.getRank() + axes->size();
   SmallVector<bool> added(outRank, false);
   for (int64_t a : *axes) {
-    auto ax = n.axis(a, outRank);
+    auto ax = n.dimAxis(a, outRank);
     if (!ax)
       return failure();
     if (added[*ax])
@@ -421,7 +423,7 @@ LogicalResult pad(NodeImporter &n) {
     if (!axes || pads->size() != 2 * axes->size())
       return n.fail("axes must be a constant matching pads");
     for (size_t i = 0; i < axes->size(); ++i) {
-      auto ax = n.axis((*axes)[i], rank);
+      auto ax = n.dimAxis((*axes)[i], rank);
       if (!ax)
         return failure();
       full[*ax] = (*pads)[i];

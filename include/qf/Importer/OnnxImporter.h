@@ -37,6 +37,14 @@ mlir::OwningOpRef<mlir::ModuleOp> importOnnxModel(mlir::MLIRContext &ctx,
                                                   const ImportOptions &options,
                                                   std::string &error);
 
+/// Imports a serialized model held in memory; external data is read relative
+/// to `modelDir`. Errors as importOnnxModel.
+mlir::OwningOpRef<mlir::ModuleOp> importOnnxBytes(mlir::MLIRContext &ctx,
+                                                  llvm::StringRef bytes,
+                                                  const std::string &modelDir,
+                                                  const ImportOptions &options,
+                                                  std::string &error);
+
 /// Parses "NAME=1x128" into (name, dims); false with `error` set otherwise.
 bool parseInputShape(const std::string &spec, std::string &name,
                      std::vector<int64_t> &dims, std::string &error);
