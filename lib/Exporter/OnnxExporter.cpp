@@ -215,8 +215,8 @@ private:
   // --- ops -----------------------------------------------------------------
   bool constant(arith::ConstantOp op);
   bool emit(Operation *op);
-  bool quantize(QuantizeOp op);
-  bool dequantize(DequantizeOp op);
+  /// QuantizeLinear or DequantizeLinear with the parameters of `quantElt`.
+  bool linear(Operation *op, StringRef opType, Type quantElt);
   bool dynamicQuantize(DynamicQuantizeOp op);
   bool quantizedMatMul(QuantizedMatMulOp op);
   bool staticQdqMatMul(QuantizedMatMulOp op);
@@ -344,26 +344,12 @@ bool Exporter::quantParams(Operation *op, Type elt, std::string &scale, std::str
   return fail(op, "only uniform quantized types have a QuantizeLinear form");
 }
 
-bool Exporter::quantize(QuantizeOp op) {
+bool Exporter::linear(Operation *op, StringRef opType, Type quantElt) {
   std::string scale, zp;
   int64_t axis;
-  if (!quantParams(op, cast<RankedTensorType>(op.getType()).getElementType(), scale, zp, axis))
+  if (!quantParams(op, quantElt, scale, zp, axis))
     return false;
-  onnx::NodeProto *n = node("QuantizeLinear", {name(op.getInput()), scale, zp},
-                            op.getResult(), op);
-  if (axis >= 0)
-    attr(n, "axis", axis);
-  return true;
-}
-
-bool Exporter::dequantize(DequantizeOp op) {
-  std::string scale, zp;
-  int64_t axis;
-  if (!quantParams(op, cast<RankedTensorType>(op.getInput().getType()).getElementType(),
-                   scale, zp, axis))
-    return false;
-  onnx::NodeProto *n = node("DequantizeLinear", {name(op.getInput()), scale, zp},
-                            op.getResult(), op);
+  onnx::NodeProto *n = node(opType, {name(op->getOperand(0)), scale, zp}, op->getResult(0), op);
   if (axis >= 0)
     attr(n, "axis", axis);
   return true;
@@ -842,8 +828,13 @@ bool Exporter::emit(Operation *op) {
         attrS(node("Pad", ins, p.getResult(), op), "mode", p.getMode());
         return true;
       })
-      .Case([&](QuantizeOp q) { return quantize(q); })
-      .Case([&](DequantizeOp d) { return dequantize(d); })
+      .Case([&](QuantizeOp q) {
+        return linear(op, "QuantizeLinear", cast<RankedTensorType>(q.getType()).getElementType());
+      })
+      .Case([&](DequantizeOp d) {
+        return linear(op, "DequantizeLinear",
+                      cast<RankedTensorType>(d.getInput().getType()).getElementType());
+      })
       .Case([&](DynamicQuantizeOp d) { return dynamicQuantize(d); })
       .Case([&](QuantizedMatMulOp m) { return quantizedMatMul(m); })
       .Case([&](WeightOnlyMatMulOp m) { return weightOnlyMatMul(m); })

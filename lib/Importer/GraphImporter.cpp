@@ -195,12 +195,13 @@ std::optional<SmallVector<int64_t>>
 NodeImporter::broadcast(ArrayRef<int64_t> a, ArrayRef<int64_t> bs) {
   SmallVector<int64_t> out;
   if (!OpTrait::util::getBroadcastedShape(a, bs, out)) {
-    std::string sa, sb;
-    for (int64_t d : a)
-      sa += std::to_string(d) + ",";
-    for (int64_t d : bs)
-      sb += std::to_string(d) + ",";
-    (void)fail("shapes [" + sa + "] and [" + sb + "] do not broadcast");
+    auto str = [](ArrayRef<int64_t> s) {
+      std::string out;
+      for (int64_t d : s)
+        out += (out.empty() ? "" : ",") + std::to_string(d);
+      return out;
+    };
+    (void)fail("shapes [" + str(a) + "] and [" + str(bs) + "] do not broadcast");
     return std::nullopt;
   }
   return out;
@@ -639,6 +640,12 @@ struct GraphImporter {
       if (it == values.end()) {
         error = where + ": output " + std::to_string(i) + " ('" + node.output(i) +
                 "') is not supported";
+        return failure();
+      }
+      // A builder that failed part way (a helper returned null after fail())
+      // but reported success.
+      if (!it->second.value) {
+        error = where + ": " + (ni.error.empty() ? "import failed" : ni.error);
         return failure();
       }
       // Refuse shapes no buffer could hold, before anything allocates them.

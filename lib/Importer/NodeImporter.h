@@ -94,6 +94,8 @@ public:
   template <typename OpTy>
   mlir::Value binary(mlir::Value lhs, mlir::Value rhs, bool toBool = false,
                      bool isUnsigned = false) {
+    if (!lhs || !rhs) // an operand that already failed the node
+      return {};
     auto ta = mlir::cast<mlir::RankedTensorType>(lhs.getType());
     auto tb = mlir::cast<mlir::RankedTensorType>(rhs.getType());
     auto shape = broadcast(ta.getShape(), tb.getShape());

@@ -49,6 +49,16 @@ Value alignParam(NodeImporter &n, Value p, RankedTensorType x, int64_t axis,
     (void)n.fail("blocked parameter must have x's rank");
     return {};
   }
+  // Static, x's dims but along `axis`, which holds ceil(dim / block).
+  for (int64_t d = 0; d < x.getRank(); ++d) {
+    int64_t want = d == axis ? (x.getDimSize(d) + block - 1) / block : x.getDimSize(d);
+    if (x.isDynamicDim(d) || pt.isDynamicDim(d) || pt.getDimSize(d) != want) {
+      (void)n.fail("blocked parameter dim " + std::to_string(d) + " must be " +
+                   std::to_string(want) + " (x's dims, ceil(dim / block_size) along axis " +
+                   std::to_string(axis) + ")");
+      return {};
+    }
+  }
   SmallVector<int64_t> withOne(pt.getShape()), expanded(pt.getShape()),
       merged(pt.getShape());
   withOne.insert(withOne.begin() + axis + 1, 1);
@@ -248,6 +258,8 @@ LogicalResult dequantizeLinear(NodeImporter &n) {
   if (!s)
     return failure();
   v = n.binary<MulOp>(v, s);
+  if (!v)
+    return failure();
   Type out = tensorType(scale).getElementType();
   n.setOutput(0, out == f32 ? v : castTo(n, v, out, false));
   return success();
@@ -259,6 +271,8 @@ LogicalResult dynamicQuantizeLinear(NodeImporter &n) {
   if (!x)
     return n.fail("missing input");
   auto xt = tensorType(x);
+  if (!xt.getElementType().isF32())
+    return n.fail("x must be float32");
   SmallVector<int64_t> all;
   for (int64_t d = 0; d < xt.getRank(); ++d)
     all.push_back(d);
