@@ -316,15 +316,26 @@ Value widen(NodeImporter &n, size_t vIdx, size_t zpIdx,
   return n.binary<SubOp>(v, zi);
 }
 
-/// The zero point of A is per row: [M] broadcasts as [M, 1].
+/// The zero point of A is per row: [M] broadcasts as [M, 1]. A has rank >= 2
+/// (checked by aHasRows first).
 SmallVector<int64_t> rowShape(NodeImporter &n, size_t aIdx) {
   auto t = n.inputType(aIdx);
   return {t.getDimSize(t.getRank() - 2), 1};
 }
 
+/// Integer products take A as [..., M, K].
+bool aHasRows(NodeImporter &n, size_t aIdx) {
+  if (n.inputType(aIdx).getRank() >= 2)
+    return true;
+  (void)n.fail("A must have rank >= 2");
+  return false;
+}
+
 LogicalResult matMulInteger(NodeImporter &n) {
   if (!n.input(0) || !n.input(1))
     return n.fail("needs A and B");
+  if (!aHasRows(n, 0))
+    return failure();
   Value a = widen(n, 0, 2, rowShape(n, 0)), b = widen(n, 1, 3);
   Value y = a && b ? n.batchMatMul(a, b) : Value();
   if (!y)
@@ -354,6 +365,8 @@ LogicalResult qlinearMatMul(NodeImporter &n) {
   for (size_t i = 0; i < 8; ++i)
     if (!n.input(i))
       return n.fail("needs all eight inputs");
+  if (!aHasRows(n, 0))
+    return failure();
   Value a = widen(n, 0, 2, rowShape(n, 0)), b = widen(n, 3, 5);
   Value acc = a && b ? n.batchMatMul(a, b) : Value();
   if (!acc)
