@@ -17,6 +17,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Quant/IR/Quant.h"
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/DenseSet.h"
@@ -268,10 +269,16 @@ void Exporter::inferSignedness() {
     for (OpOperand &use : r.getUses()) {
       Operation *u = use.getOwner();
       auto flag = u->getAttrOfType<BoolAttr>("is_unsigned");
-      auto cast = dyn_cast<CastOp>(u);
+      auto castOp = dyn_cast<CastOp>(u);
       bool where = isa<WhereOp>(u) && use.getOperandNumber() > 0 &&
                    isUnsigned(u->getResult(0));
-      if ((flag && flag.getValue()) || (cast && cast.getSrcUnsigned()) || where)
+      // The storage of an unsigned quantized tensor (quant.scast to it).
+      auto storage = dyn_cast<mlir::quant::StorageCastOp>(u);
+      auto q = storage ? dyn_cast<mlir::quant::QuantizedType>(
+                             cast<RankedTensorType>(storage.getType()).getElementType())
+                       : mlir::quant::QuantizedType();
+      if ((flag && flag.getValue()) || (castOp && castOp.getSrcUnsigned()) || where ||
+          (q && !q.isSigned()))
         unsignedValues.insert(r);
     }
   });
@@ -839,6 +846,11 @@ bool Exporter::emit(Operation *op) {
       .Case([&](QuantizedMatMulOp m) { return quantizedMatMul(m); })
       .Case([&](WeightOnlyMatMulOp m) { return weightOnlyMatMul(m); })
       .Case([&](HadamardOp hd) { return hadamard(hd); })
+      .Case([&](mlir::quant::StorageCastOp) {
+        // Quantized tensor <-> its storage: the same ONNX tensor.
+        names[op->getResult(0)] = ins[0];
+        return true;
+      })
       .Case([&](EncodeFloatOp) {
         return fail(op, "fp8 activations have no ONNX Runtime CPU form; export w8a8 instead");
       })

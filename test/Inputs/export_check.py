@@ -28,7 +28,7 @@ import onnxruntime as ort
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts"))
 
-DTYPES = {1: np.float32, 7: np.int64, 6: np.int32, 9: np.bool_}
+DTYPES = {1: np.float32, 7: np.int64, 6: np.int32, 9: np.bool_, 2: np.uint8, 3: np.int8}
 
 
 def random_feeds(model, rng, fixed):
@@ -37,7 +37,9 @@ def random_feeds(model, rng, fixed):
         tt = i.type.tensor_type
         shape = fixed.get(i.name) or [d.dim_value for d in tt.shape.dim]
         dt = DTYPES[tt.elem_type]
-        v = rng.standard_normal(shape) if dt == np.float32 else rng.integers(0, 4, shape)
+        v = (rng.standard_normal(shape) if dt == np.float32 else
+             rng.integers(0, 256, shape) if dt == np.uint8 else
+             rng.integers(-128, 128, shape) if dt == np.int8 else rng.integers(0, 4, shape))
         feeds[i.name] = np.asarray(v).astype(dt)
     return feeds
 
