@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "qf/Compiler/Compiler.h"
+#include "qf/Exporter/OnnxExporter.h"
 #include "qf/Pipelines/Pipelines.h"
 #include "qf/Quant/JsonFile.h"
 
@@ -309,6 +310,15 @@ bool compileToPtx(ModuleOp module, const CompileOptions &opts, std::string &erro
     return false;
   }
   return writeFileAtomically(opts.outputPath, ptx, error);
+}
+
+bool compileToOnnx(ModuleOp module, const CompileOptions &opts, std::string &error) {
+  int step = 0, total = (int)opts.preStages.size() + 1;
+  if (!runStages(module, opts, {}, total, step, [] { return true; }, error))
+    return false;
+  if (opts.progress)
+    opts.progress(++step, total, "write ONNX");
+  return exportOnnx(module, opts.outputPath, error);
 }
 
 bool compileToSharedObject(ModuleOp module, const CompileOptions &opts,

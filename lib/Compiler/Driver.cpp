@@ -10,7 +10,6 @@
 #include "qf/Compiler/Calibration.h"
 #include "qf/Compiler/Compiler.h"
 #include "qf/Compiler/Report.h"
-#include "qf/Exporter/OnnxExporter.h"
 #include "qf/Importer/OnnxImporter.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -224,20 +223,9 @@ bool compile(const CompileJob &job, std::string &error) {
   copts.progress = [&](int i, int n, const std::string &name) {
     log("[" + std::to_string(i) + "/" + std::to_string(n) + "] " + name);
   };
-  if (job.emit == "onnx-qdq") {
-    // The quantized graph itself, before any lowering, as standard ONNX.
-    for (const PipelineStage &stage : copts.preStages) {
-      log(stage.name);
-      if (!runStage(*module, stage, err))
-        return fail(err);
-    }
-    if (!copts.afterPreStages(*module, err) || !exportOnnx(*module, job.output, err))
-      return fail(err);
-    log("wrote " + job.output);
-    return true;
-  }
-  if (!(job.emit == "ptx" ? compileToPtx(*module, copts, err)
-                          : compileToSharedObject(*module, copts, err)))
+  if (!(job.emit == "ptx"        ? compileToPtx(*module, copts, err)
+        : job.emit == "onnx-qdq" ? compileToOnnx(*module, copts, err)
+                                 : compileToSharedObject(*module, copts, err)))
     return fail(err);
   log("wrote " + job.output);
   return true;

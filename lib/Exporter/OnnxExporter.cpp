@@ -407,7 +407,7 @@ bool Exporter::staticQdqMatMul(QuantizedMatMulOp op) {
   if (!mul)
     return false;
   Value other = mul.getLhs() == c.getResult() ? mul.getRhs() : mul.getLhs();
-  int64_t N = lhsT.getRank() >= 1 ? cast<RankedTensorType>(op.getType()).getShape().back() : 0;
+  int64_t N = cast<RankedTensorType>(op.getType()).getShape().back();
   std::vector<float> combined = constantF32(other);
   auto otherT = cast<RankedTensorType>(other.getType());
   if (combined.empty() || otherT.getRank() != 1 || (int64_t)combined.size() != N ||

@@ -52,6 +52,11 @@ bool compileToSharedObject(mlir::ModuleOp module, const CompileOptions &opts,
 /// when everything succeeded. False with a one-line `error` otherwise.
 bool compileToPtx(mlir::ModuleOp module, const CompileOptions &opts, std::string &error);
 
+/// Runs opts.preStages (quantization) and writes the quantized graph as
+/// standard ONNX to opts.outputPath (qf/Exporter/OnnxExporter.h): nothing is
+/// lowered.
+bool compileToOnnx(mlir::ModuleOp module, const CompileOptions &opts, std::string &error);
+
 /// Runs one stage's pipeline on `module`; false with `error` naming the stage
 /// and the first error diagnostic.
 bool runStage(mlir::ModuleOp module, const PipelineStage &stage, std::string &error);
