@@ -41,6 +41,21 @@ def QfMemrefCopyToLinalg : Pass<"qf-memref-copy-to-linalg"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def QfDynamicSchedule : Pass<"qf-dynamic-schedule"> {
+  let summary = "Schedule OpenMP worksharing loops dynamically (work stealing)";
+  let description = [{
+    convert-scf-to-openmp leaves every worksharing loop on a static schedule:
+    each thread of the team gets a fixed block, and the team waits at the
+    loop's barrier for the slowest. This pass asks for
+    `schedule(dynamic, nonmonotonic)` on each omp.wsloop that has no schedule
+    and ends in a barrier (no `nowait`: the runtime reuses its per-thread
+    ranges loop after loop). The runtime (runtime/cpu/parallel.cpp) runs
+    such loops as static blocks with work stealing: a thread starts on its
+    static block, and one that runs out takes half of another's remainder.
+  }];
+  let dependentDialects = ["::mlir::omp::OpenMPDialect"];
+}
+
 def QfCpuTileAndVectorize : Pass<"qf-cpu-tile-and-vectorize", "::mlir::func::FuncOp"> {
   let summary = "Tile matmuls for threads and registers, and vectorize them";
   let description = [{

@@ -451,26 +451,34 @@ LogicalResult tileAndVectorizeColumns(RewriterBase &rw, linalg::GenericOp op,
 /// each column in one 32-bit lane (16 columns per 512-bit register), A's
 /// rows kk adjacent k per 32-bit word. `prepareB` turns one register of B
 /// into the operands the step uses (once per step, shared by the rows),
-/// `prepareA` reads row r's kk values of the step's A tile [1, 1, mr, kk]
-/// as broadcast operands, `update` adds their products into 16 accumulator
-/// lanes.
+/// `prepareA` reads row r's kk values of the step's A tile ([1, 1, mr, kk]
+/// packed, [1, mr, 1, kk] row-major: rows along `rowDim`) as broadcast
+/// operands, `update` adds their products into 16 accumulator lanes.
 struct PairDot {
   int64_t kk;          // k per 32-bit lane
   Type aElt, bElt, acc;
   std::function<SmallVector<Value>(OpBuilder &, Location, Value b)> prepareB;
-  std::function<SmallVector<Value>(OpBuilder &, Location, Value aTile, Value r)> prepareA;
+  std::function<SmallVector<Value>(OpBuilder &, Location, Value aTile, unsigned rowDim, Value r)>
+      prepareA;
   std::function<Value(OpBuilder &, Location, Value acc16, ArrayRef<Value> a, ArrayRef<Value> b)>
       update;
 };
 
+/// The index of row r's element j in a step's A tile, rows along `rowDim`.
+SmallVector<Value> aTileIndex(OpBuilder &b, Location l, unsigned rowDim, Value r, int64_t j) {
+  SmallVector<Value> idx(4, arith::ConstantIndexOp::create(b, l, 0));
+  idx[rowDim] = r;
+  idx[3] = arith::ConstantIndexOp::create(b, l, j);
+  return idx;
+}
+
 /// Row r's kk values of an A tile (one 32-bit word) broadcast to all 16
 /// lanes, as a register of `elt`: the operand of a dot instruction.
-Value broadcastWord(OpBuilder &b, Location l, Value aTile, Value r, Type elt) {
+Value broadcastWord(OpBuilder &b, Location l, Value aTile, unsigned rowDim, Value r, Type elt) {
   auto i32 = b.getI32Type();
-  Value zero = arith::ConstantIndexOp::create(b, l, 0);
   Value a = vector::TransferReadOp::create(
       b, l, VectorType::get({32 / elt.getIntOrFloatBitWidth()}, elt), aTile,
-      ValueRange{zero, zero, r, zero},
+      aTileIndex(b, l, rowDim, r, 0),
       arith::ConstantOp::create(b, l, elt, b.getZeroAttr(elt)).getResult(), ArrayRef<bool>{true});
   Value word = vector::ExtractOp::create(
       b, l, vector::BitCastOp::create(b, l, VectorType::get({1}, i32), a), ArrayRef<int64_t>{0});
@@ -485,8 +493,8 @@ PairDot wordDot(int64_t kk, Type elt, Type acc,
                 std::function<Value(OpBuilder &, Location, Value acc, Value a, Value b)> inst) {
   return {kk, elt, elt, acc,
           [](OpBuilder &, Location, Value w) { return SmallVector<Value>{w}; },
-          [elt](OpBuilder &b, Location l, Value a, Value r) {
-            return SmallVector<Value>{broadcastWord(b, l, a, r, elt)};
+          [elt](OpBuilder &b, Location l, Value a, unsigned rowDim, Value r) {
+            return SmallVector<Value>{broadcastWord(b, l, a, rowDim, r, elt)};
           },
           [inst](OpBuilder &b, Location l, Value acc, ArrayRef<Value> a, ArrayRef<Value> w) {
             return inst(b, l, acc, a[0], w[0]);
@@ -529,15 +537,12 @@ PairDot bf16Fma(MLIRContext *ctx) {
             return SmallVector<Value>{vector::BitCastOp::create(b, l, v16f, even),
                                       vector::BitCastOp::create(b, l, v16f, odd)};
           },
-          [f32](OpBuilder &b, Location l, Value a, Value r) {
+          [f32](OpBuilder &b, Location l, Value a, unsigned rowDim, Value r) {
             SmallVector<Value> out;
             for (int64_t j = 0; j < 2; ++j)
               out.push_back(vector::BroadcastOp::create(
                   b, l, VectorType::get({16}, f32),
-                  tensor::ExtractOp::create(b, l, a,
-                                            ValueRange{arith::ConstantIndexOp::create(b, l, 0),
-                                                       arith::ConstantIndexOp::create(b, l, 0), r,
-                                                       arith::ConstantIndexOp::create(b, l, j)})));
+                  tensor::ExtractOp::create(b, l, a, aTileIndex(b, l, rowDim, r, j))));
             return out;
           },
           [](OpBuilder &b, Location l, Value acc, ArrayRef<Value> a, ArrayRef<Value> w) -> Value {
@@ -547,17 +552,18 @@ PairDot bf16Fma(MLIRContext *ctx) {
 }
 
 /// A contraction in pair layout (a generic over (rg, np, kq, rl, nl, kk): A
-/// in row groups [R/G, K/kk, G, kk], B in panels [N/P, K/kk, P, kk], C
-/// [R/G, G, N/P, P]; see pairProduct), marked
+/// in row groups, packed [R/G, K/kk, G, kk] or row-major [R/G, G, K/kk, kk],
+/// B in panels [N/P, K/kk, P, kk], C [R/G, G, N/P, P]; see pairProduct),
+/// marked
 /// `qf.vnni` (u8 x s8 -> i32), `qf.bf16_dot` (bf16 x bf16 -> f32) or
 /// `qf.bf16_fma` (f32 x bf16 -> f32):
 ///
 ///   scf.forall over [Mt/G row groups, Nt/P panels] (threads), fill fused
 ///     scf.for over one row group (G = mr rows) x one panel (register tiles)
 ///       scf.for kq: per 16 columns the 64 contiguous bytes of the panel's
-///         kq row, and per row r the 32-bit word A[g, kq, r, 0:kk] (the
-///         group's words contiguous) broadcast to 16 lanes: kk products per
-///         lane summed into the accumulator (see PairDot)
+///         kq row, and per row r the 32-bit word of A at (g, kq, r) (packed:
+///         the group's words contiguous) broadcast to 16 lanes: kk products
+///         per lane summed into the accumulator (see PairDot)
 ///
 /// The accumulator tile is read and written whole around the kq step, so the
 /// loop-invariant-subset hoisting keeps it in registers (mr * P / 16 zmm).
@@ -567,6 +573,11 @@ LogicalResult tileAndVectorizePairs(RewriterBase &rw, linalg::GenericOp op, cons
       ranges[5] != dot.kk || ranges[4] % 16 || !op.hasPureTensorSemantics())
     return failure();
   int64_t groups = ranges[0], panels = ranges[1], mr = ranges[3], nr = ranges[4];
+  // A's row dim: 2 packed ((rg, kq, rl, kk)), 1 row-major ((rg, rl, kq, kk)).
+  AffineMap aMap = op.getIndexingMapsArray()[0];
+  if (aMap.getNumResults() != 4)
+    return failure();
+  unsigned rowDim = aMap.getDimPosition(1) == 3 ? 1 : 2;
   // Thread tiles of up to 128 rows x 256 columns, shrunk (panels first)
   // until there are enough for the threads.
   int64_t Gt = block(groups, 1, std::max<int64_t>(1, 128 / mr)),
@@ -642,7 +653,7 @@ LogicalResult tileAndVectorizePairs(RewriterBase &rw, linalg::GenericOp op, cons
                                                              ValueRange{idx(perReg * q)},
                                                              pad(dot.bElt), ArrayRef<bool>{true})));
   for (int64_t r = 0; r < mr; ++r) {
-    SmallVector<Value> as = dot.prepareA(rw, loc, a, idx(r));
+    SmallVector<Value> as = dot.prepareA(rw, loc, a, rowDim, idx(r));
     Value row = mr == 1 ? acc : vector::ExtractOp::create(rw, loc, acc, ArrayRef<int64_t>{r});
     for (int64_t q = 0; q < nr / 16; ++q) {
       Value part = vector::ExtractStridedSliceOp::create(rw, loc, row, ArrayRef<int64_t>{16 * q},

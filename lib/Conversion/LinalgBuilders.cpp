@@ -259,41 +259,51 @@ int64_t pairRowGroup(int64_t R) {
   return 1;
 }
 
-Value packRowGroups(OpBuilder &b, Location loc, Value a, int64_t kk, Type elt, BodyFn f) {
+PairA pairOperandA(OpBuilder &b, Location loc, Value a, int64_t kk, Type elt, BodyFn f) {
   auto aT = cast<RankedTensorType>(a.getType());
   int64_t R = aT.getDimSize(0), K = aT.getDimSize(1), G = pairRowGroup(R);
+  int64_t rowBytes = K * elt.getIntOrFloatBitWidth() / 8;
+  if (rowBytes % 4096) {
+    // An identity `f` (u8 activations) leaves a copy the canonicalizer erases.
+    Value mapped = elementwise(b, loc, RankedTensorType::get({R, K}, elt), ValueRange{a},
+                               [&](OpBuilder &nb, Location l, ValueRange v) { return f(nb, l, v); });
+    return {reshapeTo(b, loc, mapped, RankedTensorType::get({R / G, G, K / kk, kk}, elt)), false};
+  }
   Value a4 = reshapeTo(b, loc, a, RankedTensorType::get({R / G, G, K / kk, kk}, aT.getElementType()));
   auto outT = RankedTensorType::get({R / G, K / kk, G, kk}, elt);
   MLIRContext *ctx = b.getContext();
   AffineExpr rg, kq, rl, kw;
   bindDims(ctx, rg, kq, rl, kw);
-  return linalg::GenericOp::create(
-             b, loc, outT, ValueRange{a4}, ValueRange{emptyTensor(b, loc, outT)},
-             SmallVector<AffineMap>{AffineMap::get(4, 0, {rg, rl, kq, kw}, ctx),
-                                    AffineMap::getMultiDimIdentityMap(4, ctx)},
-             SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
-             [&](OpBuilder &nb, Location l, ValueRange v) {
-               linalg::YieldOp::create(nb, l, f(nb, l, v.take_front()));
-             })
-      .getResult(0);
+  Value packed =
+      linalg::GenericOp::create(
+          b, loc, outT, ValueRange{a4}, ValueRange{emptyTensor(b, loc, outT)},
+          SmallVector<AffineMap>{AffineMap::get(4, 0, {rg, rl, kq, kw}, ctx),
+                                 AffineMap::getMultiDimIdentityMap(4, ctx)},
+          SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+          [&](OpBuilder &nb, Location l, ValueRange v) {
+            linalg::YieldOp::create(nb, l, f(nb, l, v.take_front()));
+          })
+          .getResult(0);
+  return {packed, true};
 }
 
-Value pairProduct(OpBuilder &b, Location loc, Value aGroups, Value packed, Type acc,
+Value pairProduct(OpBuilder &b, Location loc, PairA a, Value packed, Type acc,
                   StringRef mark,
                   function_ref<Value(OpBuilder &, Location, Value, Value, Value)> mac) {
-  auto aT = cast<RankedTensorType>(aGroups.getType());
+  auto aT = cast<RankedTensorType>(a.value.getType());
   auto pT = cast<RankedTensorType>(packed.getType());
-  int64_t groups = aT.getDimSize(0), G = aT.getDimSize(2), panels = pT.getDimSize(0),
-          P = pT.getDimSize(2);
+  int64_t groups = aT.getDimSize(0), G = aT.getDimSize(a.packed ? 2 : 1),
+          panels = pT.getDimSize(0), P = pT.getDimSize(2);
   MLIRContext *ctx = b.getContext();
   AffineExpr rg, np, kq, rl, nl, kk;
   bindDims(ctx, rg, np, kq, rl, nl, kk);
   auto accT = RankedTensorType::get({groups, G, panels, P}, acc);
   using utils::IteratorType;
   auto g = linalg::GenericOp::create(
-      b, loc, accT, ValueRange{aGroups, packed},
+      b, loc, accT, ValueRange{a.value, packed},
       ValueRange{emptyTensor(b, loc, accT, scalarConst(b, loc, acc, 0))},
-      SmallVector<AffineMap>{AffineMap::get(6, 0, {rg, kq, rl, kk}, ctx),
+      SmallVector<AffineMap>{a.packed ? AffineMap::get(6, 0, {rg, kq, rl, kk}, ctx)
+                                      : AffineMap::get(6, 0, {rg, rl, kq, kk}, ctx),
                              AffineMap::get(6, 0, {np, kq, nl, kk}, ctx),
                              AffineMap::get(6, 0, {rg, rl, np, nl}, ctx)},
       SmallVector<IteratorType>{IteratorType::parallel, IteratorType::parallel,

@@ -98,17 +98,24 @@ std::vector<T> packPairs(llvm::ArrayRef<T> w, int64_t K, int64_t N, int64_t kk) 
 /// the largest of 4, 2, 1 dividing R).
 int64_t pairRowGroup(int64_t R);
 
-/// A [R, K] packed in row groups of G = pairRowGroup(R) for pair products,
-/// [R/G, K/kk, G, kk]: the kk-wide words of a register tile's G rows at one
-/// step lie side by side (rows K elements apart would share L1 sets when K
-/// is a multiple of 4 KiB). Each element passes through `f` on the way.
-Value packRowGroups(OpBuilder &b, Location loc, Value a, int64_t kk, Type elt, BodyFn f);
+/// A [R, K] as the A operand of a pair product, in row groups of G =
+/// pairRowGroup(R), each element through `f` on the way. Where rows K
+/// elements apart would share L1 sets (K a multiple of 4 KiB: a register
+/// tile's G rows all in one set) A is packed, [R/G, K/kk, G, kk], so the
+/// kk-wide words of the G rows at one step lie side by side; otherwise it
+/// stays row-major, [R/G, G, K/kk, kk] (a reshape: `f` is elementwise on
+/// [R, K], fused into A's producer, and no packing pass runs at all).
+struct PairA {
+  Value value;
+  bool packed;
+};
+PairA pairOperandA(OpBuilder &b, Location loc, Value a, int64_t kk, Type elt, BodyFn f);
 
-/// The [R, N] product of A packed by packRowGroups and a weight in pair
+/// The [R, N] product of A as pairOperandA gives it and a weight in pair
 /// layout ([N/P, K/kk, P, kk]): a generic over (rg, np, kq, rl, nl, kk)
 /// into [R/G, G, N/P, P], accumulated from zeros of `acc` by
 /// `mac(a, b, acc)` and marked `mark` for qf-cpu-tile-and-vectorize.
-Value pairProduct(OpBuilder &b, Location loc, Value aGroups, Value packed, Type acc,
+Value pairProduct(OpBuilder &b, Location loc, PairA a, Value packed, Type acc,
                   llvm::StringRef mark,
                   llvm::function_ref<Value(OpBuilder &, Location, Value, Value, Value)> mac);
 

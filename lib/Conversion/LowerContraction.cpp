@@ -56,7 +56,7 @@ Value widenBf16(OpBuilder &b, Location loc, Value v) {
 /// k pairs, [N/P, K/2, P, 2]: the two k of one column side by side (one
 /// 32-bit lane) and a register tile's k stream contiguous (pairProduct,
 /// run by qf-cpu-tile-and-vectorize as register tiles), a packed in row
-/// groups (packRowGroups): with
+/// groups (pairOperandA): with
 /// `dot` as bf16 and the generic marked `qf.bf16_dot` (vdpbf16ps); else
 /// widened to f32 and the generic marked `qf.bf16_fma` (the weight widened
 /// in registers, f32 FMAs). Null when the weight is not a readable constant.
@@ -75,8 +75,8 @@ Value bf16PairProduct(OpBuilder &b, Location loc, Value a, Value w, int64_t R, i
   auto ext = [](OpBuilder &nb, Location l, Value x) -> Value {
     return x.getType().isBF16() ? arith::ExtFOp::create(nb, l, nb.getF32Type(), x) : x;
   };
-  // A packed in row groups; for the FMA kernel widened to f32 on the way.
-  Value aG = packRowGroups(b, loc, a, 2, dot ? bf16 : f32,
+  // A in row groups; for the FMA kernel widened to f32 on the way.
+  PairA aG = pairOperandA(b, loc, a, 2, dot ? bf16 : f32,
                            [&](OpBuilder &nb, Location l, ValueRange x) {
                              return dot ? x[0] : ext(nb, l, x[0]);
                            });

@@ -230,7 +230,7 @@ Value constantColumnSums(OpBuilder &b, Location loc, Value rhs, bool isSigned) {
 
 /// The raw u8 x s8 product sum_k u[r, k] b[k, n] in the layout of x86's
 /// vpdpbusd (qf-pack-layout target=avx512-vnni): u = a, or a + 128 (the sign
-/// bit flipped) for a signed a, packed in row groups [R/G, K/4, G, 4]; the
+/// bit flipped) for a signed a, in row groups (pairOperandA); the
 /// constant b packed at compile time in panels of P = 32 (or 16) columns,
 /// [N/P, K/4, P, 4]: four consecutive k of one column side by side, and a
 /// register tile's whole k stream contiguous. The product is marked
@@ -260,7 +260,7 @@ Value vnniProduct(OpBuilder &rw, Location loc, Value a, Value b, bool aSigned, i
   };
   if (!(amx && P == 32 && R % 16 == 0 && K % 64 == 0))
     return pairProduct(rw, loc,
-                       packRowGroups(rw, loc, a, 4, i8,
+                       pairOperandA(rw, loc, a, 4, i8,
                                      [&](OpBuilder &nb, Location l, ValueRange x) {
                                        return flip(nb, l, x[0]);
                                      }),

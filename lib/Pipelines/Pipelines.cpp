@@ -102,7 +102,7 @@ std::vector<PipelineStage> cpuPipelineStages(const CpuTarget &cpu) {
        // canonicalize inlines the memref.alloca_scope that scf-to-openmp puts
        // around each loop body (ours allocate nothing), before scf-to-cf
        // would split it into blocks.
-       "convert-scf-to-openmp,canonicalize,convert-scf-to-cf,canonicalize"},
+       "convert-scf-to-openmp,qf-dynamic-schedule,canonicalize,convert-scf-to-cf,canonicalize"},
       {"lower to LLVM dialect",
        std::string("qf-lower-x86-intrinsics") + (cpu.has("avx512bf16") ? "" : "{expand-bf16=1}") +
            ",expand-strided-metadata,lower-affine,convert-math-to-funcs,"

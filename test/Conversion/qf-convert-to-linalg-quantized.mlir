@@ -1,5 +1,10 @@
 // RUN: quant-opt %s -qf-convert-to-linalg -canonicalize | FileCheck %s
 
+// The A operand maps of pair products: row-major row groups (@vnni) and
+// packed ones (@vnni_packed_rows).
+// CHECK-DAG: #[[AROWS:map[0-9]*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3, d2, d5)>
+// CHECK-DAG: #[[APACKED:map[0-9]*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d2, d3, d5)>
+
 // The raw u8 x i8 product accumulates in i32 (zero extension for the
 // unsigned side); the lhs zero point comes off as 3 * column sums of rhs.
 // CHECK-LABEL: func @qmm
@@ -117,20 +122,20 @@ func.func @amx(%a: tensor<16x128xi8>) -> tensor<16x32xi32> {
   return %0 : tensor<16x32xi32>
 }
 
-// VNNI layout: the signed lhs gets its sign bit flipped (u8 = a + 128) as it
-// is packed in row groups ([R/2, K/4, 2, 4]: the words of a register tile's
-// rows side by side), the weight is packed at compile time in panels of 16
-// columns, [N/16, K/4, 16, 4], the u8 x s8 product is a generic over (rg,
-// np, k4, rl, nl, kk) marked qf.vnni into the accumulator viewed as [R/2, 2,
-// N/16, 16], and 128 * colsum(W) (8 * 3 = 24 per column, so 3072) comes off
-// the result.
+// VNNI layout: the signed lhs gets its sign bit flipped (u8 = a + 128),
+// elementwise, and is read row-major in row groups ([R/2, 2, K/4, 4], a
+// reshape: its 8-byte rows cannot alias in L1); the weight is packed at
+// compile time in panels of 16 columns, [N/16, K/4, 16, 4], the u8 x s8
+// product is a generic over (rg, np, k4, rl, nl, kk) marked qf.vnni into the
+// accumulator viewed as [R/2, 2, N/16, 16], and 128 * colsum(W) (8 * 3 = 24
+// per column, so 3072) comes off the result.
 // CHECK-LABEL: func @vnni
 // CHECK-DAG: %[[SUMS:.*]] = arith.constant dense<24> : tensor<1x16xi32>
 // CHECK-DAG: %[[PACKED:.*]] = arith.constant dense_resource<[[VNNI:weight_vnni[_0-9]*]]> : tensor<1x2x16x4xi8>
-// CHECK: %[[A4:.*]] = tensor.expand_shape %arg0 {{.*}} : tensor<2x8xi8> into tensor<1x2x2x4xi8>
-// CHECK: %[[A:.*]] = linalg.generic {{.*}} ins(%[[A4]] : tensor<1x2x2x4xi8>) outs(%{{.*}} : tensor<1x2x2x4xi8>)
+// CHECK: %[[U:.*]] = linalg.generic {{.*}} ins(%arg0 : tensor<2x8xi8>) outs(%{{.*}} : tensor<2x8xi8>)
 // CHECK: arith.xori %{{.*}}, %c-128_i8 : i8
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "parallel", "parallel", "reduction"]
+// CHECK: %[[A:.*]] = tensor.expand_shape %[[U]] {{.*}} : tensor<2x8xi8> into tensor<1x2x2x4xi8>
+// CHECK: linalg.generic {indexing_maps = [#[[AROWS]], {{.*}} iterator_types = ["parallel", "parallel", "reduction", "parallel", "parallel", "reduction"]
 // CHECK-SAME: ins(%[[A]], %[[PACKED]] : tensor<1x2x2x4xi8>, tensor<1x2x16x4xi8>) outs(%{{.*}} : tensor<1x2x1x16xi32>)
 // CHECK-SAME: attrs = {qf.vnni}
 // CHECK-DAG: arith.extsi
@@ -138,10 +143,23 @@ func.func @amx(%a: tensor<16x128xi8>) -> tensor<16x32xi32> {
 // CHECK: linalg.generic {{.*}} ins(%{{.*}}, %[[SUMS]] : tensor<2x16xi32>, tensor<1x16xi32>)
 // CHECK: arith.muli %{{.*}}, %c128_i32
 // CHECK: arith.subi
-// CHECK: [[VNNI]]: "0x400000000303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303"
 func.func @vnni(%a: tensor<2x8xi8>) -> tensor<2x16xi32> {
   %w = arith.constant dense<3> : tensor<8x16xi8>
   %0 = qf.quantized_matmul %a, %w {qf.layout = "vnni"} : (tensor<2x8xi8>, tensor<8x16xi8>) -> tensor<2x16xi32>
+  return %0 : tensor<2x16xi32>
+}
+
+// With rows of 4 KiB a register tile's rows would share one L1 set: A is
+// packed, [R/2, K/4, 2, 4], the group's words side by side, flipping the
+// sign bit on the way.
+// CHECK-LABEL: func @vnni_packed_rows
+// CHECK: %[[A4:.*]] = tensor.expand_shape %arg0 {{.*}} : tensor<2x4096xi8> into tensor<1x2x1024x4xi8>
+// CHECK: %[[A:.*]] = linalg.generic {{.*}} ins(%[[A4]] : tensor<1x2x1024x4xi8>) outs(%{{.*}} : tensor<1x1024x2x4xi8>)
+// CHECK: arith.xori
+// CHECK: linalg.generic {indexing_maps = [#[[APACKED]], {{.*}} ins(%[[A]], %{{.*}} : tensor<1x1024x2x4xi8>, tensor<1x1024x16x4xi8>) {{.*}} attrs = {qf.vnni}
+func.func @vnni_packed_rows(%a: tensor<2x4096xi8>) -> tensor<2x16xi32> {
+  %w = arith.constant dense<1> : tensor<4096x16xi8>
+  %0 = qf.quantized_matmul %a, %w {qf.layout = "vnni"} : (tensor<2x4096xi8>, tensor<4096x16xi8>) -> tensor<2x16xi32>
   return %0 : tensor<2x16xi32>
 }
 
