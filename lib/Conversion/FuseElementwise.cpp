@@ -2,6 +2,7 @@
 #include "qf/Dialect/Qf/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 using namespace mlir;
@@ -32,14 +33,13 @@ bool readOnce(OpOperand *operand) {
 struct QfFuseElementwisePass
     : impl::QfFuseElementwiseBase<QfFuseElementwisePass> {
   void runOnOperation() override {
+    auto fuseElementwise = [](OpOperand *operand) {
+      Operation *producer = operand->get().getDefiningOp();
+      // A producer with other users would be computed twice.
+      return allParallelGeneric(producer) && producer->hasOneUse() && readOnce(operand);
+    };
     RewritePatternSet patterns(&getContext());
-    linalg::populateElementwiseOpsFusionPatterns(
-        patterns, [](OpOperand *operand) {
-          Operation *producer = operand->get().getDefiningOp();
-          // A producer with other users would be computed twice.
-          return allParallelGeneric(producer) && producer->hasOneUse() &&
-                 readOnce(operand);
-        });
+    linalg::populateElementwiseOpsFusionPatterns(patterns, fuseElementwise);
     linalg::populateFoldReshapeOpsByExpansionPatterns(
         patterns, [](OpOperand *operand) {
           Operation *producer = operand->get().getDefiningOp();
@@ -49,6 +49,25 @@ struct QfFuseElementwisePass
           return allParallelGeneric(linalgSide);
         });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+
+    // Then the other direction, in a phase of its own (expanding and
+    // collapsing in one driver would undo each other): an elementwise op
+    // reading another's result through an expand_shape that splits dims
+    // differently than its own producer's reshapes (a product's epilogue
+    // [R, N] -> [B, S, H, D] head split after an [R/G, G, N/P, P] product)
+    // is collapsed to the producer's shape, so the two fuse into one pass.
+    RewritePatternSet collapse(&getContext());
+    linalg::populateElementwiseOpsFusionPatterns(collapse, fuseElementwise);
+    // (Chains of expand_shape composed into one first.)
+    tensor::ExpandShapeOp::getCanonicalizationPatterns(collapse, &getContext());
+    linalg::populateFoldReshapeOpsByCollapsingPatterns(
+        collapse, [](OpOperand *operand) {
+          auto reshape = operand->get().getDefiningOp<tensor::ExpandShapeOp>();
+          return reshape && allParallelGeneric(operand->getOwner()) &&
+                 allParallelGeneric(reshape.getSrc().getDefiningOp());
+        });
+    if (failed(applyPatternsGreedily(getOperation(), std::move(collapse))))
       signalPassFailure();
   }
 };
