@@ -406,6 +406,16 @@ LogicalResult tileAndVectorizeColumns(RewriterBase &rw, linalg::GenericOp op,
   int64_t nt = par == 3 ? ranges[2] : pick(ranges[1], {64, 32, 16});
   if (nt < 16 || nt > 64 || nt % 16)
     return failure();
+  // Vectors run along the column dim: some input (the weight) must be
+  // contiguous along it. A row reduction (layer norm's mean: every input
+  // contiguous along k) would read each lane from another row; the row
+  // vectorizer reduces along k instead.
+  AffineExpr column = getAffineDimExpr(par - 1, op.getContext());
+  if (llvm::none_of(op.getDpsInputOperands(), [&](OpOperand *in) {
+        AffineMap m = op.getMatchingIndexingMap(in);
+        return m.getNumResults() && m.getResults().back() == column;
+      }))
+    return failure();
   // Panels: register tiles of mr rows x the panel (at most 16 zmm of
   // accumulators), the decoded weights shared by the rows.
   int64_t mr = par == 3 ? block(ranges[0], 1, 16 / (nt / 16)) : 1;

@@ -41,3 +41,26 @@ func.func @rows12_panels(%x: tensor<12x256xf32>) -> tensor<12x32xf32> {
   %0 = qf.weight_only_matmul %x, %w, %s {bits = 4 : i64, group_size = 128 : i64} : (tensor<12x256xf32>, tensor<128x32xi8>, tensor<2x32xf32>) -> tensor<12x32xf32>
   return %0 : tensor<12x32xf32>
 }
+
+// A row reduction (layer norm's mean: the input contiguous along k) is not a
+// column op: vectors along the 64 outputs would read each lane from another
+// row. Each row is reduced along k instead, one vector reduction per row.
+// CHECK-LABEL: func @row_sum
+// CHECK: scf.forall ({{.*}}) in (4, 64)
+// CHECK: vector.transfer_read {{.*}} : tensor<1x1x384xf32>, vector<384xf32>
+// CHECK: vector.reduction <add>, {{.*}} : vector<384xf32> into f32
+// CHECK-NOT: vector<64xf32>
+#rows_in = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#rows_out = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @row_sum(%x: tensor<4x64x384xf32>) -> tensor<4x64xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x64xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<4x64xf32>) -> tensor<4x64xf32>
+  %r = linalg.generic {indexing_maps = [#rows_in, #rows_out], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x : tensor<4x64x384xf32>) outs(%f : tensor<4x64xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %s = arith.addf %acc, %in : f32
+    linalg.yield %s : f32
+  } -> tensor<4x64xf32>
+  return %r : tensor<4x64xf32>
+}
