@@ -27,11 +27,15 @@ func.func @matmul_weights(%a: tensor<2x8x16xf32>, %w: tensor<16x4xf32>) -> tenso
 
 // CHECK-LABEL: func @softmax
 func.func @softmax(%x: tensor<2x5xf32>) -> tensor<2x5xf32> {
-  // max, exp(x - max), sum, divide
+  // max, exp(x - max), sum, then one reciprocal per row and a multiply per
+  // element
   // CHECK: arith.maximumf
   // CHECK: math.exp
   // CHECK: arith.addf
-  // CHECK: arith.divf
+  // CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<2x1xf32>) outs(%{{.*}} : tensor<2x1xf32>)
+  // CHECK: arith.divf %cst{{.*}}, %in : f32
+  // CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<2x5xf32>, tensor<2x1xf32>) outs(%{{.*}} : tensor<2x5xf32>)
+  // CHECK: arith.mulf
   %0 = qf.softmax %x {axis = 1 : i64} : tensor<2x5xf32>
   return %0 : tensor<2x5xf32>
 }
