@@ -16,6 +16,7 @@
 #include "qf/Dialect/Qf/Passes.h"
 #include "LinalgBuilders.h"
 #include "ProductEpilogue.h"
+#include "RowGather.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -312,8 +313,11 @@ int64_t rowChunk(linalg::LinalgOp op) {
       if (t.isIntOrFloat())
         widest = std::max(widest, t.getIntOrFloatBitWidth());
   });
-  for (Value v : op->getOperands())
-    widest = std::max(widest, getElementTypeOrSelf(v.getType()).getIntOrFloatBitWidth());
+  for (Value v : op->getOperands()) {
+    Type t = getElementTypeOrSelf(v.getType());
+    // (index elements: 64 bits on the targets we compile for)
+    widest = std::max(widest, t.isIntOrFloat() ? t.getIntOrFloatBitWidth() : 64u);
+  }
   int64_t cap = 4 * 512 / widest;
   if (n <= cap)
     return n;
@@ -330,12 +334,12 @@ LogicalResult tileAndVectorizeRows(RewriterBase &rw, linalg::LinalgOp op,
       !op.hasPureTensorSemantics() || ranges.back() > kMaxRow ||
       llvm::is_contained(ranges, 0))
     return failure();
-  // Bodies that index tensors themselves (gather, pad) stay scalar, as do
-  // ops reading through affine expressions (flips, strided windows).
+  // Bodies that index tensors themselves (table lookups, pads) are
+  // vectorized by rows only when they look rows up (vectorizeRowGather);
+  // ops reading through affine expressions (flips, strided windows) stay
+  // scalar.
   bool extracts = false;
   op->walk([&](tensor::ExtractOp) { extracts = true; });
-  if (extracts)
-    return failure();
   for (AffineMap m : op.getIndexingMapsArray())
     if (!m.isProjectedPermutation(/*allowZeroInResults=*/true))
       return failure();
@@ -360,6 +364,12 @@ LogicalResult tileAndVectorizeRows(RewriterBase &rw, linalg::LinalgOp op,
     if (failed(tiled))
       return failure();
     target = *tiled;
+  }
+  if (extracts) {
+    auto tile = dyn_cast<linalg::GenericOp>(target);
+    if (tile)
+      (void)lowering::vectorizeRowGather(rw, tile); // else parallel scalar rows
+    return success();
   }
   rw.setInsertionPoint(target);
   auto vec = linalg::vectorize(rw, target);

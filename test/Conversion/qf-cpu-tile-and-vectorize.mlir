@@ -358,3 +358,62 @@ func.func @vnni_requant_epilogue(%a: tensor<1x16x8x4xi8>, %b: tensor<2x16x32x4xi
   } -> tensor<8x64xi8>
   return %q : tensor<8x64xi8>
 }
+
+// -----
+
+// A table lookup (an embedding: a row picked by the clamped token id, read
+// along the innermost loop) is vectorized by rows: the row index is computed
+// once per row as scalars, the lookup is one contiguous vector read of the
+// table row, the add is elementwise.
+// CHECK-LABEL: func @embedding_rows
+// CHECK: scf.forall ({{.*}}) = (0, 0, 0) to (2, 4, 128) step (1, 1, 32)
+// CHECK: %[[ID:.*]] = tensor.extract %{{.*}}[%{{.*}}, %{{.*}}] : tensor<1x1xi64>
+// CHECK: %[[POS:.*]] = vector.transfer_read {{.*}} : tensor<1x1x32xf32>, vector<32xf32>
+// CHECK: arith.index_cast %[[ID]] : i64 to index
+// CHECK: %[[ROW:.*]] = arith.minsi
+// CHECK: %[[TAB:.*]] = vector.transfer_read %arg2[%[[ROW]], %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<100x128xf32>, vector<32xf32>
+// CHECK: arith.addf %[[TAB]], %[[POS]] : vector<32xf32>
+// CHECK-NOT: tensor.extract %arg2
+#emb_ids = affine_map<(d0, d1, d2) -> (d0, d1)>
+#emb_pos = affine_map<(d0, d1, d2) -> (0, d1, d2)>
+#emb_out = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+func.func @embedding_rows(%ids: tensor<2x4xi64>, %pos: tensor<1x4x128xf32>, %table: tensor<100x128xf32>) -> tensor<2x4x128xf32> {
+  %c0 = arith.constant 0 : index
+  %c99 = arith.constant 99 : index
+  %e = tensor.empty() : tensor<2x4x128xf32>
+  %r = linalg.generic {indexing_maps = [#emb_ids, #emb_pos, #emb_out], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%ids, %pos : tensor<2x4xi64>, tensor<1x4x128xf32>) outs(%e : tensor<2x4x128xf32>) {
+  ^bb0(%id: i64, %p: f32, %o: f32):
+    %i = arith.index_cast %id : i64 to index
+    %lo = arith.maxsi %i, %c0 : index
+    %row = arith.minsi %lo, %c99 : index
+    %col = linalg.index 2 : index
+    %v = tensor.extract %table[%row, %col] : tensor<100x128xf32>
+    %s = arith.addf %v, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x4x128xf32>
+  return %r : tensor<2x4x128xf32>
+}
+
+// -----
+
+// A lookup along another dim than the innermost loop is a gather: the rows
+// stay scalar (parallel rows of tensor.extract).
+// CHECK-LABEL: func @column_gather
+// CHECK: scf.forall
+// CHECK: linalg.generic
+// CHECK: tensor.extract %arg1
+// CHECK-NOT: vector.transfer_read %arg1
+#cg_ids = affine_map<(d0, d1) -> (d0)>
+#cg_out = affine_map<(d0, d1) -> (d0, d1)>
+func.func @column_gather(%ids: tensor<4xindex>, %table: tensor<64x8xf32>) -> tensor<4x64xf32> {
+  %e = tensor.empty() : tensor<4x64xf32>
+  %r = linalg.generic {indexing_maps = [#cg_ids, #cg_out], iterator_types = ["parallel", "parallel"]}
+      ins(%ids : tensor<4xindex>) outs(%e : tensor<4x64xf32>) {
+  ^bb0(%col: index, %o: f32):
+    %row = linalg.index 1 : index
+    %v = tensor.extract %table[%row, %col] : tensor<64x8xf32>
+    linalg.yield %v : f32
+  } -> tensor<4x64xf32>
+  return %r : tensor<4x64xf32>
+}
