@@ -16,6 +16,7 @@
 #include "qf/Dialect/Qf/Passes.h"
 #include "LinalgBuilders.h"
 #include "ProductEpilogue.h"
+#include "RowChains.h"
 #include "RowGather.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -763,6 +764,8 @@ struct QfCpuTileAndVectorizePass
       if (g->hasAttr("qf.amx"))
         markAmxEpilogue(g);
     });
+    // Row-local chains with reductions (softmax, layer norm) as one pass.
+    lowering::fuseRowChains(rw, f);
     SmallVector<linalg::LinalgOp> rest;
     for (Operation &o : f.getBody().front())
       if (auto l = dyn_cast<linalg::LinalgOp>(&o);
