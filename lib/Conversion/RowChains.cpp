@@ -123,8 +123,8 @@ void forwardRowScalars(RewriterBase &rw, Operation *loop) {
   }
 }
 
-/// The ops of the row chain ending at `root` (root included), or empty when
-/// there is none (no reduction in it, or a producer of another kind).
+/// The ops of the row chain ending at `root` (root first), or empty when
+/// there is none (no reduction in it).
 SetVector<Operation *> rowChain(linalg::GenericOp root) {
   SmallVector<int64_t> ranges = root.getStaticLoopRanges();
   SetVector<Operation *> chain;
@@ -132,7 +132,6 @@ SetVector<Operation *> rowChain(linalg::GenericOp root) {
       ranges.back() > kMaxFusedRow || !elementwiseOver(root, ranges) ||
       !root.getMatchingIndexingMap(root.getDpsInitOperand(0)).isIdentity())
     return {};
-  bool reduces = false;
   SmallVector<Operation *> work = {root};
   chain.insert(root);
   while (!work.empty()) {
@@ -141,27 +140,32 @@ SetVector<Operation *> rowChain(linalg::GenericOp root) {
       auto p = in->get().getDefiningOp<linalg::GenericOp>();
       if (!p || chain.contains(p) || p->getBlock() != root->getBlock())
         continue;
-      bool red = rowReductionOver(p, ranges);
       bool lookups = false; // (table lookups: vectorized on their own)
       p->walk([&](tensor::ExtractOp) { lookups = true; });
-      if (lookups || (!red && !elementwiseOver(p, ranges) && !rowScalarOver(p, ranges)))
+      if (lookups || (!rowReductionOver(p, ranges) && !elementwiseOver(p, ranges) &&
+                      !rowScalarOver(p, ranges)))
         continue; // computed before the chain (a product, a constant)
-      // Everything the chain's ops produce must stay inside the chain.
-      for (Operation *user : p->getUsers())
-        if (!isa<linalg::GenericOp>(user))
-          return {};
-      reduces |= red;
       chain.insert(p);
       work.push_back(p);
     }
   }
-  for (Operation *op : chain)
-    for (Operation *user : op->getUsers())
-      if (op != root.getOperation() && !chain.contains(user))
-        return {}; // used after the chain: would be computed twice
-  if (!reduces)
-    return {};
-  return chain;
+  // An op whose result is also used after the chain (a residual sum read by
+  // the layer norm and by the next residual add) is computed before it, once:
+  // fused, it would be computed twice. Until nothing changes, as dropping an
+  // op gives its producers a user outside the chain.
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (Operation *op : llvm::drop_begin(chain.getArrayRef()))
+      if (llvm::any_of(op->getUsers(), [&](Operation *u) { return !chain.contains(u); })) {
+        chain.remove(op);
+        changed = true;
+        break;
+      }
+  }
+  bool reduces = llvm::any_of(chain, [&](Operation *op) {
+    return rowReductionOver(cast<linalg::GenericOp>(op), ranges);
+  });
+  return reduces ? chain : SetVector<Operation *>();
 }
 
 } // namespace
