@@ -14,3 +14,17 @@ func.func @math(%x: vector<16xf32>) -> (vector<16xf32>, vector<16xf32>, vector<1
   %3 = math.sqrt %x : vector<16xf32>
   return %0, %1, %2, %3 : vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>
 }
+
+// f32 erf is one rational function of x^2 on x clamped to [-3.925, 3.925]:
+// FMAs and one division, no per-interval coefficient selects.
+// CHECK-LABEL: func @erf
+// CHECK: arith.minimumf
+// CHECK: arith.maximumf
+// CHECK-COUNT-11: math.fma
+// CHECK: arith.divf
+// CHECK-NOT: arith.select
+// CHECK-NOT: math.erf
+func.func @erf(%x: vector<16xf32>) -> vector<16xf32> {
+  %0 = math.erf %x : vector<16xf32>
+  return %0 : vector<16xf32>
+}
