@@ -106,6 +106,13 @@ LogicalResult vectorizeRowGather(RewriterBase &rw, linalg::GenericOp tile) {
                                                         ArrayRef<bool>{true}))};
   }
 
+  // What a value is in the row: a value defined outside the body is a
+  // scalar as it is.
+  auto lookup = [&](Value v) {
+    auto it = values.find(v);
+    return it == values.end() ? LaneValue{LaneValue::Scalar, v} : it->second;
+  };
+  auto isLane = [&](Value v) { return lookup(v).kind == LaneValue::Lane; };
   auto asVector = [&](const LaneValue &lv) -> Value {
     if (lv.kind == LaneValue::Vector)
       return lv.v;
@@ -117,20 +124,14 @@ LogicalResult vectorizeRowGather(RewriterBase &rw, linalg::GenericOp tile) {
       values[index] = {index.getDim() == inner ? LaneValue::Lane : LaneValue::Scalar, zero};
       continue;
     }
-    bool anyLane = false, anyVector = false;
-    for (Value o : op.getOperands()) {
-      auto it = values.find(o);
-      if (it == values.end())
-        continue; // defined outside the body: a scalar as it is
-      anyLane |= it->second.kind == LaneValue::Lane;
-      anyVector |= it->second.kind == LaneValue::Vector;
-    }
+    bool anyLane = llvm::any_of(op.getOperands(), isLane);
+    bool anyVector = llvm::any_of(op.getOperands(), [&](Value o) {
+      return lookup(o).kind == LaneValue::Vector;
+    });
     auto scalarOperands = [&]() {
       SmallVector<Value> ops;
-      for (Value o : op.getOperands()) {
-        auto it = values.find(o);
-        ops.push_back(it == values.end() ? o : it->second.v);
-      }
+      for (Value o : op.getOperands())
+        ops.push_back(lookup(o).v);
       return ops;
     };
     if (auto extract = dyn_cast<tensor::ExtractOp>(op)) {
@@ -142,8 +143,7 @@ LogicalResult vectorizeRowGather(RewriterBase &rw, linalg::GenericOp tile) {
       idx.erase(idx.begin());
       bool laneLast = false;
       for (auto [i, o] : llvm::enumerate(extract.getIndices())) {
-        auto it = values.find(o);
-        if (it != values.end() && it->second.kind == LaneValue::Lane) {
+        if (isLane(o)) {
           if (i + 1 != idx.size())
             return fail(); // along another dim: a gather
           laneLast = true;
@@ -166,9 +166,7 @@ LogicalResult vectorizeRowGather(RewriterBase &rw, linalg::GenericOp tile) {
         return fail();
       if (auto add = dyn_cast<arith::AddIOp>(op)) {
         SmallVector<Value> ops = scalarOperands();
-        bool lhsLane = values.count(add.getLhs()) && values[add.getLhs()].kind == LaneValue::Lane;
-        bool rhsLane = values.count(add.getRhs()) && values[add.getRhs()].kind == LaneValue::Lane;
-        if (lhsLane && rhsLane)
+        if (isLane(add.getLhs()) && isLane(add.getRhs()))
           return fail();
         values[add] = {LaneValue::Lane, track(arith::AddIOp::create(rw, loc, ops[0], ops[1]))};
         continue;
@@ -178,7 +176,7 @@ LogicalResult vectorizeRowGather(RewriterBase &rw, linalg::GenericOp tile) {
         unsigned lanes = 0;
         AffineExpr lane;
         for (auto [i, o] : llvm::enumerate(apply.getMapOperands()))
-          if (values.count(o) && values[o].kind == LaneValue::Lane) {
+          if (isLane(o)) {
             ++lanes;
             lane = i < map.getNumDims() ? rw.getAffineDimExpr(i)
                                         : rw.getAffineSymbolExpr(i - map.getNumDims());
@@ -204,12 +202,8 @@ LogicalResult vectorizeRowGather(RewriterBase &rw, linalg::GenericOp tile) {
     if (!OpTrait::hasElementwiseMappableTraits(&op))
       return fail();
     SmallVector<Value> ops;
-    for (Value o : op.getOperands()) {
-      auto it = values.find(o);
-      ops.push_back(it == values.end() ? track(vector::BroadcastOp::create(
-                                             rw, loc, vecOf(o.getType()), o))
-                                       : asVector(it->second));
-    }
+    for (Value o : op.getOperands())
+      ops.push_back(asVector(lookup(o)));
     // A clone keeps the op's properties (fastmath, overflow flags).
     Operation *vop = rw.clone(op);
     vop->setOperands(ops);
@@ -218,9 +212,7 @@ LogicalResult vectorizeRowGather(RewriterBase &rw, linalg::GenericOp tile) {
     values[op.getResult(0)] = {LaneValue::Vector, vop->getResult(0)};
   }
 
-  Value yielded = body.getTerminator()->getOperand(0);
-  auto it = values.find(yielded);
-  LaneValue out = it == values.end() ? LaneValue{LaneValue::Scalar, yielded} : it->second;
+  LaneValue out = lookup(body.getTerminator()->getOperand(0));
   if (out.kind == LaneValue::Lane)
     return fail();
   Value written = vector::TransferWriteOp::create(rw, loc, asVector(out), init->get(),
