@@ -452,6 +452,22 @@ qfrt_status qfrt_module_run(qfrt_module *m, const qfrt_tensor *inputs,
       return s;
     buffers[numInputs + i] = outputs[i].data ? outputs[i].data : empty;
   }
+  // Outputs are computed in the caller's buffers while inputs are still
+  // being read (qf-outputs-in-place): an output overlapping an input or
+  // another output would be read back half-written. Inputs may share bytes.
+  auto bytes = [&](size_t i) {
+    return i < numInputs ? m->inputs[i].numBytes : m->outputs[i - numInputs].numBytes;
+  };
+  for (size_t o = numInputs; o < buffers.size(); ++o)
+    for (size_t i = 0; i < o; ++i) {
+      auto *a = (const char *)buffers[o], *b = (const char *)buffers[i];
+      if (bytes(o) && bytes(i) && a < b + bytes(i) && b < a + bytes(o))
+        return fail(QFRT_ERROR_INVALID_ARG,
+                    "output '" + m->outputs[o - numInputs].name + "' overlaps " +
+                        (i < numInputs ? "input '" + m->inputs[i].name
+                                       : "output '" + m->outputs[i - numInputs].name) +
+                        "': outputs need buffers of their own");
+    }
   if (m->cuda)
     return runOnGpu(m, buffers, numInputs);
   qfrt::setRequestedThreads(m->threads);

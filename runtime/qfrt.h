@@ -86,7 +86,9 @@ int qfrt_module_num_threads(const qfrt_module *module);
 
 /* Runs the model. `inputs`/`outputs` follow the signature's order; each
  * dtype and shape must match it exactly. Output buffers are caller-allocated
- * and are written in full. Inputs are not modified. */
+ * and are written in full, and must not overlap an input or each other
+ * (QFRT_ERROR_INVALID_ARG): the module computes outputs in place while it
+ * still reads its inputs. Inputs are not modified. */
 qfrt_status qfrt_module_run(qfrt_module *module, const qfrt_tensor *inputs,
                             size_t num_inputs, qfrt_tensor *outputs,
                             size_t num_outputs);

@@ -41,6 +41,23 @@ def QfMemrefCopyToLinalg : Pass<"qf-memref-copy-to-linalg"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def QfOutputsInPlace : Pass<"qf-outputs-in-place", "::mlir::func::FuncOp"> {
+  let summary = "Compute each output in the caller's buffer, not in a copy";
+  let description = [{
+    After buffer-results-to-out-params, an output whose buffer is a reshape
+    of an allocation (a [256,448,32] product tile grid returned as
+    [256,14336]) is computed into that allocation and copied into the
+    caller's buffer at the end: the output's bytes are held twice and
+    written twice. This pass rebuilds such an allocation as the inverse
+    reshape of the output argument (collapse and expand shapes, static and
+    contiguous) and drops the copy, so the ops that computed it write the
+    caller's buffer directly. Only a copy into an output argument that
+    nothing else uses, at the end of the function body, from an allocation
+    in that body, is rewritten.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def QfDynamicSchedule : Pass<"qf-dynamic-schedule"> {
   let summary = "Schedule OpenMP worksharing loops dynamically (work stealing)";
   let description = [{

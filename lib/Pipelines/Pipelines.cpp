@@ -77,6 +77,7 @@ static PipelineStage bufferizeStage() {
           "one-shot-bufferize{bufferize-function-boundaries=1 "
           "function-boundary-type-conversion=identity-layout-map},"
           "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1},"
+          "func.func(qf-outputs-in-place),"
           "canonicalize,buffer-deallocation-pipeline,convert-bufferization-to-memref,"
           "qf-memref-copy-to-linalg"};
 }

@@ -56,6 +56,10 @@ int main(int argc, char **argv) {
   for (float v : y)
     std::printf(" %.8g", v);
   std::printf("\n");
+  // The output written over the input it is computed from is refused.
+  qfrt_tensor aliased = {QFRT_F32, info.rank, info.dims, x.data()};
+  if (qfrt_module_run(m, &in, 1, &aliased, 1) == QFRT_ERROR_INVALID_ARG)
+    std::printf("aliased output: %s\n", qfrt_last_error());
   qfrt_module_free(m);
   return 0;
 }
