@@ -25,6 +25,12 @@ llvm_config.add_tool_substitutions(
 config.environment["PATH"] = os.pathsep.join(
     [config.qf_tools_dir, config.llvm_tools_dir, config.environment["PATH"]])
 
+# MLIR's runner libraries (printMemref*), for tests that execute lowered IR
+# with mlir-runner.
+config.substitutions.append(("%mlir_runner_libs", ",".join(
+    os.path.join(config.llvm_tools_dir, "..", "lib", l)
+    for l in ("libmlir_runner_utils.so", "libmlir_c_runner_utils.so"))))
+
 # GPU code generation: PTX is checked with the CUDA toolkit's ptxas where the
 # toolkit is installed (the e2e PTX tests report UNSUPPORTED elsewhere).
 cuda_roots = [os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), "/usr/local/cuda"]

@@ -483,6 +483,33 @@ def QfQuantizeActivations : Pass<"qf-quantize-activations", "::mlir::func::FuncO
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def QfGpuSplitReductions : Pass<"qf-gpu-split-reductions", "::mlir::func::FuncOp"> {
+  let summary = "Split the reduction of a linalg op with few parallel points (split-K)";
+  let description = [{
+    qf-gpu-map-loops runs one thread per parallel point, its reduction a
+    loop in the thread. A product with few output points (a GEMV: 14336
+    outputs, each a 4096-long dot product) then fills a fraction of the
+    GPU and each thread walks the whole K. On tensors, before
+    bufferization, this pass splits such an op's outermost reduction
+    dimension R into S slices: a partial op with a new outer parallel
+    dimension s (iterating R/S, reading R at s * R/S + r) accumulates into
+    a [S, ...] tensor filled with zero, and a combining op adds the S
+    partials into the original init. S is the largest power of two that
+    divides R, keeps the parallel points at or under `threads` and leaves
+    each thread at least `min-work` reduction iterations. Only ops with one
+    init whose combiner is adds (addf or addi, one or a chain: the partials
+    sum in a different order) and without linalg.index are split.
+  }];
+  let options = [
+    Option<"targetThreads", "threads", "int64_t", "131072",
+           "parallel points to aim for (the GPU's resident threads)">,
+    Option<"minWork", "min-work", "int64_t", "64",
+           "fewest reduction iterations left to a thread">
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def QfGpuMapLoops : Pass<"qf-gpu-map-loops", "::mlir::func::FuncOp"> {
   let summary = "Run each linalg op of a bufferized function as one GPU launch";
   let description = [{

@@ -149,6 +149,7 @@ std::vector<PipelineStage> cudaPipelineStages(const GpuTarget &gpu, bool withHos
        "qf-prepare-entry,func.func(qf-fold-qdq,qf-fuse-requant),canonicalize,"
        "qf-convert-to-linalg,canonicalize,cse"},
       {"fuse elementwise ops", "qf-fuse-elementwise,canonicalize,cse"},
+      {"split small reductions", "func.func(qf-gpu-split-reductions),canonicalize,cse"},
       bufferizeStage(),
       // The host's allocations, launches and frees go on one stream
       // (gpu-async-region), synchronized at the end of the entry.
