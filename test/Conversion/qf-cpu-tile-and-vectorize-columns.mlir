@@ -64,3 +64,31 @@ func.func @row_sum(%x: tensor<4x64x384xf32>) -> tensor<4x64xf32> {
   } -> tensor<4x64xf32>
   return %r : tensor<4x64xf32>
 }
+
+// Mean pooling's sum over tokens, a reduction over the middle dim of
+// [2, 128, 384] with the feature dim parallel inside it: its loops are
+// interchanged (reductions innermost) and it takes the column path, threads
+// over (batch, 64-column tiles), a 64-lane vector accumulated over the 128
+// tokens; no reduction across lanes.
+// CHECK-LABEL: func @token_sum
+// CHECK: scf.forall ({{.*}}) = (0, 0) to (2, 384) step (1, 64)
+// CHECK: scf.for {{.*}} -> (vector<64xf32>)
+// CHECK: vector.transfer_read {{.*}} : tensor<64xf32>, vector<64xf32>
+// CHECK: arith.mulf {{.*}} : vector<64xf32>
+// CHECK: arith.addf {{.*}} : vector<64xf32>
+// CHECK-NOT: vector.reduction
+#tok_in = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#tok_out = affine_map<(d0, d1, d2) -> (d0, d2)>
+func.func @token_sum(%x: tensor<2x128x384xf32>, %m: tensor<2x128x384xf32>) -> tensor<2x384xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x384xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<2x384xf32>) -> tensor<2x384xf32>
+  %r = linalg.generic {indexing_maps = [#tok_in, #tok_in, #tok_out], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %m : tensor<2x128x384xf32>, tensor<2x128x384xf32>) outs(%f : tensor<2x384xf32>) {
+  ^bb0(%in: f32, %mask: f32, %acc: f32):
+    %p = arith.mulf %in, %mask : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x384xf32>
+  return %r : tensor<2x384xf32>
+}
