@@ -405,7 +405,13 @@ def QfPackLayout : Pass<"qf-pack-layout", "::mlir::func::FuncOp"> {
     (dot: AVX512-BF16) or as f32 FMA tiles that widen the weight pairs in
     registers, a shift and a mask per 16 columns (fma). `bf16=none` leaves
     such products to the lowering's default: both operands widened to f32
-    (the weight at compile time).
+    (the weight at compile time). `bf16=dot` also marks 4-bit weight-only
+    matmuls whose activations may be 16-bit (`qf.weight_only_matmul` with
+    `qf.a16`: set by qf-quantize-weights, and on MatMulNBits with
+    accuracy_level >= 2; no codebook, N % 16 == 0)
+    `qf.layout = "bf16-dot"`: from 16 rows their codes are decoded block by
+    block into bf16 pairs and the product runs on `vdpbf16ps` with the
+    activations rounded to bf16 (the "a16" of w4a16).
   }];
   let options = [
     Option<"target", "target", "std::string", "\"none\"", "none | avx512-vnni | amx">,

@@ -17,6 +17,7 @@
 #include "LinalgBuilders.h"
 #include "ProductEpilogue.h"
 #include "RowChains.h"
+#include "PairDecode.h"
 #include "RowGather.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -639,17 +640,44 @@ LogicalResult tileAndVectorizePairs(RewriterBase &rw, linalg::GenericOp op, cons
   // C tile between blocks (its fill then stays there, vectorized by rows).
   // 512x4096x4096 on the Xeon (VNNI only), 2 threads: 13.8 -> 12.2 ms
   // (oneDNN restricted to VNNI: 10.9 ms).
+  // A weight decoded into pairs in the product's tiles (bf16DecodedProduct)
+  // is decoded per thread tile, and with long K per K block (whole scale
+  // groups: the decode reads its scales through kq floordiv the group's
+  // rows), into a buffer all the tile's row groups read.
   int64_t KQ = ranges[2];
   bool kBlocked = KQ > kPairKBlock;
+  Operation *decode = threadTiles->decode;
   if (kBlocked) {
-    FailureOr<Operation *> kb =
-        tileInPlace(rw, threadTile, {0, 0, block(KQ, 1, kPairKBlock), 0, 0, 0});
-    if (failed(kb))
+    int64_t groupRows = 1;
+    if (decode)
+      if (auto a = decode->getAttrOfType<IntegerAttr>("qf.decode_group_rows"))
+        groupRows = a.getInt();
+    if (groupRows < 1 || KQ % groupRows)
       return failure();
-    threadTile = *kb;
+    int64_t kb = groupRows * block(KQ / groupRows, 1, std::max<int64_t>(1, kPairKBlock / groupRows));
+    if (decode) {
+      Operation *whole = threadTile;
+      auto blocks = tileWithFill(rw, threadTile, {0, 0, kb, 0, 0, 0}, /*forall=*/false, {}, {},
+                                 /*withFill=*/false);
+      if (failed(blocks) || !blocks->decode)
+        return failure();
+      threadTile = blocks->product;
+      if (whole->use_empty())
+        rw.eraseOp(whole);
+      if (decode->use_empty())
+        rw.eraseOp(decode);
+      decode = blocks->decode;
+    } else {
+      FailureOr<Operation *> blocked = tileInPlace(rw, threadTile, {0, 0, kb, 0, 0, 0});
+      if (failed(blocked))
+        return failure();
+      threadTile = *blocked;
+    }
     if (Operation *f = threadTiles->fill)
       (void)tileAndVectorizeRows(rw, cast<linalg::LinalgOp>(f), scf::SCFTilingOptions::LoopType::ForOp);
   }
+  if (decode && failed(lowering::vectorizePairDecode(rw, cast<linalg::GenericOp>(decode))))
+    return failure();
   auto regTiles = tileWithFill(rw, threadTile, {1, 1, 0, 0, 0, 0}, /*forall=*/false,
                                kBlocked ? ArrayRef<int64_t>{1, 0, 2, 3, 4, 5} : ArrayRef<int64_t>{});
   if (failed(regTiles))

@@ -577,30 +577,26 @@ Value blockDecodedProduct(OpBuilder &rw, Location loc, WeightOnlyMatMulOp op,
       .getResult(0);
 }
 
-/// The weight-only product below kBlockDecodeRows rows, with constant codes,
-/// scales and zeros packed at compile time in column panels of nt = 64 (or
-/// 32, 16): codes [N/nt, G, g/P, nt], scales and zeros [N/nt, G, nt]. A
-/// thread's column tile then streams one contiguous panel (in [G, g/P, N]
-/// order its rows lie N/P bytes apart, a page or more for LLM widths, which
-/// defeats the hardware prefetchers). A generic over (r, np, nl, kb, kk)
-/// into [R, N/nt, nt] (4-bit codes: x's even and odd k as two operands, both
-/// nibbles of a byte per step); null when an operand is not constant.
-Value panelWeightOnly(OpBuilder &rw, Location loc, WeightOnlyMatMulOp op, const WeightDecoder &dec,
-                      Value x2, int64_t R, int64_t G, int64_t g, int64_t P, int64_t N) {
-  // One row: 64-column panels (four independent accumulators). Several
-  // rows: 16-column panels, so a register tile can hold up to 16 rows and
-  // each decoded vector of weights serves all of them.
-  int64_t nt = N % 16 ? 0 : R >= 8 ? 16 : N % 64 == 0 ? 64 : N % 32 == 0 ? 32 : 16;
-  int64_t rows = G * (g / P);
+/// A weight-only matmul's constant codes, scales and zeros packed at compile
+/// time in column panels of nt: codes [N/nt, rows, nt] (rows = K/P, as
+/// `codesShape`: the same bytes, rows split or not), scales and zeros
+/// [N/nt, G, nt]. Integral zero points (RTN, GPTQ, MatMulNBits:
+/// codes) are stored as one byte each, a quarter of f32 (HQQ's fractional
+/// zeros stay f32). Null values where an operand is not a readable constant.
+struct WeightPanels {
+  Value codes, scales, zeros;
+  bool byteZeros = false;
+};
+WeightPanels packWeightPanels(OpBuilder &rw, Location loc, WeightOnlyMatMulOp op, int64_t nt,
+                              int64_t G, int64_t rows, int64_t N, ArrayRef<int64_t> codesShape) {
   std::vector<int8_t> codes = constantBytes8(op.getWeight(), rows * N);
   std::optional<std::vector<float>> scales = readF32(constantThroughCasts(op.getScales()));
   std::optional<std::vector<float>> zeros;
   if (op.getZeros())
     zeros = readF32(constantThroughCasts(op.getZeros()));
-  if (!nt || codes.empty() || !scales ||
-      (int64_t)scales->size() != G * N || (op.getZeros() && (!zeros || zeros->size() != scales->size())))
+  if (codes.empty() || !scales || (int64_t)scales->size() != G * N ||
+      (op.getZeros() && (!zeros || zeros->size() != scales->size())))
     return {};
-  MLIRContext *ctx = rw.getContext();
   Type i8 = rw.getI8Type(), f32 = rw.getF32Type();
   std::vector<int8_t> wp(codes.size());
   for (int64_t k = 0; k < rows; ++k)
@@ -613,9 +609,55 @@ Value panelWeightOnly(OpBuilder &rw, Location loc, WeightOnlyMatMulOp op, const 
         out[((n / nt) * G + gi) * nt + n % nt] = v[gi * N + n];
     return out;
   };
-  Attribute wAttr = constantThroughCasts(op.getWeight());
-  auto wT = RankedTensorType::get({N / nt, G, g / P, nt}, i8);
+  std::string name = blobName(constantThroughCasts(op.getWeight()), "weight");
+  auto wT = RankedTensorType::get(codesShape, i8);
   auto pT = RankedTensorType::get({N / nt, G, nt}, f32);
+  WeightPanels out;
+  out.codes = arith::ConstantOp::create(rw, loc, wT, makeBlob(wT, name + "_panels", wp));
+  out.scales = arith::ConstantOp::create(rw, loc, pT, makeBlob(pT, name + "_scale_panels", panels(*scales)));
+  out.byteZeros = zeros && llvm::all_of(*zeros, [](float z) {
+    return z == std::nearbyint(z) && z >= -128 && z <= 127;
+  });
+  if (out.byteZeros) {
+    std::vector<int8_t> z8(zeros->begin(), zeros->end());
+    auto zT = RankedTensorType::get({N / nt, G, nt}, i8);
+    out.zeros = arith::ConstantOp::create(rw, loc, zT, makeBlob(zT, name + "_zero_panels", panels(z8)));
+  } else if (zeros) {
+    out.zeros = arith::ConstantOp::create(rw, loc, pT, makeBlob(pT, name + "_zero_panels", panels(*zeros)));
+  }
+  return out;
+}
+
+/// The weight at (byte, h) decoded with its panel scale and zero (a byte
+/// zero widened first).
+Value decodePanelWeight(OpBuilder &b, Location l, const WeightDecoder &dec, const WeightPanels &wp,
+                        Value byte, Value h, Value scale, Value zero) {
+  if (wp.byteZeros)
+    zero = arith::SIToFPOp::create(b, l, b.getF32Type(), zero);
+  return dec.decode(b, l, byte, h, scale, dec.hasZeros ? zero : Value());
+}
+
+/// The weight-only product below kBlockDecodeRows rows, with constant codes,
+/// scales and zeros packed at compile time in column panels of nt = 64 (or
+/// 32, 16), codes [N/nt, G, g/P, nt] (packWeightPanels). A
+/// thread's column tile then streams one contiguous panel (in [G, g/P, N]
+/// order its rows lie N/P bytes apart, a page or more for LLM widths, which
+/// defeats the hardware prefetchers). A generic over (r, np, nl, kb, kk)
+/// into [R, N/nt, nt] (4-bit codes: x's even and odd k as two operands, both
+/// nibbles of a byte per step); null when an operand is not constant.
+Value panelWeightOnly(OpBuilder &rw, Location loc, WeightOnlyMatMulOp op, const WeightDecoder &dec,
+                      Value x2, int64_t R, int64_t G, int64_t g, int64_t P, int64_t N) {
+  // One row: 64-column panels (four independent accumulators). Several
+  // rows: 16-column panels, so a register tile can hold up to 16 rows and
+  // each decoded vector of weights serves all of them.
+  int64_t nt = N % 16 ? 0 : R >= 8 ? 16 : N % 64 == 0 ? 64 : N % 32 == 0 ? 32 : 16;
+  if (!nt)
+    return {};
+  WeightPanels wp = packWeightPanels(rw, loc, op, nt, G, G * (g / P), N, {N / nt, G, g / P, nt});
+  if (!wp.codes)
+    return {};
+  MLIRContext *ctx = rw.getContext();
+  Type f32 = rw.getF32Type();
   // x as [R, G, g/P] per code of a byte: for 4-bit codes the even and the
   // odd k (low and high nibble) as two operands, so one step decodes both
   // nibbles of a byte with constant shifts.
@@ -632,23 +674,10 @@ Value panelWeightOnly(OpBuilder &rw, Location loc, WeightOnlyMatMulOp op, const 
     ins.push_back(reshapeTo(rw, loc, x2, xT));
   }
   int64_t nx = ins.size();
-  ins.push_back(arith::ConstantOp::create(rw, loc, wT, makeBlob(wT, blobName(wAttr, "weight") + "_panels", wp)));
-  ins.push_back(arith::ConstantOp::create(
-      rw, loc, pT, makeBlob(pT, blobName(wAttr, "weight") + "_scale_panels", panels(*scales))));
-  // Integral zero points (RTN, GPTQ, MatMulNBits: codes) are stored as one
-  // byte each, a quarter of f32 (HQQ's fractional zeros stay f32).
-  bool byteZeros = zeros && llvm::all_of(*zeros, [](float z) {
-    return z == std::nearbyint(z) && z >= -128 && z <= 127;
-  });
-  if (byteZeros) {
-    std::vector<int8_t> z8(zeros->begin(), zeros->end());
-    auto zT = RankedTensorType::get({N / nt, G, nt}, i8);
-    ins.push_back(arith::ConstantOp::create(
-        rw, loc, zT, makeBlob(zT, blobName(wAttr, "weight") + "_zero_panels", panels(z8))));
-  } else if (zeros) {
-    ins.push_back(arith::ConstantOp::create(
-        rw, loc, pT, makeBlob(pT, blobName(wAttr, "weight") + "_zero_panels", panels(*zeros))));
-  }
+  ins.push_back(wp.codes);
+  ins.push_back(wp.scales);
+  if (wp.zeros)
+    ins.push_back(wp.zeros);
   // Loops (r, np, nl, kb, kk).
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
   SmallVector<AffineMap> maps(nx, AffineMap::get(5, 0, {d(0), d(3), d(4)}, ctx));
@@ -665,17 +694,67 @@ Value panelWeightOnly(OpBuilder &rw, Location loc, WeightOnlyMatMulOp op, const 
              [&](OpBuilder &b, Location l, ValueRange a) {
                auto fm = arith::FastMathFlagsAttr::get(b.getContext(), arith::FastMathFlags::contract);
                Value acc = a.back(), byte = a[nx], scale = a[nx + 1];
-               Value zero = dec.hasZeros ? a[nx + 2] : Value();
-               if (byteZeros)
-                 zero = arith::SIToFPOp::create(b, l, b.getF32Type(), zero);
+               Value zero = wp.zeros ? a[nx + 2] : Value();
                for (int64_t h = 0; h < nx; ++h) {
                  Value hv = dec.nibbles ? Value(arith::ConstantIndexOp::create(b, l, h)) : Value();
-                 Value p = arith::MulFOp::create(b, l, a[h], dec.decode(b, l, byte, hv, scale, zero), fm);
+                 Value p = arith::MulFOp::create(
+                     b, l, a[h], decodePanelWeight(b, l, dec, wp, byte, hv, scale, zero), fm);
                  acc = arith::AddFOp::create(b, l, acc, p, fm);
                }
                linalg::YieldOp::create(b, l, acc);
              })
       .getResult(0);
+}
+
+/// The weight-only product of 4-bit codes from kBlockDecodeRows rows on
+/// CPUs with vdpbf16ps (qf.layout "bf16-dot": 16-bit activations, as the
+/// scheme says, at twice the f32 FMA rate). A code byte holds two adjacent
+/// k of one column: exactly a 32-bit lane of the bf16 pair layout. The codes
+/// are packed at compile time in 16-column panels [N/16, K/2, 16]
+/// (packWeightPanels), a generic marked `qf.decode` (and
+/// `qf.decode_group_rows`: code rows per scale group) decodes them into
+/// bf16 pairs [N/16, K/2, 16, 2], and a `qf.bf16_dot` pair product reads
+/// them with x rounded to bf16. qf-cpu-tile-and-vectorize decodes per thread
+/// tile and K block (into L2, shared by the tile's rows), so no copy of the
+/// whole weight ever exists. Null when an operand is not constant.
+Value bf16DecodedProduct(OpBuilder &rw, Location loc, WeightOnlyMatMulOp op,
+                         const WeightDecoder &dec, Value x2, int64_t G, int64_t g, int64_t N) {
+  int64_t gh = g / 2, KQ = G * gh;
+  WeightPanels wp = packWeightPanels(rw, loc, op, 16, G, KQ, N, {N / 16, KQ, 16});
+  if (!wp.codes)
+    return {};
+  MLIRContext *ctx = rw.getContext();
+  Type f32 = rw.getF32Type(), bf16 = rw.getBF16Type();
+  AffineExpr np, kq, nl, h;
+  bindDims(ctx, np, kq, nl, h);
+  SmallVector<Value> ins = {wp.codes, wp.scales};
+  SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {np, kq, nl}, ctx),
+                                 AffineMap::get(4, 0, {np, kq.floorDiv(gh), nl}, ctx)};
+  if (wp.zeros) {
+    ins.push_back(wp.zeros);
+    maps.push_back(maps.back());
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(4, ctx));
+  auto pairsT = RankedTensorType::get({N / 16, KQ, 16, 2}, bf16);
+  auto decode = linalg::GenericOp::create(
+      rw, loc, TypeRange{pairsT}, ins, ValueRange{emptyTensor(rw, loc, pairsT)}, maps,
+      SmallVector<IteratorType>(4, IteratorType::parallel),
+      [&](OpBuilder &b, Location l, ValueRange a) {
+        Value hv = linalg::IndexOp::create(b, l, 3);
+        Value w = decodePanelWeight(b, l, dec, wp, a[0], hv, a[1], wp.zeros ? a[2] : Value());
+        linalg::YieldOp::create(b, l, Value(arith::TruncFOp::create(b, l, bf16, w)));
+      });
+  decode->setAttr("qf.decode", UnitAttr::get(ctx));
+  decode->setAttr("qf.decode_group_rows", rw.getI64IntegerAttr(gh));
+  PairA aG = pairOperandA(rw, loc, x2, 2, bf16, [&](OpBuilder &b, Location l, ValueRange x) {
+    return Value(arith::TruncFOp::create(b, l, bf16, x[0]));
+  });
+  return pairProduct(rw, loc, aG, decode.getResult(0), f32, "qf.bf16_dot",
+                     [&](OpBuilder &b, Location l, Value x, Value y, Value acc) -> Value {
+                       Value p = arith::MulFOp::create(b, l, arith::ExtFOp::create(b, l, f32, x),
+                                                       arith::ExtFOp::create(b, l, f32, y));
+                       return arith::AddFOp::create(b, l, acc, p);
+                     });
 }
 
 /// x [..., K] times W [K, N] with W decoded from its codes: from
@@ -716,7 +795,14 @@ struct WeightOnlyMatMulLowering : OpRewritePattern<WeightOnlyMatMulOp> {
     Value y;
 
     int64_t decodeRows = dec.codebook ? kCodebookDecodeOnceRows : kBlockDecodeRows;
-    if (R >= decodeRows && N % kWeightPanel == 0 && !dec.codebook) {
+    auto layout = op->getAttrOfType<StringAttr>("qf.layout");
+    Value pairs;
+    if (R >= decodeRows && layout && layout.getValue() == "bf16-dot" && dec.nibbles &&
+        !dec.codebook && N % 16 == 0 && g % 2 == 0)
+      pairs = bf16DecodedProduct(rw, loc, op, dec, x2, G, g, N);
+    if (pairs) {
+      y = pairs;
+    } else if (R >= decodeRows && N % kWeightPanel == 0 && !dec.codebook) {
       y = reshapeTo(rw, loc, blockDecodedProduct(rw, loc, op, dec, params, x2, R, G, g, P, N), yT2);
     } else if (R >= decodeRows) {
       // Columns not in whole panels: W [G, g/P, P, N] decoded once over

@@ -552,6 +552,10 @@ bool Exporter::weightOnlyMatMul(WeightOnlyMatMulOp op) {
   attr(n, "N", N);
   attr(n, "bits", int64_t(4));
   attr(n, "block_size", gsz);
+  // 16-bit activations allowed (our weight-only schemes): accuracy_level 3
+  // (bf16), which is what our module computes with on CPUs with vdpbf16ps.
+  if (op->hasAttr("qf.a16"))
+    attr(n, "accuracy_level", int64_t(3));
   return true;
 }
 

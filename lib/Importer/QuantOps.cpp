@@ -557,9 +557,14 @@ LogicalResult matMulNBits(NodeImporter &n) {
     z = arith::ConstantOp::create(n.b, n.loc, paramT, makeBlob(paramT, name + "_zeros", zt));
   SmallVector<int64_t> yShape(at.getShape());
   yShape.back() = N;
-  Value y = WeightOnlyMatMulOp::create(n.b, n.loc, at.clone(yShape), a, w, s, z,
-                                       n.b.getI64IntegerAttr(bits), n.b.getI64IntegerAttr(bs),
-                                       DenseF32ArrayAttr());
+  auto q = WeightOnlyMatMulOp::create(n.b, n.loc, at.clone(yShape), a, w, s, z,
+                                      n.b.getI64IntegerAttr(bits), n.b.getI64IntegerAttr(bs),
+                                      DenseF32ArrayAttr());
+  // accuracy_level 2 (fp16), 3 (bf16) or 4 (int8) lets A be computed in
+  // less than f32; 0 (unset) and 1 keep it f32.
+  if (n.attrInt("accuracy_level", 0) >= 2)
+    q->setAttr("qf.a16", n.b.getUnitAttr());
+  Value y = q;
   if (n.hasInput(5)) {
     y = n.binary<AddOp>(y, n.input(5));
     if (!y)

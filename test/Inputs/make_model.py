@@ -161,7 +161,7 @@ def qdq_const():
                   c("zw", [0, 0, 0, 0], np.int8)], opset=13)
 
 
-def matmul_nbits(bits, zero_points, rows=6, K=64, N=48):
+def matmul_nbits(bits, zero_points, rows=6, K=64, N=48, accuracy_level=0):
     """ONNX Runtime's MatMulNBits (com.microsoft) as its quantizer writes it:
     B [N][K/bs][bs*bits/8] uint8 codes, little-endian within a byte, one f32
     scale and (optionally) one packed uint8 zero point per (row, block)."""
@@ -189,7 +189,8 @@ def matmul_nbits(bits, zero_points, rows=6, K=64, N=48):
     if zero_points:
         inits.append(numpy_helper.from_array(zp_packed.reshape(-1), "zp"))
     node = helper.make_node("MatMulNBits", inputs, ["y"], domain="com.microsoft", name="nbits",
-                            K=K, N=N, bits=bits, block_size=bs)
+                            K=K, N=N, bits=bits, block_size=bs,
+                            **({"accuracy_level": accuracy_level} if accuracy_level else {}))
     g = helper.make_graph([node], "g", [vi("x", [1, rows, K])], [vi("y", [1, rows, N])], inits)
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17),
                                                helper.make_opsetid("com.microsoft", 1)])
@@ -303,6 +304,7 @@ def main():
                 "nbits4_rows16_wide": lambda: matmul_nbits(4, True, 16, K=512, N=64),
                 "nbits4_rows256_wide": lambda: matmul_nbits(4, True, 256, K=512, N=64),
                 "nbits8_rows256_wide": lambda: matmul_nbits(8, False, 256, K=512, N=64),
+                "nbits4_rows256_bf16": lambda: matmul_nbits(4, True, 256, K=1024, N=64, accuracy_level=3),
                 "nbits_bad_bits": nbits_bad_bits, "dq_int4": dq_int4,
                 "outlier_block": outlier_block}
     if name in builders:

@@ -19,7 +19,7 @@
 // RTN4-LABEL: func @mm
 // RTN4-DAG: %[[Q:.*]] = arith.constant dense_resource<weight_q4> : tensor<2x2xi8>
 // RTN4-DAG: %[[S:.*]] = arith.constant dense_resource<weight_scales> : tensor<2x2xf32>
-// RTN4: qf.weight_only_matmul %arg0, %[[Q]], %[[S]] {bits = 4 : i64, group_size = 2 : i64, qf.layer = "matmul0"} : (tensor<3x4xf32>, tensor<2x2xi8>, tensor<2x2xf32>) -> tensor<3x2xf32>
+// RTN4: qf.weight_only_matmul %arg0, %[[Q]], %[[S]] {bits = 4 : i64, group_size = 2 : i64, qf.a16, qf.layer = "matmul0"} : (tensor<3x4xf32>, tensor<2x2xi8>, tensor<2x2xf32>) -> tensor<3x2xf32>
 // RTN4-NOT: qf.matmul
 // RTN4: weight_q4: "0x400000001D5F1BF4"
 
@@ -27,17 +27,17 @@
 // [1.5, -2, 3, -8]) = [24, -32, 48, -127], column 1 round(127/2 * [0.5, -0.2,
 // -1.2, 2]) = [32, -13, -76, 127]; stored [K, N] row-major.
 // RTN8-LABEL: func @mm
-// RTN8: qf.weight_only_matmul {{.*}} {bits = 8 : i64, group_size = 4 : i64, qf.layer = "matmul0"} : (tensor<3x4xf32>, tensor<4x2xi8>, tensor<1x2xf32>)
+// RTN8: qf.weight_only_matmul {{.*}} {bits = 8 : i64, group_size = 4 : i64, qf.a16, qf.layer = "matmul0"} : (tensor<3x4xf32>, tensor<4x2xi8>, tensor<1x2xf32>)
 // RTN8: weight_q8: "0x400000001820E0F330B4817F"
 
 // Affine 4-bit carries explicit float zero points.
 // AFF4-LABEL: func @mm
 // AFF4: %[[Z:.*]] = arith.constant dense_resource<weight_zeros> : tensor<2x2xf32>
-// AFF4: qf.weight_only_matmul %arg0, %{{.*}}, %{{.*}}, %[[Z]] {bits = 4 : i64, group_size = 2 : i64, qf.layer = "matmul0"}
+// AFF4: qf.weight_only_matmul %arg0, %{{.*}}, %{{.*}}, %[[Z]] {bits = 4 : i64, group_size = 2 : i64, qf.a16, qf.layer = "matmul0"}
 
 // NF4 carries the 16 NormalFloat levels, -1 first, 1 last, 0 among them.
 // NF4-LABEL: func @mm
-// NF4: qf.weight_only_matmul {{.*}} {bits = 4 : i64, codebook = array<f32: -1.000000e+00, {{.*}}, 0.000000e+00, {{.*}}, 1.000000e+00>, group_size = 4 : i64, qf.layer = "matmul0"}
+// NF4: qf.weight_only_matmul {{.*}} {bits = 4 : i64, codebook = array<f32: -1.000000e+00, {{.*}}, 0.000000e+00, {{.*}}, 1.000000e+00>, group_size = 4 : i64, qf.a16, qf.layer = "matmul0"}
 
 // fp8: column 0 divided by 8/448 is [84, -112, 168, -448], rounded to E4M3
 // [80, -112, 160, -448] = 0x6A 0xEE 0x72 0xFE; column 1 divided by 2/448 is

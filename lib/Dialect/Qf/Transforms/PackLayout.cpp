@@ -62,6 +62,17 @@ struct QfPackLayoutPass : impl::QfPackLayoutBase<QfPackLayoutPass> {
           return;
         op->setAttr("qf.layout", StringAttr::get(&getContext(), "bf16-" + bf16));
       });
+    // 4-bit weight-only products whose activations may be 16-bit (`qf.a16`:
+    // our weight-only schemes, MatMulNBits with accuracy_level >= 2) run on
+    // vdpbf16ps (the lowering decides by rows: few rows decode into f32
+    // FMAs).
+    if (bf16 == "dot")
+      f.walk([&](WeightOnlyMatMulOp op) {
+        if (op->hasAttr("qf.a16") && op.getBits() == 4 && !op.getCodebook() &&
+            op.getN() % 16 == 0 &&
+            op.getGroupSize() % 2 == 0)
+          op->setAttr("qf.layout", StringAttr::get(&getContext(), "bf16-dot"));
+      });
     if (target == "none")
       return;
     f.walk([&](QuantizedMatMulOp op) {

@@ -208,6 +208,10 @@ struct QfQuantizeWeightsPass : impl::QfQuantizeWeightsBase<QfQuantizeWeightsPass
     auto q = WeightOnlyMatMulOp::create(b, loc, op.getType(), op.getLhs(), codes, scales,
                                         zeros, b.getI64IntegerAttr(bits),
                                         b.getI64IntegerAttr(g), codebook);
+    // The weight-only schemes (w4a16, w8a16, nf4) keep 16-bit activations:
+    // a CPU with fast bf16 products may round them to bf16.
+    if (format != "fp8")
+      q->setAttr("qf.a16", b.getUnitAttr());
     tagQuantizedLayer(q, op, layer);
     retireMatMul(op, q.getOutput());
     return success();
