@@ -163,3 +163,23 @@ func.func @vnni_packed_rows(%a: tensor<2x4096xi8>) -> tensor<2x16xi32> {
   return %0 : tensor<2x16xi32>
 }
 
+
+// -----
+
+// Minifloat codes decode by integer arithmetic (vectorizable), not a table
+// lookup: the magnitude shifted into f32's fields and rebiased, subnormals
+// as mantissa * 2^-9, 0x7F as NaN, the sign by a select.
+// CHECK-LABEL: func @decode_e4m3
+// CHECK: linalg.generic
+// CHECK-NOT: tensor.extract
+// CHECK: arith.shli {{.*}} : i32
+// CHECK: arith.bitcast {{.*}} : i32 to f32
+// CHECK: arith.mulf {{.*}} : f32
+// CHECK: arith.cmpi ugt
+// CHECK: arith.negf
+// CHECK-NOT: tensor.extract
+// CHECK: return
+func.func @decode_e4m3(%c: tensor<64xi8>) -> tensor<64xf32> {
+  %0 = qf.decode_float %c {format = "f8e4m3fn"} : tensor<64xi8> -> tensor<64xf32>
+  return %0 : tensor<64xf32>
+}
