@@ -411,7 +411,9 @@ def QfPackLayout : Pass<"qf-pack-layout", "::mlir::func::FuncOp"> {
     accuracy_level >= 2; no codebook, N % 16 == 0)
     `qf.layout = "bf16-dot"`: from 16 rows their codes are decoded block by
     block into bf16 pairs and the product runs on `vdpbf16ps` with the
-    activations rounded to bf16 (the "a16" of w4a16).
+    activations rounded to bf16 (the "a16" of w4a16). So are fp8 weight-only
+    matmuls (an fp8 table as codebook) whose input is a `qf.decode_float`:
+    fp8 values are exact in bf16.
   }];
   let options = [
     Option<"target", "target", "std::string", "\"none\"", "none | avx512-vnni | amx">,

@@ -484,24 +484,6 @@ Value decodeMinifloatCode(OpBuilder &b, Location l, Value code, const qf::quant:
   return arith::SelectOp::create(b, l, neg, arith::NegFOp::create(b, l, v), v);
 }
 
-/// The minifloat format whose every code's value `book` lists (an fp8
-/// weight's table), or nothing.
-std::optional<qf::quant::MinifloatFormat> minifloatOfCodebook(ArrayRef<float> book) {
-  for (const char *name : {"f8e4m3fn", "f8e5m2", "f4e2m1"}) {
-    std::optional<qf::quant::MinifloatFormat> f = qf::quant::minifloatFormat(name);
-    if (!f || book.size() != (size_t(1) << f->bits()))
-      continue;
-    bool same = true;
-    for (size_t code = 0; same && code < book.size(); ++code) {
-      float v = qf::quant::decodeMinifloat((uint8_t)code, *f);
-      same = std::isnan(v) ? std::isnan(book[code]) : v == book[code] && std::signbit(v) == std::signbit(book[code]);
-    }
-    if (same)
-      return f;
-  }
-  return std::nullopt;
-}
-
 struct WeightDecoder {
   bool nibbles = false;     // 4-bit codes, two per byte along K
   bool hasZeros = false;    // a zeros operand (else the implicit zero)
@@ -762,33 +744,49 @@ Value panelWeightOnly(OpBuilder &rw, Location loc, WeightOnlyMatMulOp op, const 
       .getResult(0);
 }
 
-/// The weight-only product of 4-bit codes from kBlockDecodeRows rows on
-/// CPUs with vdpbf16ps (qf.layout "bf16-dot": 16-bit activations, as the
-/// scheme says, at twice the f32 FMA rate). A code byte holds two adjacent
-/// k of one column: exactly a 32-bit lane of the bf16 pair layout. The codes
-/// are packed at compile time in 16-column panels [N/16, K/2, 16]
-/// (packWeightPanels), a generic marked `qf.decode` (and
-/// `qf.decode_group_rows`: code rows per scale group) decodes them into
-/// bf16 pairs [N/16, K/2, 16, 2], and a `qf.bf16_dot` pair product reads
-/// them with x rounded to bf16. qf-cpu-tile-and-vectorize decodes per thread
-/// tile and K block (into L2, shared by the tile's rows), so no copy of the
-/// whole weight ever exists. Null when an operand is not constant.
+/// The weight-only product from kBlockDecodeRows rows on CPUs with
+/// vdpbf16ps (qf.layout "bf16-dot"), in the bf16 pair layout: 4-bit codes
+/// whose activations may be 16-bit (a code byte holds two adjacent k of one
+/// column: exactly a 32-bit lane of the pair layout), 8-bit ones likewise
+/// (w8a16), and fp8 codes times fp8-rounded activations (every E4M3 or E5M2
+/// value is exact in bf16, so there the products are exact). The codes are
+/// packed at compile time in 16-column panels, [N/16, K/2, 16] bytes for
+/// 4-bit codes and [N/16, K/2, 2, 16] for 8-bit ones (packWeightPanels: the
+/// same bytes as [N/16, K, 16]), a generic marked `qf.decode` (and
+/// `qf.decode_group_rows`: code rows per scale group, 1 for one group)
+/// decodes them into bf16 pairs [N/16, K/2, 16, 2], and a `qf.bf16_dot`
+/// pair product reads them with x rounded to bf16. qf-cpu-tile-and-vectorize
+/// decodes per thread tile and K block (into L2, shared by the tile's rows),
+/// so no copy of the whole weight ever exists. Null when an operand is not
+/// constant.
 Value bf16DecodedProduct(OpBuilder &rw, Location loc, WeightOnlyMatMulOp op,
                          const WeightDecoder &dec, Value x2, int64_t G, int64_t g, int64_t N) {
   int64_t gh = g / 2, KQ = G * gh;
-  WeightPanels wp = packWeightPanels(rw, loc, op, 16, G, KQ, N, {N / 16, KQ, 16});
+  WeightPanels wp =
+      dec.nibbles ? packWeightPanels(rw, loc, op, 16, G, KQ, N, {N / 16, KQ, 16})
+                  : packWeightPanels(rw, loc, op, 16, G, 2 * KQ, N, {N / 16, KQ, 2, 16});
   if (!wp.codes)
     return {};
   MLIRContext *ctx = rw.getContext();
   Type f32 = rw.getF32Type(), bf16 = rw.getBF16Type();
   AffineExpr np, kq, nl, h;
   bindDims(ctx, np, kq, nl, h);
-  SmallVector<Value> ins = {wp.codes, wp.scales};
-  SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {np, kq, nl}, ctx),
-                                 AffineMap::get(4, 0, {np, kq.floorDiv(gh), nl}, ctx)};
+  // One scale per column (a single group): applied to the product's
+  // result instead, so the decoded pairs are the codes' values (q - z, or an
+  // fp8 value), exact in bf16, and with fp8-rounded activations the
+  // products are exact too.
+  bool scaleAfter = G == 1;
+  SmallVector<Value> ins = {wp.codes};
+  SmallVector<AffineMap> maps = {
+      dec.nibbles ? AffineMap::get(4, 0, {np, kq, nl}, ctx) : AffineMap::get(4, 0, {np, kq, h, nl}, ctx)};
+  AffineMap paramMap = AffineMap::get(4, 0, {np, kq.floorDiv(gh), nl}, ctx);
+  if (!scaleAfter) {
+    ins.push_back(wp.scales);
+    maps.push_back(paramMap);
+  }
   if (wp.zeros) {
     ins.push_back(wp.zeros);
-    maps.push_back(maps.back());
+    maps.push_back(paramMap);
   }
   maps.push_back(AffineMap::getMultiDimIdentityMap(4, ctx));
   auto pairsT = RankedTensorType::get({N / 16, KQ, 16, 2}, bf16);
@@ -797,20 +795,37 @@ Value bf16DecodedProduct(OpBuilder &rw, Location loc, WeightOnlyMatMulOp op,
       SmallVector<IteratorType>(4, IteratorType::parallel),
       [&](OpBuilder &b, Location l, ValueRange a) {
         Value hv = linalg::IndexOp::create(b, l, 3);
-        Value w = decodePanelWeight(b, l, dec, wp, a[0], hv, a[1], wp.zeros ? a[2] : Value());
+        Value scale = scaleAfter ? scalarConst(b, l, f32, 1.0) : a[1];
+        Value zero = wp.zeros ? a[scaleAfter ? 1 : 2] : Value();
+        Value w = decodePanelWeight(b, l, dec, wp, a[0], hv, scale, zero);
         linalg::YieldOp::create(b, l, Value(arith::TruncFOp::create(b, l, bf16, w)));
       });
   decode->setAttr("qf.decode", UnitAttr::get(ctx));
-  decode->setAttr("qf.decode_group_rows", rw.getI64IntegerAttr(gh));
+  decode->setAttr("qf.decode_group_rows", rw.getI64IntegerAttr(G == 1 ? 1 : gh));
   PairA aG = pairOperandA(rw, loc, x2, 2, bf16, [&](OpBuilder &b, Location l, ValueRange x) {
     return Value(arith::TruncFOp::create(b, l, bf16, x[0]));
   });
-  return pairProduct(rw, loc, aG, decode.getResult(0), f32, "qf.bf16_dot",
-                     [&](OpBuilder &b, Location l, Value x, Value y, Value acc) -> Value {
-                       Value p = arith::MulFOp::create(b, l, arith::ExtFOp::create(b, l, f32, x),
-                                                       arith::ExtFOp::create(b, l, f32, y));
-                       return arith::AddFOp::create(b, l, acc, p);
-                     });
+  Value y = pairProduct(rw, loc, aG, decode.getResult(0), f32, "qf.bf16_dot",
+                        [&](OpBuilder &b, Location l, Value x, Value w, Value acc) -> Value {
+                          Value p = arith::MulFOp::create(b, l, arith::ExtFOp::create(b, l, f32, x),
+                                                          arith::ExtFOp::create(b, l, f32, w));
+                          return arith::AddFOp::create(b, l, acc, p);
+                        });
+  if (!scaleAfter)
+    return y;
+  // y[r, n] * scale[n], fused into the product's tiles as its epilogue.
+  auto yT = cast<RankedTensorType>(y.getType());
+  Value scales = reshapeTo(rw, loc, op.getScales(), RankedTensorType::get({N}, f32));
+  return linalg::GenericOp::create(
+             rw, loc, TypeRange{yT}, ValueRange{y, scales}, ValueRange{emptyTensor(rw, loc, yT)},
+             SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(2, ctx),
+                                    AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx),
+                                    AffineMap::getMultiDimIdentityMap(2, ctx)},
+             SmallVector<IteratorType>(2, IteratorType::parallel),
+             [&](OpBuilder &b, Location l, ValueRange a) {
+               linalg::YieldOp::create(b, l, Value(arith::MulFOp::create(b, l, a[0], a[1])));
+             })
+      .getResult(0);
 }
 
 /// x [..., K] times W [K, N] with W decoded from its codes: from
@@ -834,7 +849,7 @@ struct WeightOnlyMatMulLowering : OpRewritePattern<WeightOnlyMatMulOp> {
     dec.hasZeros = (bool)op.getZeros();
     int64_t P = dec.nibbles ? 2 : 1, G = K / g;
     Type f32 = rw.getF32Type(), i8 = rw.getI8Type();
-    if (auto cb = op.getCodebook(); cb && (dec.minifloat = minifloatOfCodebook(*cb)))
+    if (auto cb = op.getCodebook(); cb && (dec.minifloat = qf::quant::minifloatOfCodebook(*cb)))
       ;
     else if (cb)
       dec.codebook = arith::ConstantOp::create(
@@ -855,8 +870,8 @@ struct WeightOnlyMatMulLowering : OpRewritePattern<WeightOnlyMatMulOp> {
     int64_t decodeRows = dec.codebook ? kCodebookDecodeOnceRows : kBlockDecodeRows;
     auto layout = op->getAttrOfType<StringAttr>("qf.layout");
     Value pairs;
-    if (R >= decodeRows && layout && layout.getValue() == "bf16-dot" && dec.nibbles &&
-        !dec.codebook && N % 16 == 0 && g % 2 == 0)
+    if (R >= decodeRows && layout && layout.getValue() == "bf16-dot" && !dec.codebook &&
+        N % 16 == 0 && g % 2 == 0)
       pairs = bf16DecodedProduct(rw, loc, op, dec, x2, G, g, N);
     if (pairs) {
       y = pairs;

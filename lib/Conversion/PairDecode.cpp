@@ -30,13 +30,14 @@ bool isPairDecode(linalg::GenericOp op) {
       op.getMatchingIndexingMap(op.getDpsInitOperand(0)) !=
           AffineMap::getMultiDimIdentityMap(4, op.getContext()))
     return false;
-  // Inputs: read along nl (the last result), indexed by np and kq otherwise.
+  // Inputs: read along nl (the last result), indexed by np, kq and h
+  // otherwise (8-bit codes [np, kq, h, nl]).
   for (OpOperand *in : op.getDpsInputOperands()) {
     AffineMap m = op.getMatchingIndexingMap(in);
     if (m.getNumResults() == 0 || m.getResults().back() != getAffineDimExpr(2, op.getContext()))
       return false;
     for (AffineExpr e : m.getResults().drop_back())
-      if (e.isFunctionOfDim(2) || e.isFunctionOfDim(3))
+      if (e.isFunctionOfDim(2))
         return false;
   }
   // The two nibbles' values are paired as 16-bit halves of a 32-bit lane.
@@ -94,25 +95,30 @@ LogicalResult vectorizePairDecode(RewriterBase &rw, linalg::GenericOp op) {
   auto idx = [&](OpBuilder &b, int64_t v) { return Value(arith::ConstantIndexOp::create(b, loc, v)); };
   Block &body = op.getRegion().front();
   auto step = [&](OpBuilder &b, Value np, Value kq, Value out) -> Value {
-    IRMapping map;
     Value zero = idx(b, 0);
-    for (OpOperand *in : op.getDpsInputOperands()) {
-      AffineMap m = op.getMatchingIndexingMap(in);
-      SmallVector<Value> at;
-      for (unsigned i = 0; i + 1 < m.getNumResults(); ++i)
-        at.push_back(affine::makeComposedAffineApply(b, loc, m.getSubMap({i}),
-                                                     ArrayRef<OpFoldResult>{np, kq, zero, zero})
-                         .getResult());
-      at.push_back(zero);
-      Type elt = getElementTypeOrSelf(in->get().getType());
-      map.map(op.getMatchingBlockArgument(in),
-              vector::TransferReadOp::create(b, loc, VectorType::get({kLanes}, elt), in->get(), at,
-                                             arith::ConstantOp::create(b, loc, elt, b.getZeroAttr(elt))
-                                                 .getResult(),
-                                             ArrayRef<bool>{true})
-                  .getResult());
-    }
-    Value lo = cloneOnVectors(b, loc, body, map, 0), hi = cloneOnVectors(b, loc, body, map, 1);
+    // The body for nibble (or code row) h on 16 lanes of every input (an
+    // input that does not depend on h is read twice; CSE merges the reads).
+    auto half = [&](int64_t h) {
+      IRMapping map;
+      for (OpOperand *in : op.getDpsInputOperands()) {
+        AffineMap m = op.getMatchingIndexingMap(in);
+        SmallVector<Value> at;
+        for (unsigned i = 0; i + 1 < m.getNumResults(); ++i)
+          at.push_back(affine::makeComposedAffineApply(
+                           b, loc, m.getSubMap({i}), ArrayRef<OpFoldResult>{np, kq, zero, idx(b, h)})
+                           .getResult());
+        at.push_back(zero);
+        Type elt = getElementTypeOrSelf(in->get().getType());
+        map.map(op.getMatchingBlockArgument(in),
+                vector::TransferReadOp::create(
+                    b, loc, VectorType::get({kLanes}, elt), in->get(), at,
+                    arith::ConstantOp::create(b, loc, elt, b.getZeroAttr(elt)).getResult(),
+                    ArrayRef<bool>{true})
+                    .getResult());
+      }
+      return cloneOnVectors(b, loc, body, map, h);
+    };
+    Value lo = half(0), hi = half(1);
     // Interleaved as 32-bit lanes, lo | hi << 16 (a 16-bit shuffle becomes
     // a dozen extracts and inserts).
     Type elt = cast<VectorType>(lo.getType()).getElementType();

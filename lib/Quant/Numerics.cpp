@@ -430,4 +430,21 @@ float decodeMinifloat(uint8_t code, const MinifloatFormat &f) {
   return neg ? -v : v;
 }
 
+std::optional<MinifloatFormat> minifloatOfCodebook(llvm::ArrayRef<float> book) {
+  for (const char *name : {"f8e4m3fn", "f8e5m2", "f4e2m1"}) {
+    std::optional<MinifloatFormat> f = minifloatFormat(name);
+    if (!f || book.size() != (size_t(1) << f->bits()))
+      continue;
+    bool same = true;
+    for (size_t code = 0; same && code < book.size(); ++code) {
+      float v = decodeMinifloat((uint8_t)code, *f);
+      same = std::isnan(v) ? std::isnan(book[code])
+                           : v == book[code] && std::signbit(v) == std::signbit(book[code]);
+    }
+    if (same)
+      return f;
+  }
+  return std::nullopt;
+}
+
 } // namespace qf::quant

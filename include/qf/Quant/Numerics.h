@@ -152,6 +152,9 @@ struct MinifloatFormat {
 std::optional<MinifloatFormat> minifloatFormat(llvm::StringRef name);
 /// The value of a code (the low bits() bits of `code`).
 float decodeMinifloat(uint8_t code, const MinifloatFormat &f);
+/// The format whose every code's value `book` lists in code order (an fp8
+/// weight's codebook), or nullopt.
+std::optional<MinifloatFormat> minifloatOfCodebook(llvm::ArrayRef<float> book);
 
 /// The float weight [K, N] behind qf.weight_only_matmul's storage: `codes`
 /// [K, N] signed bytes (bits 8) or [K/2, N] nibble pairs along K (bits 4),

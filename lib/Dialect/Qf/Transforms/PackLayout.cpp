@@ -8,6 +8,7 @@
 #include "qf/Dialect/Qf/IR/Blobs.h"
 #include "qf/Dialect/Qf/IR/QfDialect.h"
 #include "qf/Dialect/Qf/Passes.h"
+#include "qf/Quant/Numerics.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
@@ -62,15 +63,20 @@ struct QfPackLayoutPass : impl::QfPackLayoutBase<QfPackLayoutPass> {
           return;
         op->setAttr("qf.layout", StringAttr::get(&getContext(), "bf16-" + bf16));
       });
-    // 4-bit weight-only products whose activations may be 16-bit (`qf.a16`:
-    // our weight-only schemes, MatMulNBits with accuracy_level >= 2) run on
-    // vdpbf16ps (the lowering decides by rows: few rows decode into f32
-    // FMAs).
+    // Weight-only products that may run on vdpbf16ps (the lowering decides
+    // by rows: few rows decode into f32 FMAs): 4-bit codes whose activations
+    // may be 16-bit (`qf.a16`: our weight-only schemes, MatMulNBits with
+    // accuracy_level >= 2), and fp8 weights times fp8-rounded activations
+    // (every fp8 value is exact in bf16; the decoded weight, value times its
+    // channel's scale, rounds to bf16: 2^-9 relative, against fp8's own
+    // 2^-4).
     if (bf16 == "dot")
       f.walk([&](WeightOnlyMatMulOp op) {
-        if (op->hasAttr("qf.a16") && op.getBits() == 4 && !op.getCodebook() &&
-            op.getN() % 16 == 0 &&
-            op.getGroupSize() % 2 == 0)
+        std::optional<ArrayRef<float>> book = op.getCodebook();
+        bool int4 = op->hasAttr("qf.a16") && op.getBits() == 4 && !book;
+        bool fp8 = op.getBits() == 8 && book && qf::quant::minifloatOfCodebook(*book) &&
+                   op.getInput().getDefiningOp<DecodeFloatOp>();
+        if ((int4 || fp8) && op.getN() % 16 == 0 && op.getGroupSize() % 2 == 0)
           op->setAttr("qf.layout", StringAttr::get(&getContext(), "bf16-dot"));
       });
     if (target == "none")
