@@ -849,12 +849,14 @@ struct WeightOnlyMatMulLowering : OpRewritePattern<WeightOnlyMatMulOp> {
     dec.hasZeros = (bool)op.getZeros();
     int64_t P = dec.nibbles ? 2 : 1, G = K / g;
     Type f32 = rw.getF32Type(), i8 = rw.getI8Type();
-    if (auto cb = op.getCodebook(); cb && (dec.minifloat = qf::quant::minifloatOfCodebook(*cb)))
-      ;
-    else if (cb)
-      dec.codebook = arith::ConstantOp::create(
-          rw, loc, DenseElementsAttr::get(RankedTensorType::get({(int64_t)cb->size()}, f32),
-                                          *cb));
+    if (auto cb = op.getCodebook()) {
+      // A minifloat format's table decodes by arithmetic, any other by lookup.
+      dec.minifloat = qf::quant::minifloatOfCodebook(*cb);
+      if (!dec.minifloat)
+        dec.codebook = arith::ConstantOp::create(
+            rw, loc, DenseElementsAttr::get(RankedTensorType::get({(int64_t)cb->size()}, f32),
+                                            *cb));
+    }
 
     MLIRContext *ctx = rw.getContext();
     auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };

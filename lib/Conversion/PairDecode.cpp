@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "PairDecode.h"
+#include "RowGather.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -57,7 +58,7 @@ bool isPairDecode(linalg::GenericOp op) {
 /// The body cloned at `b` with its inputs mapped to vectors in `map` and
 /// the nibble index as the constant `h`: an op with a vector operand is
 /// cloned on vectors (scalar operands broadcast), one without stays scalar.
-Value cloneOnVectors(OpBuilder &b, Location l, Block &body, IRMapping map, int64_t h) {
+Value cloneBodyOnVectors(OpBuilder &b, Location l, Block &body, IRMapping map, int64_t h) {
   for (Operation &op : body.without_terminator()) {
     if (isa<linalg::IndexOp>(op)) {
       map.map(op.getResult(0), arith::ConstantIndexOp::create(b, l, h).getResult());
@@ -75,12 +76,7 @@ Value cloneOnVectors(OpBuilder &b, Location l, Block &body, IRMapping map, int64
         m = vector::BroadcastOp::create(b, l, VectorType::get({kLanes}, m.getType()), m);
       operands.push_back(m);
     }
-    OperationState state(l, op.getName());
-    state.addOperands(operands);
-    state.addAttributes(op.getAttrs());
-    for (Type t : op.getResultTypes())
-      state.addTypes(VectorType::get({kLanes}, t));
-    map.map(op.getResults(), b.create(state)->getResults());
+    map.map(op.getResults(), cloneOnVectors(b, op, operands)->getResults());
   }
   return map.lookupOrDefault(body.getTerminator()->getOperand(0));
 }
@@ -116,7 +112,7 @@ LogicalResult vectorizePairDecode(RewriterBase &rw, linalg::GenericOp op) {
                     ArrayRef<bool>{true})
                     .getResult());
       }
-      return cloneOnVectors(b, loc, body, map, h);
+      return cloneBodyOnVectors(b, loc, body, map, h);
     };
     Value lo = half(0), hi = half(1);
     // Interleaved as 32-bit lanes, lo | hi << 16 (a 16-bit shuffle becomes

@@ -204,10 +204,7 @@ LogicalResult vectorizeRowGather(RewriterBase &rw, linalg::GenericOp tile) {
     SmallVector<Value> ops;
     for (Value o : op.getOperands())
       ops.push_back(asVector(lookup(o)));
-    // A clone keeps the op's properties (fastmath, overflow flags).
-    Operation *vop = rw.clone(op);
-    vop->setOperands(ops);
-    vop->getResult(0).setType(vecOf(op.getResult(0).getType()));
+    Operation *vop = cloneOnVectors(rw, op, ops);
     emitted.push_back(vop);
     values[op.getResult(0)] = {LaneValue::Vector, vop->getResult(0)};
   }
@@ -220,6 +217,15 @@ LogicalResult vectorizeRowGather(RewriterBase &rw, linalg::GenericOp tile) {
                       .getResult();
   rw.replaceOp(tile, written);
   return success();
+}
+
+Operation *cloneOnVectors(OpBuilder &b, Operation &op, ValueRange vectors) {
+  ArrayRef<int64_t> shape = cast<VectorType>(vectors.front().getType()).getShape();
+  Operation *v = b.clone(op);
+  v->setOperands(vectors);
+  for (OpResult r : v->getResults())
+    r.setType(VectorType::get(shape, r.getType()));
+  return v;
 }
 
 } // namespace qf::lowering

@@ -15,6 +15,11 @@ namespace qf::lowering {
 /// elementwise on vector<c>. Fails, leaving `tile` as it is, on any body
 /// that does not have that form (a lookup along another dim is a gather).
 mlir::LogicalResult vectorizeRowGather(mlir::RewriterBase &rw, mlir::linalg::GenericOp tile);
+
+/// Elementwise `op` cloned at `b`'s insertion point onto `vectors` (its
+/// operands as vectors, all of one shape), its results vectors of that
+/// shape. A clone keeps the op's properties (fastmath, overflow flags).
+mlir::Operation *cloneOnVectors(mlir::OpBuilder &b, mlir::Operation &op, mlir::ValueRange vectors);
 } // namespace qf::lowering
 
 #endif
