@@ -451,7 +451,9 @@ def int8_gemm_model(work, M, K, N):
                           [helper.make_tensor_value_info("y", TensorProto.UINT8, [M, N])],
                           [c("a_s", np.float32(0.02)), c("a_z", np.uint8(128)), c("w", w),
                            c("w_s", np.full(N, 0.01, np.float32)), c("w_z", np.zeros(N, np.int8)),
-                           c("y_s", np.float32(4.0)), c("y_z", np.uint8(128))])
+                           # about 30 codes of spread around the zero point at any K
+                           c("y_s", np.float32(0.02 * 0.01 * 74 * 73 * np.sqrt(K) / 30)),
+                           c("y_z", np.uint8(128))])
     path = os.path.join(work, f"gemm{M}x{K}x{N}.onnx")
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 21)]), path)
     return path, rng.integers(0, 256, (M, K), dtype=np.uint8)

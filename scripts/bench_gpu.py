@@ -8,7 +8,8 @@ Workloads:
   int4 g128 GEMV 1x4096x14336 (MatMulNBits model): against the HBM bandwidth
       (torch device-to-device copy of 1 GiB) and torch's bf16 GEMV
   int8 GEMM 4096x4096x4096 (QDQ u8 x s8 -> u8): against torch._int_mm (int8
-      x int8 -> int32), torch._scaled_mm in fp8 E4M3 (sm_90) and bf16 matmul
+      x int8 -> int32), torch._scaled_mm in fp8 E4M3 (sm_90) and bf16 matmul;
+      its output checked code for code against the CPU module's
   MiniLM-L3 batch 1 and 8 x 128: fp32, w8a8, w4a16-g128 latency
 Our times are quant-run --device=cuda medians (per run: input copies in,
 kernels, output copies out). Without a CUDA GPU (or torch) it says so and
@@ -116,6 +117,17 @@ def main():
     af = os.path.join(work, "gemm_a.npy")
     np.save(af, amat)
     ours = ours_ms(bindir, so, {"a": af}, max(3, a.runs // 10))
+    # A time only counts with right answers: every output code equal to the
+    # CPU module's (both integer-only).
+    cpu_so = os.path.join(work, "gemm-cpu.so")
+    subprocess.run([os.path.join(bindir, "quant-compile"), "-q", path, "-o", cpu_so], check=True)
+    outs = {}
+    for dev, module in (("cuda", so), ("cpu", cpu_so)):
+        subprocess.run([os.path.join(bindir, "quant-run"), module, f"--device={dev}",
+                        "-i", f"a={af}", "-o", os.path.join(work, f"gemm-out-{dev}")],
+                       check=True, capture_output=True)
+        outs[dev] = np.load(os.path.join(work, f"gemm-out-{dev}", "y.npy"))
+    mismatched = int((outs["cuda"] != outs["cpu"]).sum())
     ops = 2.0 * M * K * N
     ai = torch.randint(-128, 127, (M, K), dtype=torch.int8, device="cuda")
     bi = torch.randint(-128, 127, (K, N), dtype=torch.int8, device="cuda")
@@ -131,7 +143,8 @@ def main():
             a.runs)
     best = min(peers["torch_int8_ms"], peers.get("torch_fp8_ms", float("inf")))
     result["workloads"]["int8_gemm_4096x4096x4096"] = {
-        "ours_ms": ours, "ours_tops": ops / (ours * 1e-3) / 1e12, **peers,
+        "ours_ms": ours, "ours_tops": ops / (ours * 1e-3) / 1e12,
+        "codes_differing_from_cpu": mismatched, **peers,
         "ours_fraction_of_torch_int8_fp8": best / ours}
 
     # The real model.
@@ -169,7 +182,9 @@ def main():
     print(f"int8_gemm_4096x4096x4096: ours {w['ours_ms']:.3f} ms ({w['ours_tops']:.1f} TOP/s), "
           f"torch int8 {w['torch_int8_ms']:.3f} ms, fp8 {w.get('torch_fp8_ms', float('nan')):.3f} "
           f"ms, bf16 {w['torch_bf16_ms']:.3f} ms (ours at "
-          f"{100 * w['ours_fraction_of_torch_int8_fp8']:.1f}% of torch's best int8/fp8)")
+          f"{100 * w['ours_fraction_of_torch_int8_fp8']:.1f}% of torch's best int8/fp8); "
+          f"{w['codes_differing_from_cpu']} output codes differ from the CPU module's"
+          + ("" if w["codes_differing_from_cpu"] == 0 else "  <-- WRONG RESULTS"))
     for name, w in result["workloads"].items():
         if name.startswith("minilm"):
             print(f"{name}: ours {w['ours_ms']:.3f} ms")

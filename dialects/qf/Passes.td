@@ -491,6 +491,44 @@ def QfQuantizeActivations : Pass<"qf-quantize-activations", "::mlir::func::FuncO
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def QfGpuInt8Matmuls : Pass<"qf-gpu-int8-matmuls", "::mlir::func::FuncOp"> {
+  let summary = "Rewrite i32 products of widened 8-bit operands for the tensor-core kernels";
+  let description = [{
+    On tensors, before bufferization: a `linalg.matmul` of i32 operands
+    that are both widenings of 8-bit values (an extsi / extui generic, or
+    an elementwise op whose last step widens, seen through reshapes)
+    becomes `C[m, n] += ext(A[m, k]) * ext(Bt[n, k])` on the 8-bit tensors
+    themselves: A's producer yields its value before the widening, a
+    constant B is transposed to [N, K] at compile time (anything else by a
+    linalg.transpose). Only products with at least `min-rows` rows (fewer
+    are GEMVs, which split-K serves) and K a multiple of 16 are rewritten.
+    qf-gpu-mma-kernels runs the result on tensor cores.
+  }];
+  let options = [
+    Option<"minRows", "min-rows", "int64_t", "16", "fewest rows (M) to rewrite">
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def QfGpuMmaKernels : Pass<"qf-gpu-mma-kernels", "::mlir::func::FuncOp"> {
+  let summary = "Run 8-bit products on tensor cores (mma.sync.m16n8k32)";
+  let description = [{
+    After bufferization, before qf-gpu-map-loops: each product of the form
+    qf-gpu-int8-matmuls writes (A [M, K] i8, B [N, K] i8, C [M, N] i32,
+    contiguous, K a multiple of 16) becomes one `gpu.launch`: blocks of
+    128x128 (8 warps) or 64x64 (4 warps) of C, A and B tiles 64 deep staged
+    through two shared-memory buffers, fragments loaded with 32-bit shared
+    loads and multiplied by `nvvm.mma.sync` m16n8k32 (u8/s8 per operand,
+    wrapping int32 sums). A zero fill of C right before the product is
+    folded into the accumulators' start.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::vector::VectorDialect", "::mlir::NVVM::NVVMDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+}
+
 def QfGpuSplitReductions : Pass<"qf-gpu-split-reductions", "::mlir::func::FuncOp"> {
   let summary = "Split the reduction of a linalg op with few parallel points (split-K)";
   let description = [{

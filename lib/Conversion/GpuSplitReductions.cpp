@@ -14,6 +14,7 @@
 // both ranges (its loads are dead once the op is loops).
 //
 //===----------------------------------------------------------------------===//
+#include "GpuMma.h"
 #include "qf/Dialect/Qf/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -61,7 +62,8 @@ std::optional<Split> chooseSplit(linalg::LinalgOp op, int64_t targetThreads, int
   if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 || op.hasIndexSemantics() ||
       op.hasDynamicShape())
     return std::nullopt;
-  if (!isSum(op))
+  // Tensor-core products tile K themselves (qf-gpu-mma-kernels).
+  if (!isSum(op) || lowering::matchMmaContraction(op))
     return std::nullopt;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   int64_t parallel = 1, reduction = 1;

@@ -149,12 +149,13 @@ std::vector<PipelineStage> cudaPipelineStages(const GpuTarget &gpu, bool withHos
        "qf-prepare-entry,func.func(qf-fold-qdq,qf-fuse-requant),canonicalize,"
        "qf-convert-to-linalg,canonicalize,cse"},
       {"fuse elementwise ops", "qf-fuse-elementwise,canonicalize,cse"},
-      {"split small reductions", "func.func(qf-gpu-split-reductions),canonicalize,cse"},
+      {"8-bit products for tensor cores, split small reductions",
+       "func.func(qf-gpu-int8-matmuls,qf-gpu-split-reductions),canonicalize,cse"},
       bufferizeStage(),
       // The host's allocations, launches and frees go on one stream
       // (gpu-async-region), synchronized at the end of the entry.
       {"map loops to GPU kernels",
-       "func.func(qf-gpu-map-loops),gpu-kernel-outlining,"
+       "func.func(qf-gpu-mma-kernels,qf-gpu-map-loops),gpu-kernel-outlining,"
        "qf-gpu-merge-kernel-modules,func.func(gpu-async-region),canonicalize,cse"},
       {"lower kernels to NVVM",
        "nvvm-attach-target{chip=" + gpu.arch + " features=" + ptx + " O=3 l=" + gpu.libdevice +

@@ -118,3 +118,23 @@ func.func @not_split(%a: tensor<512x64xf32>, %b: tensor<64x512xf32>, %c: tensor<
     }
   return %0, %1, %2 : tensor<512x512xf32>, tensor<8xf32>, tensor<8xf32>
 }
+
+// -----
+
+// A tensor-core product (qf-gpu-int8-matmuls' form) tiles K itself: 16 x 16
+// outputs with K = 4096 would otherwise be split.
+// CHECK-LABEL: func @mma_product
+// CHECK-NOT: xi1>
+// CHECK: linalg.generic
+// CHECK-NOT: linalg.generic
+func.func @mma_product(%a: tensor<16x4096xi8>, %b: tensor<16x4096xi8>, %c: tensor<16x16xi32>) -> tensor<16x16xi32> {
+  %0 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : tensor<16x4096xi8>, tensor<16x4096xi8>) outs(%c : tensor<16x16xi32>) {
+  ^bb0(%x: i8, %y: i8, %acc: i32):
+    %ex = arith.extsi %x : i8 to i32
+    %ey = arith.extsi %y : i8 to i32
+    %p = arith.muli %ex, %ey : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  } -> tensor<16x16xi32>
+  return %0 : tensor<16x16xi32>
+}

@@ -314,6 +314,14 @@ def main():
         sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
         import minilm
         shutil.copyfile(minilm.model_path(), path)
+    elif name.startswith("qdq_gemm_"):
+        # qdq_gemm_MxKxN: the benchmarks' QDQ int8 GEMM (u8 activations,
+        # zero point 128, per-channel s8 weights, u8 output) at that shape.
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
+        import bench
+        M, K, N = (int(d) for d in name[len("qdq_gemm_"):].split("x"))
+        made, _ = bench.int8_gemm_model(out, M, K, N)
+        os.replace(made, path)
     elif name == "truncated":
         data = mlp().SerializeToString()
         open(path, "wb").write(data[: len(data) // 2])

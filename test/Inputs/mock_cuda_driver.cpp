@@ -17,11 +17,12 @@
 namespace {
 struct Counts {
   int modules = 0, launches = 0, allocs = 0, frees = 0, copiesIn = 0, copiesOut = 0;
+  unsigned maxShared = 0; // the most dynamic shared memory a launch asked for
   ~Counts() {
     std::fprintf(stderr,
                  "mock-cuda: modules=%d launches=%d allocs=%d frees=%d live=%d "
-                 "host-to-device=%d device-to-host=%d\n",
-                 modules, launches, allocs, frees, allocs - frees, copiesIn, copiesOut);
+                 "host-to-device=%d device-to-host=%d max-shared=%u\n",
+                 modules, launches, allocs, frees, allocs - frees, copiesIn, copiesOut, maxShared);
   }
 } counts;
 int context, module, function, stream; // addresses serve as handles
@@ -48,9 +49,10 @@ int cuModuleLoadDataEx(void **m, const void *ptx, unsigned n, int *options, void
 }
 int cuModuleUnload(void *) { return 0; }
 int cuModuleGetFunction(void **f, void *, const char *) { *f = &function; return 0; }
-int cuLaunchKernel(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
-                   void *, void **, void **) {
+int cuLaunchKernel(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+                   unsigned shared, void *, void **, void **) {
   ++counts.launches;
+  counts.maxShared = shared > counts.maxShared ? shared : counts.maxShared;
   return 0;
 }
 int cuMemAlloc_v2(unsigned long long *p, size_t n) {

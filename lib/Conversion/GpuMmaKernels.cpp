@@ -1,0 +1,349 @@
+//===- GpuMmaKernels.cpp - the qf-gpu-mma-kernels pass --------------------===//
+//
+// An 8-bit product of the form in GpuMma.h becomes one gpu.launch running
+// it on tensor cores (mma.sync.m16n8k32, sm_80 and later):
+//
+//   grid (N/BN, M/BM), one BM x BN tile of C per block, 2x2 or 2x4 warps
+//   each holding a (BM/2) x (BN/warpsN) tile of C in registers;
+//   per 64-deep K step: the block's A [BM, 64] and B [BN, 64] tiles in
+//   shared memory (two stages: the next tile's 16-byte global loads are in
+//   flight while the warps multiply the current one, one barrier a step);
+//   each warp loads its fragments with 32-bit shared loads and issues
+//   (BM/2/16) x (BN/warpsN/8) mma.sync per 32 of K.
+//
+// Fragment layout (PTX ISA, mma.m16n8k32 with .s8/.u8; g = lane / 4,
+// t = lane % 4; a "word" is 4 consecutive k):
+//   A regs: (row g, word t), (row g+8, word t), (row g, word t+4),
+//           (row g+8, word t+4)
+//   B regs: (col g, word t), (col g, word t+4)
+//   C regs: (row g, col 2t), (row g, col 2t+1), (row g+8, col 2t),
+//           (row g+8, col 2t+1)
+// B is stored [N, K] (GpuMma.h), so A and B fragments are both single
+// 32-bit loads. A shared row is 64 bytes plus 16 of padding: 20 words, so
+// the 32 lanes' loads (rows g, words t) fall in 32 different banks.
+//
+// Rows past M and columns past N are loaded clamped (their results are
+// never stored), a K tail short of 64 is loaded zeroed. The accumulators
+// start from C's contents, or from zero when the op follows a zero fill
+// of C (the fill is then dropped).
+//
+//===----------------------------------------------------------------------===//
+#include "GpuMma.h"
+#include "qf/Dialect/Qf/Passes.h"
+
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+using namespace mlir;
+
+namespace qf {
+#define GEN_PASS_DEF_QFGPUMMAKERNELS
+#include "qf/Passes.h.inc"
+
+namespace {
+
+constexpr int64_t kStepK = 64;                   // K bytes per stage
+constexpr int64_t kRowWords = (kStepK + 16) / 4; // a padded shared row, in words
+constexpr int64_t kChunk = 16;                   // bytes per global load
+constexpr int64_t kChunksPerRow = kStepK / kChunk;
+
+/// Square block tiles (bm == bn): A's and B's tiles are copied by the same
+/// thread-to-chunk assignment.
+struct Tiling {
+  int64_t bm, bn, warpsM, warpsN;
+  int64_t threads() const { return 32 * warpsM * warpsN; }
+  int64_t warpRows() const { return bm / warpsM; }
+  int64_t warpCols() const { return bn / warpsN; }
+};
+
+/// 128x128 blocks of 8 warps (64x32 each) when there are enough of them to
+/// fill a large GPU (132 SMs on an H100); otherwise 64x64 blocks of 4 warps
+/// (32x32 each), four times the blocks.
+Tiling chooseTiling(int64_t M, int64_t N) {
+  if (llvm::divideCeil(M, 128) * llvm::divideCeil(N, 128) >= 132)
+    return {128, 128, 2, 4};
+  return {64, 64, 2, 2};
+}
+
+bool isZero(Value v) {
+  auto c = v.getDefiningOp<arith::ConstantOp>();
+  auto i = c ? dyn_cast<IntegerAttr>(c.getValue()) : nullptr;
+  return i && i.getValue().isZero();
+}
+
+/// The zero fill of `c` the product `op` follows, looking back over ops
+/// that touch no memory; null when something else comes first.
+linalg::FillOp precedingZeroFill(Operation *op, Value c) {
+  for (Operation *p = op->getPrevNode(); p; p = p->getPrevNode()) {
+    if (auto fill = dyn_cast<linalg::FillOp>(p))
+      return fill.getDpsInits()[0] == c && isZero(fill.getInputs()[0]) ? fill : nullptr;
+    if (!isMemoryEffectFree(p) && !isa<memref::AllocOp>(p))
+      return nullptr;
+  }
+  return nullptr;
+}
+
+bool contiguous(Value v) {
+  auto t = dyn_cast<MemRefType>(v.getType());
+  return t && t.hasStaticShape() && t.getLayout().isIdentity();
+}
+
+class KernelBuilder {
+public:
+  KernelBuilder(OpBuilder &b, Location loc, const lowering::MmaContraction &op, Tiling tiling)
+      : b(b), loc(loc), op(op), tl(tiling) {
+    auto cType = cast<MemRefType>(op.c.getType());
+    M = cType.getDimSize(0);
+    N = cType.getDimSize(1);
+    K = cast<MemRefType>(op.a.getType()).getDimSize(1);
+  }
+
+  void build(bool zeroInit);
+
+private:
+  Value cst(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value add(Value x, Value y) { return b.createOrFold<arith::AddIOp>(loc, x, y); }
+  Value mul(Value x, int64_t y) { return b.createOrFold<arith::MulIOp>(loc, x, cst(y)); }
+  Value lt(Value x, int64_t y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, cst(y));
+  }
+
+  /// The thread's 16-byte chunks of rows [row0, row0 + rows) of `src`
+  /// ([*, K] i8, `limit` rows) at K step `step`, as vector<4xi32>.
+  SmallVector<Value> loadChunks(Value src, Value row0, int64_t limit, Value step);
+  void storeChunks(Value smem, Value stage, ValueRange chunks);
+  Value mma(ArrayRef<Value> a, ArrayRef<Value> bRegs, Value acc);
+
+  OpBuilder &b;
+  Location loc;
+  const lowering::MmaContraction &op;
+  Tiling tl;
+  int64_t M = 0, N = 0, K = 0;
+  Value tid;
+  SmallVector<std::pair<Value, Value>> chunkPos; // (row, word) of each chunk
+};
+
+SmallVector<Value> KernelBuilder::loadChunks(Value src, Value row0, int64_t limit, Value step) {
+  auto bytes = VectorType::get({kChunk}, b.getI8Type());
+  auto words = VectorType::get({kChunk / 4}, b.getI32Type());
+  SmallVector<Value> out;
+  for (auto [r, w] : chunkPos) {
+    Value row = arith::MinUIOp::create(b, loc, add(row0, r), cst(limit - 1));
+    Value k = add(mul(step, kStepK), mul(w, 4));
+    Value kLoad = K % kStepK ? arith::MinUIOp::create(b, loc, k, cst(K - kChunk)).getResult() : k;
+    Value v = vector::LoadOp::create(b, loc, bytes, src, ValueRange{row, kLoad},
+                                     /*nontemporal=*/false, llvm::MaybeAlign(kChunk));
+    if (K % kStepK) {
+      Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(bytes, b.getI8IntegerAttr(0)));
+      v = arith::SelectOp::create(b, loc, lt(k, K), v, zero);
+    }
+    out.push_back(vector::BitCastOp::create(b, loc, words, v));
+  }
+  return out;
+}
+
+void KernelBuilder::storeChunks(Value smem, Value stage, ValueRange chunks) {
+  for (auto [pos, chunk] : llvm::zip(chunkPos, chunks))
+    vector::StoreOp::create(b, loc, chunk, smem, ValueRange{stage, pos.first, pos.second},
+                            /*nontemporal=*/false, llvm::MaybeAlign(kChunk));
+}
+
+Value KernelBuilder::mma(ArrayRef<Value> a, ArrayRef<Value> bRegs, Value acc) {
+  Type i32 = b.getI32Type();
+  SmallVector<Value> c;
+  for (int64_t r = 0; r < 4; ++r)
+    c.push_back(vector::ExtractOp::create(b, loc, acc, r));
+  auto resultType = LLVM::LLVMStructType::getLiteral(b.getContext(), {i32, i32, i32, i32});
+  using NVVM::MMATypes;
+  std::array<MMATypes, 2> types = {op.aUnsigned ? MMATypes::u8 : MMATypes::s8,
+                                   op.bUnsigned ? MMATypes::u8 : MMATypes::s8};
+  // wrapped: int32 sums wrap like the linalg op's addi (satfinite would clamp).
+  auto res = NVVM::MmaOp::create(
+      b, loc, resultType, a, bRegs, c, {16, 8, 32}, std::nullopt, NVVM::MMAIntOverflow::wrapped,
+      types, std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row, NVVM::MMALayout::col});
+  SmallVector<Value> d;
+  for (int64_t r = 0; r < 4; ++r)
+    d.push_back(LLVM::ExtractValueOp::create(b, loc, res, r));
+  return vector::FromElementsOp::create(b, loc, cast<VectorType>(acc.getType()), d);
+}
+
+void KernelBuilder::build(bool zeroInit) {
+  MLIRContext *ctx = b.getContext();
+  Type i32 = b.getI32Type();
+  auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  auto smemA = MemRefType::get({2, tl.bm, kRowWords}, i32, MemRefLayoutAttrInterface(), wg);
+  auto smemB = MemRefType::get({2, tl.bn, kRowWords}, i32, MemRefLayoutAttrInterface(), wg);
+  int64_t bytesA = smemA.getNumElements() * 4, bytesB = smemB.getNumElements() * 4;
+  Value one = cst(1);
+  // Dynamic shared memory: its symbol is 16-byte aligned, as the 16-byte
+  // chunk stores need (a workgroup attribution of i32 is aligned to 4).
+  Value smemBytes = arith::ConstantIntOp::create(b, loc, i32, bytesA + bytesB);
+  auto launch = gpu::LaunchOp::create(b, loc, cst(llvm::divideCeil(N, tl.bn)),
+                                      cst(llvm::divideCeil(M, tl.bm)), one, cst(tl.threads()),
+                                      one, one, smemBytes);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToEnd(&launch.getBody().front());
+  gpu::TerminatorOp::create(b, loc);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  Value smem = gpu::DynamicSharedMemoryOp::create(
+      b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), MemRefLayoutAttrInterface(), wg));
+  Value As = memref::ViewOp::create(b, loc, smemA, smem, cst(0), ValueRange{});
+  Value Bs = memref::ViewOp::create(b, loc, smemB, smem, cst(bytesA), ValueRange{});
+
+  tid = launch.getThreadIds().x;
+  Value c32 = cst(32), c4 = cst(4);
+  Value warp = arith::DivUIOp::create(b, loc, tid, c32);
+  Value lane = arith::RemUIOp::create(b, loc, tid, c32);
+  Value g = arith::DivUIOp::create(b, loc, lane, c4);
+  Value t = arith::RemUIOp::create(b, loc, lane, c4);
+  Value wm = arith::DivUIOp::create(b, loc, warp, cst(tl.warpsN));
+  Value wn = arith::RemUIOp::create(b, loc, warp, cst(tl.warpsN));
+  Value m0 = mul(launch.getBlockIds().y, tl.bm), n0 = mul(launch.getBlockIds().x, tl.bn);
+
+  // Chunk i of the thread: rows of kChunksPerRow chunks, consecutive
+  // threads along a row (neighbouring 16-byte loads).
+  for (int64_t i = 0; i < tl.bm * kChunksPerRow / tl.threads(); ++i) {
+    Value c = add(tid, cst(i * tl.threads()));
+    chunkPos.push_back({arith::DivUIOp::create(b, loc, c, cst(kChunksPerRow)),
+                        mul(arith::RemUIOp::create(b, loc, c, cst(kChunksPerRow)), kChunk / 4)});
+  }
+  int64_t steps = llvm::divideCeil(K, kStepK);
+  Value zero = cst(0);
+  {
+    SmallVector<Value> a = loadChunks(op.a, m0, M, zero);
+    SmallVector<Value> bc = loadChunks(op.b, n0, N, zero);
+    storeChunks(As, zero, a);
+    storeChunks(Bs, zero, bc);
+    gpu::BarrierOp::create(b, loc);
+  }
+
+  int64_t mTiles = tl.warpRows() / 16, nTiles = tl.warpCols() / 8;
+  Value rowBase = add(m0, mul(wm, tl.warpRows())), colBase = add(n0, mul(wn, tl.warpCols()));
+  auto accType = VectorType::get({4}, i32);
+  // The C element of fragment register r of tile (i, j).
+  auto cRow = [&](int64_t i, int64_t r) { return add(add(rowBase, cst(i * 16 + 8 * (r / 2))), g); };
+  auto cCol = [&](int64_t j, int64_t r) { return add(add(colBase, cst(j * 8 + r % 2)), mul(t, 2)); };
+  SmallVector<Value> acc;
+  for (int64_t i = 0; i < mTiles; ++i)
+    for (int64_t j = 0; j < nTiles; ++j) {
+      if (zeroInit) {
+        acc.push_back(arith::ConstantOp::create(b, loc, DenseElementsAttr::get(accType, b.getI32IntegerAttr(0))));
+        continue;
+      }
+      SmallVector<Value> init;
+      for (int64_t r = 0; r < 4; ++r) {
+        Value row = cRow(i, r), col = cCol(j, r);
+        Value in = arith::AndIOp::create(b, loc, lt(row, M), lt(col, N));
+        Value v = memref::LoadOp::create(
+            b, loc, op.c,
+            ValueRange{arith::MinUIOp::create(b, loc, row, cst(M - 1)),
+                       arith::MinUIOp::create(b, loc, col, cst(N - 1))});
+        init.push_back(arith::SelectOp::create(b, loc, in, v,
+                                               arith::ConstantIntOp::create(b, loc, i32, 0)));
+      }
+      acc.push_back(vector::FromElementsOp::create(b, loc, accType, init));
+    }
+
+  auto loop = scf::ForOp::create(b, loc, zero, cst(steps), one, acc,
+                                 [](OpBuilder &nb, Location l, Value, ValueRange args) {
+                                   scf::YieldOp::create(nb, l, args);
+                                 });
+  auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+  {
+    OpBuilder::InsertionGuard inLoop(b);
+    b.setInsertionPoint(yield);
+    Value step = loop.getInductionVar();
+    Value cur = arith::RemUIOp::create(b, loc, step, cst(2));
+    Value next = arith::SubIOp::create(b, loc, one, cur);
+    // The next step's tile (the last step reloads its own: no branch).
+    Value nextStep = arith::MinUIOp::create(b, loc, add(step, one), cst(steps - 1));
+    SmallVector<Value> nextA = loadChunks(op.a, m0, M, nextStep);
+    SmallVector<Value> nextB = loadChunks(op.b, n0, N, nextStep);
+    SmallVector<Value> accs(loop.getRegionIterArgs());
+    for (int64_t ks = 0; ks < kStepK / 32; ++ks) {
+      Value word = add(t, cst(ks * 8));
+      Value word4 = add(word, c4);
+      auto ld = [&](Value smem, Value row, Value w) {
+        return memref::LoadOp::create(b, loc, smem, ValueRange{cur, row, w}).getResult();
+      };
+      SmallVector<SmallVector<Value>> aRegs, bRegs;
+      for (int64_t i = 0; i < mTiles; ++i) {
+        Value row = add(mul(wm, tl.warpRows()), add(g, cst(i * 16)));
+        Value row8 = add(row, cst(8));
+        aRegs.push_back({ld(As, row, word), ld(As, row8, word), ld(As, row, word4), ld(As, row8, word4)});
+      }
+      for (int64_t j = 0; j < nTiles; ++j) {
+        Value row = add(mul(wn, tl.warpCols()), add(g, cst(j * 8)));
+        bRegs.push_back({ld(Bs, row, word), ld(Bs, row, word4)});
+      }
+      for (int64_t i = 0; i < mTiles; ++i)
+        for (int64_t j = 0; j < nTiles; ++j)
+          accs[i * nTiles + j] = mma(aRegs[i], bRegs[j], accs[i * nTiles + j]);
+    }
+    storeChunks(As, next, nextA);
+    storeChunks(Bs, next, nextB);
+    gpu::BarrierOp::create(b, loc);
+    yield->setOperands(accs);
+  }
+
+  // Each register pair (r, r + 1) is two neighbouring columns of one row.
+  bool guardRows = M % tl.bm != 0, guardCols = N % tl.bn != 0;
+  for (int64_t i = 0; i < mTiles; ++i)
+    for (int64_t j = 0; j < nTiles; ++j) {
+      Value tile = loop.getResult(i * nTiles + j);
+      for (int64_t r = 0; r < 4; r += 2) {
+        Value row = cRow(i, r), col = cCol(j, r);
+        OpBuilder::InsertionGuard inStore(b);
+        if (guardRows || guardCols) {
+          Value in = guardRows ? lt(row, M) : Value();
+          if (guardCols) {
+            Value colIn = lt(col, N);
+            in = in ? arith::AndIOp::create(b, loc, in, colIn).getResult() : colIn;
+          }
+          auto ifOp = scf::IfOp::create(b, loc, in, /*withElseRegion=*/false);
+          b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+        }
+        if (N % 2 == 0) {
+          Value pair = vector::FromElementsOp::create(
+              b, loc, VectorType::get({2}, i32),
+              ValueRange{vector::ExtractOp::create(b, loc, tile, r),
+                         vector::ExtractOp::create(b, loc, tile, r + 1)});
+          vector::StoreOp::create(b, loc, pair, op.c, ValueRange{row, col}, false, llvm::MaybeAlign(8));
+          continue;
+        }
+        // An odd N: the pair's second column may be past the end.
+        memref::StoreOp::create(b, loc, vector::ExtractOp::create(b, loc, tile, r), op.c,
+                                ValueRange{row, col});
+        Value col1 = add(col, one);
+        auto second = scf::IfOp::create(b, loc, lt(col1, N), false);
+        b.setInsertionPointToStart(&second.getThenRegion().front());
+        memref::StoreOp::create(b, loc, vector::ExtractOp::create(b, loc, tile, r + 1), op.c,
+                                ValueRange{row, col1});
+      }
+    }
+}
+
+struct QfGpuMmaKernelsPass : impl::QfGpuMmaKernelsBase<QfGpuMmaKernelsPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    SmallVector<std::pair<linalg::GenericOp, lowering::MmaContraction>> work;
+    getOperation().walk([&](linalg::GenericOp op) {
+      std::optional<lowering::MmaContraction> m = lowering::matchMmaContraction(op);
+      if (m && op.hasPureBufferSemantics() && contiguous(m->a) && contiguous(m->b) &&
+          contiguous(m->c) && cast<MemRefType>(m->a.getType()).getDimSize(1) % kChunk == 0)
+        work.push_back({op, *m});
+    });
+    for (auto [op, m] : work) {
+      OpBuilder b(op);
+      linalg::FillOp fill = precedingZeroFill(op, m.c);
+      auto cType = cast<MemRefType>(m.c.getType());
+      KernelBuilder(b, op.getLoc(), m, chooseTiling(cType.getDimSize(0), cType.getDimSize(1)))
+          .build(/*zeroInit=*/fill != nullptr);
+      if (fill)
+        fill.erase();
+      op.erase();
+    }
+  }
+};
+} // namespace
+} // namespace qf
