@@ -529,6 +529,24 @@ def QfGpuMmaKernels : Pass<"qf-gpu-mma-kernels", "::mlir::func::FuncOp"> {
                            "::mlir::LLVM::LLVMDialect"];
 }
 
+def QfGpuVectorizeLoops : Pass<"qf-gpu-vectorize-loops", "::mlir::func::FuncOp"> {
+  let summary = "Give each GPU thread V consecutive points of an op, with V-wide loads";
+  let description = [{
+    After bufferization, before qf-gpu-map-loops: a linalg.generic whose
+    last parallel dim every operand indexes only as its innermost dim (or
+    not at all), with an elementwise arith/math body, becomes an
+    `scf.parallel` stepping that dim by V, its body on vector<V>: operands
+    along the dim are `vector.load`s aligned to their size (16 bytes for
+    the narrowest), the others loaded once and broadcast, reductions
+    `scf.for` loops carrying the output vectors. V is 16 bytes of the
+    narrowest such operand, at most 64 bytes of the widest, dividing the
+    dim. Ops whose buffers cannot guarantee the alignment are left alone.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
+                           "::mlir::affine::AffineDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def QfGpuSplitReductions : Pass<"qf-gpu-split-reductions", "::mlir::func::FuncOp"> {
   let summary = "Split the reduction of a linalg op with few parallel points (split-K)";
   let description = [{
@@ -542,7 +560,9 @@ def QfGpuSplitReductions : Pass<"qf-gpu-split-reductions", "::mlir::func::FuncOp
     a [S, ...] tensor filled with zero, and a combining op adds the S
     partials into the original init. S is the largest power of two that
     divides R, keeps the parallel points at or under `threads` and leaves
-    each thread at least `min-work` reduction iterations. Only ops with one
+    each thread at least `min-work` reduction iterations; a thread takes V
+    points where qf-gpu-vectorize-loops will vectorize the op, so V times
+    the points count as one thread. Only ops with one
     init whose combiner is adds (addf or addi, one or a chain: the partials
     sum in a different order) and without linalg.index are split.
   }];

@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "GpuMma.h"
+#include "GpuVectorize.h"
 #include "qf/Dialect/Qf/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -79,6 +80,9 @@ std::optional<Split> chooseSplit(linalg::LinalgOp op, int64_t targetThreads, int
   }
   if (!dim)
     return std::nullopt;
+  // Threads, not points: qf-gpu-vectorize-loops gives a thread V of them.
+  if (std::optional<lowering::GpuVectorPlan> plan = lowering::planGpuVectors(op))
+    parallel /= plan->width;
   int64_t s = 1;
   while (parallel * s * 2 <= targetThreads && ranges[*dim] % (s * 2) == 0 &&
          reduction / (s * 2) >= minWork)

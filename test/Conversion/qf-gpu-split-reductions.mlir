@@ -1,33 +1,34 @@
 // RUN: quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-gpu-split-reductions))' | FileCheck %s
 // RUN: quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-gpu-split-reductions{threads=16384}))' | FileCheck %s --check-prefix=T16K
 
-// A GEMV (4096 outputs, K = 4096): S = 32 slices keeps 4096 * 32 =
-// 131072 threads, each 128 iterations of K. The partials read K at
-// s * 128 + k', the i1 carrier states s and k' ranges, and the combine
-// adds the 32 partials into the original init, slices innermost.
-// CHECK-DAG: #[[A:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d0 * 128 + d3)>
-// CHECK-DAG: #[[B:.*]] = affine_map<(d0, d1, d2, d3) -> (d0 * 128 + d3, d2)>
+// A GEMV (4096 outputs, K = 4096; qf-gpu-vectorize-loops will give a
+// thread 4 of them: 1024 threads): S = 64 slices, each 64 iterations of K
+// (the least), 65536 threads. The partials read K at s * 64 + k', the i1
+// carrier states s and k' ranges, and the combine adds the 64 partials into
+// the original init, slices innermost.
+// CHECK-DAG: #[[A:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d0 * 64 + d3)>
+// CHECK-DAG: #[[B:.*]] = affine_map<(d0, d1, d2, d3) -> (d0 * 64 + d3, d2)>
 // CHECK-DAG: #[[CARRIER:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
 // CHECK-DAG: #[[P:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
 // CHECK-DAG: #[[PIN:.*]] = affine_map<(d0, d1, d2) -> (d2, d0, d1)>
 // CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
 // CHECK-LABEL: func @gemv
 // CHECK-SAME: (%[[X:.*]]: tensor<1x4096xf32>, %[[W:.*]]: tensor<4096x4096xf32>, %[[INIT:.*]]: tensor<1x4096xf32>)
-// CHECK: %[[CARRY:.*]] = tensor.empty() : tensor<32x128xi1>
-// CHECK: %[[ZERO:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<32x1x4096xf32>)
+// CHECK: %[[CARRY:.*]] = tensor.empty() : tensor<64x64xi1>
+// CHECK: %[[ZERO:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<64x1x4096xf32>)
 // CHECK: %[[PART:.*]] = linalg.generic {indexing_maps = [#[[A]], #[[B]], #[[CARRIER]], #[[P]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
-// CHECK-SAME: ins(%[[X]], %[[W]], %[[CARRY]] : {{.*}}) outs(%[[ZERO]] : tensor<32x1x4096xf32>)
+// CHECK-SAME: ins(%[[X]], %[[W]], %[[CARRY]] : {{.*}}) outs(%[[ZERO]] : tensor<64x1x4096xf32>)
 // CHECK: ^bb0(%{{.*}}: f32, %{{.*}}: f32, %{{.*}}: i1, %{{.*}}: f32):
 // CHECK: arith.mulf
 // CHECK: arith.addf
 // CHECK: %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[PIN]], #[[OUT]]], iterator_types = ["parallel", "parallel", "reduction"]}
-// CHECK-SAME: ins(%[[PART]] : tensor<32x1x4096xf32>) outs(%[[INIT]] : tensor<1x4096xf32>)
+// CHECK-SAME: ins(%[[PART]] : tensor<64x1x4096xf32>) outs(%[[INIT]] : tensor<1x4096xf32>)
 // CHECK: ^bb0(%[[IN:.*]]: f32, %[[ACC:.*]]: f32):
 // CHECK: arith.addf %[[ACC]], %[[IN]]
 // CHECK: return %[[SUM]]
-// Fewer threads to aim for: 4 slices.
+// Fewer threads to aim for: 16 slices (16384 threads of 4 outputs).
 // T16K-LABEL: func @gemv
-// T16K: tensor.empty() : tensor<4x1024xi1>
+// T16K: tensor.empty() : tensor<16x256xi1>
 func.func @gemv(%x: tensor<1x4096xf32>, %w: tensor<4096x4096xf32>, %init: tensor<1x4096xf32>) -> tensor<1x4096xf32> {
   %0 = linalg.matmul ins(%x, %w : tensor<1x4096xf32>, tensor<4096x4096xf32>) outs(%init : tensor<1x4096xf32>) -> tensor<1x4096xf32>
   return %0 : tensor<1x4096xf32>
