@@ -24,8 +24,12 @@
 //
 // Rows past M and columns past N are loaded clamped (their results are
 // never stored), a K tail short of 64 is loaded zeroed. The accumulators
-// start from C's contents, or from zero when the op follows a zero fill
-// of C (the fill is then dropped).
+// start from C's contents, or from zero when C was just zeroed (a zero
+// fill, or a copy of a zero-filled buffer, which bufferization makes of a
+// fill shared by several products): the zeroing is then dropped. When C is
+// a temporary read only by one elementwise op (the requantization or
+// dequantization after an int8 product), that op's body runs on each
+// accumulator in the epilogue and C is never written.
 //
 //===----------------------------------------------------------------------===//
 #include "GpuMma.h"
@@ -33,6 +37,7 @@
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 using namespace mlir;
 
@@ -71,21 +76,155 @@ bool isZero(Value v) {
   return i && i.getValue().isZero();
 }
 
-/// The zero fill of `c` the product `op` follows, looking back over ops
-/// that touch no memory; null when something else comes first.
-linalg::FillOp precedingZeroFill(Operation *op, Value c) {
-  for (Operation *p = op->getPrevNode(); p; p = p->getPrevNode()) {
+/// Whether `copy` reads zeros: its source is an allocation zero-filled and
+/// not written between the fill and the copy (bufferization shares one zero
+/// buffer between products and copies it into each one's C; the last
+/// product may then reuse the buffer itself, after the copies).
+bool copiesZeros(linalg::CopyOp copy) {
+  Value z = copy.getInputs()[0];
+  if (!z.getDefiningOp<memref::AllocOp>())
+    return false;
+  // z and its views: any other op using one of them may write z.
+  SmallPtrSet<Value, 4> aliases = {z};
+  SmallVector<Value> work = {z};
+  while (!work.empty())
+    for (Operation *user : work.pop_back_val().getUsers())
+      if (isa<ViewLikeOpInterface>(user))
+        for (Value r : user->getResults())
+          if (aliases.insert(r).second)
+            work.push_back(r);
+  for (Operation *p = copy->getPrevNode(); p; p = p->getPrevNode()) {
+    bool touches = llvm::any_of(p->getOperands(), [&](Value v) { return aliases.contains(v); });
+    if (!touches || isa<ViewLikeOpInterface>(p))
+      continue;
     if (auto fill = dyn_cast<linalg::FillOp>(p))
-      return fill.getDpsInits()[0] == c && isZero(fill.getInputs()[0]) ? fill : nullptr;
+      return fill.getDpsInits()[0] == z && isZero(fill.getInputs()[0]);
+    if (auto other = dyn_cast<linalg::CopyOp>(p); other && other.getInputs()[0] == z)
+      continue; // reads it
+    return false;
+  }
+  return false;
+}
+
+/// Whether `op` sets all of `c` to zero: a zero fill, or a copy of a zero
+/// buffer.
+bool zeroesAll(Operation *op, Value c) {
+  if (auto fill = dyn_cast<linalg::FillOp>(op))
+    return fill.getDpsInits()[0] == c && isZero(fill.getInputs()[0]);
+  auto copy = dyn_cast<linalg::CopyOp>(op);
+  return copy && copy.getDpsInits()[0] == c && copiesZeros(copy);
+}
+
+/// The op zeroing `c` that the product `op` follows, looking back over ops
+/// that touch no memory; null when something else comes first.
+Operation *precedingZeroInit(Operation *op, Value c) {
+  for (Operation *p = op->getPrevNode(); p; p = p->getPrevNode()) {
+    if (isa<linalg::FillOp, linalg::CopyOp>(p))
+      return zeroesAll(p, c) ? p : nullptr;
     if (!isMemoryEffectFree(p) && !isa<memref::AllocOp>(p))
       return nullptr;
   }
   return nullptr;
 }
 
+/// Erases `init` (a fill or copy folded into the kernel) and, for a copy,
+/// the zero buffer once nothing but its fill and dealloc use it.
+void eraseZeroInit(Operation *init) {
+  Value z = isa<linalg::CopyOp>(init) ? init->getOperand(0) : Value();
+  init->erase();
+  if (!z || !llvm::all_of(z.getUsers(), [](Operation *u) {
+        return isa<linalg::FillOp, memref::DeallocOp>(u);
+      }))
+    return;
+  for (Operation *user : llvm::make_early_inc_range(z.getUsers()))
+    user->erase();
+  z.getDefiningOp()->erase();
+}
+
 bool contiguous(Value v) {
   auto t = dyn_cast<MemRefType>(v.getType());
   return t && t.hasStaticShape() && t.getLayout().isIdentity();
+}
+
+/// The elementwise op consuming a product's C, when it can run in the
+/// kernel's epilogue instead (each C element goes through its body in
+/// registers and C is never written): C is a temporary (an allocation read
+/// by nothing else, directly or through one expand_shape adding leading
+/// unit dims), the op is all-parallel over [1, ..., 1, M, N] and reads C
+/// through the identity map, its output is written whole (its body does not
+/// read it), its body is elementwise, and nothing between the product and
+/// it touches memory.
+struct Epilogue {
+  linalg::GenericOp op;
+  unsigned cInput;           // which input of `op` is C
+  Operation *view = nullptr; // the expand_shape of C it reads, if any
+};
+
+std::optional<Epilogue> fusableEpilogue(linalg::GenericOp product, Value c) {
+  if (!c.getDefiningOp<memref::AllocOp>())
+    return std::nullopt;
+  Value read = c;
+  Operation *view = nullptr;
+  linalg::GenericOp consumer;
+  for (Operation *user : c.getUsers()) {
+    if (user == product || isa<memref::DeallocOp>(user))
+      continue;
+    if (isa<linalg::FillOp, linalg::CopyOp>(user) && user->isBeforeInBlock(product) &&
+        zeroesAll(user, c))
+      continue; // the zeroing, folded
+    if (auto expand = dyn_cast<memref::ExpandShapeOp>(user); expand && !view) {
+      view = expand;
+      read = expand.getResult();
+      continue;
+    }
+    if (auto g = dyn_cast<linalg::GenericOp>(user); g && !consumer) {
+      consumer = g;
+      continue;
+    }
+    return std::nullopt;
+  }
+  if (view) {
+    if (consumer || !view->getResult(0).hasOneUse())
+      return std::nullopt;
+    consumer = dyn_cast<linalg::GenericOp>(*view->getResult(0).getUsers().begin());
+  }
+  if (!consumer || consumer->getBlock() != product->getBlock() ||
+      !product->isBeforeInBlock(consumer) || consumer.getNumDpsInits() != 1 ||
+      consumer.getNumParallelLoops() != consumer.getNumLoops() ||
+      consumer.hasIndexSemantics() || !consumer.hasPureBufferSemantics() ||
+      !consumer.getRegionOutputArgs()[0].use_empty())
+    return std::nullopt;
+  for (Operation &o : consumer.getRegion().front().without_terminator())
+    if (o.getNumRegions() || (!o.hasTrait<OpTrait::Vectorizable>() && !isa<arith::ConstantOp>(o)))
+      return std::nullopt;
+  auto cType = cast<MemRefType>(c.getType());
+  SmallVector<int64_t> ranges = consumer.getStaticLoopRanges();
+  if (ranges.size() < 2 || ranges[ranges.size() - 2] != cType.getDimSize(0) ||
+      ranges.back() != cType.getDimSize(1) ||
+      !llvm::all_of(ArrayRef<int64_t>(ranges).drop_back(2), [](int64_t r) { return r == 1; }))
+    return std::nullopt;
+  std::optional<unsigned> cInput;
+  for (OpOperand *in : consumer.getDpsInputOperands())
+    if (in->get() == read) {
+      if (cInput || !consumer.getMatchingIndexingMap(in).isIdentity())
+        return std::nullopt;
+      cInput = in->getOperandNumber();
+    }
+  if (!cInput)
+    return std::nullopt;
+  // Indices are evaluated per element: dims and constants only.
+  for (AffineMap map : consumer.getIndexingMapsArray())
+    if (!llvm::all_of(map.getResults(),
+                      [](AffineExpr e) { return isa<AffineDimExpr, AffineConstantExpr>(e); }))
+      return std::nullopt;
+  Value out = consumer.getDpsInits()[0];
+  for (Operation *p = product->getNextNode(); p != consumer; p = p->getNextNode())
+    if (!isMemoryEffectFree(p) && !isa<memref::AllocOp>(p))
+      return std::nullopt;
+  for (Value operand : product.getDpsInputs())
+    if (operand == out)
+      return std::nullopt;
+  return Epilogue{consumer, *cInput, view};
 }
 
 class KernelBuilder {
@@ -98,7 +237,9 @@ public:
     K = cast<MemRefType>(op.a.getType()).getDimSize(1);
   }
 
-  void build(bool zeroInit);
+  /// The kernel, its accumulators starting from zero (`zeroInit`) or from
+  /// C; `epilogue` (or null) is run on each result instead of storing C.
+  void build(bool zeroInit, const Epilogue *epilogue);
 
 private:
   Value cst(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
@@ -113,6 +254,8 @@ private:
   SmallVector<Value> loadChunks(Value src, Value row0, int64_t limit, Value step);
   void storeChunks(Value smem, Value stage, ValueRange chunks);
   Value mma(ArrayRef<Value> a, ArrayRef<Value> bRegs, Value acc);
+  /// The epilogue op's body on C's element (row, col), its result stored.
+  void emitEpilogue(const Epilogue &e, Value row, Value col, Value acc);
 
   OpBuilder &b;
   Location loc;
@@ -167,7 +310,7 @@ Value KernelBuilder::mma(ArrayRef<Value> a, ArrayRef<Value> bRegs, Value acc) {
   return vector::FromElementsOp::create(b, loc, cast<VectorType>(acc.getType()), d);
 }
 
-void KernelBuilder::build(bool zeroInit) {
+void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
   MLIRContext *ctx = b.getContext();
   Type i32 = b.getI32Type();
   auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
@@ -286,23 +429,36 @@ void KernelBuilder::build(bool zeroInit) {
     yield->setOperands(accs);
   }
 
-  // Each register pair (r, r + 1) is two neighbouring columns of one row.
   bool guardRows = M % tl.bm != 0, guardCols = N % tl.bn != 0;
+  // Opens an scf.if on (row, col) being inside C where the grid overhangs.
+  auto guardPoint = [&](Value row, Value col, bool cols) {
+    Value in = guardRows ? lt(row, M) : Value();
+    if (cols) {
+      Value colIn = lt(col, N);
+      in = in ? arith::AndIOp::create(b, loc, in, colIn).getResult() : colIn;
+    }
+    if (!in)
+      return;
+    auto ifOp = scf::IfOp::create(b, loc, in, /*withElseRegion=*/false);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  };
   for (int64_t i = 0; i < mTiles; ++i)
     for (int64_t j = 0; j < nTiles; ++j) {
       Value tile = loop.getResult(i * nTiles + j);
+      if (epilogue) {
+        for (int64_t r = 0; r < 4; ++r) {
+          OpBuilder::InsertionGuard inStore(b);
+          Value row = cRow(i, r), col = cCol(j, r);
+          guardPoint(row, col, guardCols || N % 2 != 0);
+          emitEpilogue(*epilogue, row, col, vector::ExtractOp::create(b, loc, tile, r));
+        }
+        continue;
+      }
+      // Each register pair (r, r + 1) is two neighbouring columns of one row.
       for (int64_t r = 0; r < 4; r += 2) {
         Value row = cRow(i, r), col = cCol(j, r);
         OpBuilder::InsertionGuard inStore(b);
-        if (guardRows || guardCols) {
-          Value in = guardRows ? lt(row, M) : Value();
-          if (guardCols) {
-            Value colIn = lt(col, N);
-            in = in ? arith::AndIOp::create(b, loc, in, colIn).getResult() : colIn;
-          }
-          auto ifOp = scf::IfOp::create(b, loc, in, /*withElseRegion=*/false);
-          b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-        }
+        guardPoint(row, col, guardCols);
         if (N % 2 == 0) {
           Value pair = vector::FromElementsOp::create(
               b, loc, VectorType::get({2}, i32),
@@ -323,6 +479,37 @@ void KernelBuilder::build(bool zeroInit) {
     }
 }
 
+void KernelBuilder::emitEpilogue(const Epilogue &e, Value row, Value col, Value acc) {
+  linalg::GenericOp g = e.op;
+  SmallVector<Value> point(g.getNumLoops() - 2, cst(0));
+  point.push_back(row);
+  point.push_back(col);
+  auto at = [&](OpOperand *operand) {
+    SmallVector<Value> idx;
+    for (AffineExpr ex : g.getMatchingIndexingMap(operand).getResults()) {
+      if (auto d = dyn_cast<AffineDimExpr>(ex))
+        idx.push_back(point[d.getPosition()]);
+      else
+        idx.push_back(cst(cast<AffineConstantExpr>(ex).getValue()));
+    }
+    return idx;
+  };
+  Block &body = g.getRegion().front();
+  IRMapping map;
+  for (OpOperand *in : g.getDpsInputOperands()) {
+    BlockArgument arg = g.getMatchingBlockArgument(in);
+    if (in->getOperandNumber() == e.cInput)
+      map.map(arg, acc);
+    else if (!arg.use_empty())
+      map.map(arg, memref::LoadOp::create(b, loc, in->get(), at(in)).getResult());
+  }
+  for (Operation &o : body.without_terminator())
+    b.clone(o, map);
+  OpOperand *out = g.getDpsInitOperand(0);
+  memref::StoreOp::create(b, loc, map.lookup(body.getTerminator()->getOperand(0)), out->get(),
+                          at(out));
+}
+
 struct QfGpuMmaKernelsPass : impl::QfGpuMmaKernelsBase<QfGpuMmaKernelsPass> {
   using Base::Base;
   void runOnOperation() override {
@@ -334,14 +521,36 @@ struct QfGpuMmaKernelsPass : impl::QfGpuMmaKernelsBase<QfGpuMmaKernelsPass> {
         work.push_back({op, *m});
     });
     for (auto [op, m] : work) {
+      Operation *zeroInit = precedingZeroInit(op, m.c);
+      // Fused only when C starts from zero: C is never read or written then.
+      std::optional<Epilogue> epilogue =
+          zeroInit ? fusableEpilogue(op, m.c) : std::optional<Epilogue>();
+      // What lies between the product and its epilogue (allocations, views:
+      // nothing touching memory) moves before the kernel, which uses it.
+      if (epilogue)
+        for (Operation *p = op->getNextNode(); p != epilogue->op;) {
+          Operation *next = p->getNextNode();
+          p->moveBefore(op);
+          p = next;
+        }
       OpBuilder b(op);
-      linalg::FillOp fill = precedingZeroFill(op, m.c);
       auto cType = cast<MemRefType>(m.c.getType());
       KernelBuilder(b, op.getLoc(), m, chooseTiling(cType.getDimSize(0), cType.getDimSize(1)))
-          .build(/*zeroInit=*/fill != nullptr);
-      if (fill)
-        fill.erase();
+          .build(/*zeroInit=*/zeroInit != nullptr, epilogue ? &*epilogue : nullptr);
+      if (zeroInit)
+        eraseZeroInit(zeroInit);
       op.erase();
+      if (!epilogue)
+        continue;
+      // C is gone: its consumer ran in the kernel.
+      epilogue->op.erase();
+      if (epilogue->view)
+        epilogue->view->erase();
+      for (Operation *user : llvm::make_early_inc_range(m.c.getUsers()))
+        if (isa<memref::DeallocOp>(user))
+          user->erase();
+      if (m.c.use_empty())
+        m.c.getDefiningOp()->erase();
     }
   }
 };

@@ -104,3 +104,87 @@ func.func @left_alone(%A: memref<64x80xi8>, %B: memref<64x64xi8>, %C: memref<64x
   }
   return
 }
+
+// -----
+
+#a = affine_map<(d0, d1, d2) -> (d0, d2)>
+#b = affine_map<(d0, d1, d2) -> (d1, d2)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+#e = affine_map<(d0, d1) -> (d0, d1)>
+
+// As bufferization leaves two products sharing one zero fill: a zero
+// buffer copied into each C. Each copy folds into zero accumulators (the
+// zero buffer goes with the last), and each C, a temporary read only by the
+// elementwise op after it (through an expand_shape), is never written: that
+// op's body (with its per-row and per-column operands) runs on each
+// accumulator in the kernel's epilogue, its result stored to its own output.
+// The second C is also read by a second op, so it stays and is stored.
+// CHECK-LABEL: func @epilogue
+// CHECK-NOT: linalg.copy
+// CHECK-NOT: memref.alloc() : memref<64x64xi32>
+// CHECK: gpu.launch
+// CHECK: scf.for
+// CHECK-COUNT-16: nvvm.mma.sync
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: scf.yield
+// CHECK: %[[ROWS:.*]] = memref.load %arg3[%c0, {{.*}}, %c0] : memref<1x64x1xf32>
+// CHECK: %[[COLS:.*]] = memref.load %arg4[{{.*}}] : memref<64xf32>
+// CHECK: arith.sitofp {{.*}} : i32 to f32
+// CHECK: arith.mulf
+// CHECK: arith.mulf
+// CHECK: memref.store {{.*}}, %arg5[%c0, {{.*}}, {{.*}}] : memref<1x64x64xf32>
+// CHECK: gpu.terminator
+// CHECK: %[[C2:.*]] = memref.alloc() : memref<64x64xi32>
+// CHECK: gpu.launch
+// CHECK: vector.store {{.*}}, %[[C2]]
+// CHECK: gpu.terminator
+// CHECK-COUNT-2: linalg.generic
+// CHECK-NOT: linalg.generic
+func.func @epilogue(%A: memref<64x128xi8>, %B: memref<64x128xi8>, %B2: memref<64x128xi8>, %rows: memref<1x64x1xf32>, %cols: memref<64xf32>,
+                    %out: memref<1x64x64xf32>, %out2: memref<64x64xi32>, %out3: memref<64x64xi32>) {
+  %c0 = arith.constant 0 : i32
+  %zero = memref.alloc() : memref<64x64xi32>
+  linalg.fill ins(%c0 : i32) outs(%zero : memref<64x64xi32>)
+  %C = memref.alloc() : memref<64x64xi32>
+  linalg.copy ins(%zero : memref<64x64xi32>) outs(%C : memref<64x64xi32>)
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]} ins(%A, %B : memref<64x128xi8>, memref<64x128xi8>) outs(%C : memref<64x64xi32>) {
+  ^bb0(%x: i8, %y: i8, %acc: i32):
+    %ex = arith.extsi %x : i8 to i32
+    %ey = arith.extsi %y : i8 to i32
+    %p = arith.muli %ex, %ey : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  }
+  %v = memref.expand_shape %C [[0, 1], [2]] output_shape [1, 64, 64] : memref<64x64xi32> into memref<1x64x64xi32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, 0)>, affine_map<(d0, d1, d2) -> (d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%v, %rows, %cols : memref<1x64x64xi32>, memref<1x64x1xf32>, memref<64xf32>) outs(%out : memref<1x64x64xf32>) {
+  ^bb0(%i: i32, %r: f32, %q: f32, %o: f32):
+    %f = arith.sitofp %i : i32 to f32
+    %m = arith.mulf %f, %r : f32
+    %n = arith.mulf %m, %q : f32
+    linalg.yield %n : f32
+  }
+  memref.dealloc %C : memref<64x64xi32>
+  %C2 = memref.alloc() : memref<64x64xi32>
+  linalg.copy ins(%zero : memref<64x64xi32>) outs(%C2 : memref<64x64xi32>)
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]} ins(%A, %B2 : memref<64x128xi8>, memref<64x128xi8>) outs(%C2 : memref<64x64xi32>) {
+  ^bb0(%x: i8, %y: i8, %acc: i32):
+    %ex = arith.extsi %x : i8 to i32
+    %ey = arith.extsi %y : i8 to i32
+    %p = arith.muli %ex, %ey : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  }
+  linalg.generic {indexing_maps = [#e, #e], iterator_types = ["parallel", "parallel"]} ins(%C2 : memref<64x64xi32>) outs(%out2 : memref<64x64xi32>) {
+  ^bb0(%i: i32, %o: i32):
+    linalg.yield %i : i32
+  }
+  linalg.generic {indexing_maps = [#e, #e], iterator_types = ["parallel", "parallel"]} ins(%C2 : memref<64x64xi32>) outs(%out3 : memref<64x64xi32>) {
+  ^bb0(%i: i32, %o: i32):
+    %d = arith.addi %i, %i : i32
+    linalg.yield %d : i32
+  }
+  memref.dealloc %C2 : memref<64x64xi32>
+  memref.dealloc %zero : memref<64x64xi32>
+  return
+}
