@@ -520,8 +520,12 @@ def QfGpuMmaKernels : Pass<"qf-gpu-mma-kernels", "::mlir::func::FuncOp"> {
     128x128 (8 warps) or 64x64 (4 warps) of C, A and B tiles 64 deep staged
     through two shared-memory buffers, fragments loaded with 32-bit shared
     loads and multiplied by `nvvm.mma.sync` m16n8k32 (u8/s8 per operand,
-    wrapping int32 sums). A zero fill of C right before the product is
-    folded into the accumulators' start.
+    wrapping int32 sums). A zeroing of C right before the product (a zero
+    fill, or a copy of a zero-filled buffer) is folded into the
+    accumulators' start; then, when C is a temporary read only by one
+    elementwise op after it (the requantization or dequantization), that
+    op's body runs on each accumulator in the epilogue and C is never
+    written.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
@@ -547,6 +551,23 @@ def QfGpuVectorizeLoops : Pass<"qf-gpu-vectorize-loops", "::mlir::func::FuncOp">
                            "::mlir::arith::ArithDialect"];
 }
 
+def QfGpuWarpReductions : Pass<"qf-gpu-warp-reductions", "::mlir::func::FuncOp"> {
+  let summary = "Reduce each row of a row reduction on one warp";
+  let description = [{
+    After bufferization, before qf-gpu-map-loops: a linalg.generic whose
+    loops are all parallel but the last, a reduction of at least 64 that
+    every operand indexes only as its innermost dim, with one f32 or i32
+    output combined by addf, addi, maximumf, maxnumf, minimumf or minnumf
+    (a norm's mean and variance, softmax's max and sum), becomes one launch
+    of 8 warps a block, a warp a row: lanes take every 32nd element
+    (neighbouring lanes, neighbouring elements), combine their partials
+    with xor shuffles, and lane 0 combines the result into the output.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::affine::AffineDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def QfGpuSplitReductions : Pass<"qf-gpu-split-reductions", "::mlir::func::FuncOp"> {
   let summary = "Split the reduction of a linalg op with few parallel points (split-K)";
   let description = [{
@@ -562,7 +583,8 @@ def QfGpuSplitReductions : Pass<"qf-gpu-split-reductions", "::mlir::func::FuncOp
     divides R, keeps the parallel points at or under `threads` and leaves
     each thread at least `min-work` reduction iterations; a thread takes V
     points where qf-gpu-vectorize-loops will vectorize the op, so V times
-    the points count as one thread. Only ops with one
+    the points count as one thread; rows qf-gpu-warp-reductions will reduce
+    on warps are not split. Only ops with one
     init whose combiner is adds (addf or addi, one or a chain: the partials
     sum in a different order) and without linalg.index are split.
   }];

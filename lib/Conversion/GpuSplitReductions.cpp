@@ -63,8 +63,9 @@ std::optional<Split> chooseSplit(linalg::LinalgOp op, int64_t targetThreads, int
   if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 || op.hasIndexSemantics() ||
       op.hasDynamicShape())
     return std::nullopt;
-  // Tensor-core products tile K themselves (qf-gpu-mma-kernels).
-  if (!isSum(op) || lowering::matchMmaContraction(op))
+  // Tensor-core products tile K themselves (qf-gpu-mma-kernels); rows
+  // reduced on warps have 32 lanes on each row already.
+  if (!isSum(op) || lowering::matchMmaContraction(op) || lowering::isWarpRowReduction(op))
     return std::nullopt;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   int64_t parallel = 1, reduction = 1;

@@ -27,6 +27,17 @@ struct GpuVectorPlan {
 /// nullopt when the op does not qualify or V would be 1.
 std::optional<GpuVectorPlan> planGpuVectors(mlir::linalg::LinalgOp op);
 
+/// Whether `map` indexes loop dim `dim` only as its last result, alone
+/// (neighbouring points of the dim are neighbouring elements); `uses` says
+/// whether it indexes it at all.
+bool indexesInnermost(mlir::AffineMap map, unsigned dim, bool &uses);
+
+/// Whether `op` (a generic, on tensors or buffers) is reduced a row per warp
+/// by qf-gpu-warp-reductions: all loops parallel but the last, a reduction of
+/// at least 64 that every operand indexes only as its innermost dim, one
+/// 32-bit output combined by add, max or min.
+bool isWarpRowReduction(mlir::linalg::LinalgOp op);
+
 } // namespace qf::lowering
 
 #endif

@@ -36,9 +36,6 @@ namespace qf {
 
 namespace lowering {
 
-namespace {
-/// Whether `map` indexes loop dim `dim` only as its last result, alone;
-/// `uses` says whether it indexes it at all.
 bool indexesInnermost(AffineMap map, unsigned dim, bool &uses) {
   uses = false;
   for (auto [i, e] : llvm::enumerate(map.getResults())) {
@@ -52,6 +49,7 @@ bool indexesInnermost(AffineMap map, unsigned dim, bool &uses) {
   return true;
 }
 
+namespace {
 int64_t byteWidth(Type t) {
   if (!t.isIntOrFloat() || t.getIntOrFloatBitWidth() < 8 || t.getIntOrFloatBitWidth() % 8)
     return 0; // i1 vectors are bit-packed in memory: not a byte-per-element load

@@ -155,7 +155,8 @@ std::vector<PipelineStage> cudaPipelineStages(const GpuTarget &gpu, bool withHos
       // The host's allocations, launches and frees go on one stream
       // (gpu-async-region), synchronized at the end of the entry.
       {"map loops to GPU kernels",
-       "func.func(qf-gpu-mma-kernels,qf-gpu-vectorize-loops,qf-gpu-map-loops),gpu-kernel-outlining,"
+       "func.func(qf-gpu-mma-kernels,qf-gpu-vectorize-loops,qf-gpu-warp-reductions,qf-gpu-map-loops),"
+       "gpu-kernel-outlining,"
        "qf-gpu-merge-kernel-modules,func.func(gpu-async-region),canonicalize,cse"},
       {"lower kernels to NVVM",
        "nvvm-attach-target{chip=" + gpu.arch + " features=" + ptx + " O=3 l=" + gpu.libdevice +

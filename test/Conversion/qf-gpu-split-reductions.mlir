@@ -139,3 +139,20 @@ func.func @mma_product(%a: tensor<16x4096xi8>, %b: tensor<16x4096xi8>, %c: tenso
   } -> tensor<16x16xi32>
   return %0 : tensor<16x16xi32>
 }
+
+// -----
+
+// A row sum read contiguously (8 rows of 4096) is reduced a row per warp by
+// qf-gpu-warp-reductions (32 lanes on each row): not split.
+// CHECK-LABEL: func @warp_rows
+// CHECK-NOT: xi1>
+// CHECK: linalg.generic
+// CHECK-NOT: linalg.generic
+func.func @warp_rows(%m: tensor<8x4096xf32>, %mi: tensor<8xf32>) -> tensor<8xf32> {
+  %0 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%m : tensor<8x4096xf32>) outs(%mi : tensor<8xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %r = arith.addf %acc, %in : f32
+    linalg.yield %r : f32
+  } -> tensor<8xf32>
+  return %0 : tensor<8xf32>
+}
