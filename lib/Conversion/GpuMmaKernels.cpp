@@ -249,8 +249,9 @@ private:
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, cst(y));
   }
 
-  /// The thread's 16-byte chunks of rows [row0, row0 + rows) of `src`
-  /// ([*, K] i8, `limit` rows) at K step `step`, as vector<4xi32>.
+  /// The thread's 16-byte chunks of the block's tile of `src` ([limit, K]
+  /// i8; the tile's rows start at `row0`) at K step `step`, as
+  /// vector<4xi32>: rows past `limit` clamped, k past K zero.
   SmallVector<Value> loadChunks(Value src, Value row0, int64_t limit, Value step);
   void storeChunks(Value smem, Value stage, ValueRange chunks);
   Value mma(ArrayRef<Value> a, ArrayRef<Value> bRegs, Value acc);
