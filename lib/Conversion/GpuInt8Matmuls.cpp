@@ -99,22 +99,19 @@ std::optional<Narrowed> narrowTo8(RewriterBase &rw, Value v) {
   auto i8Like = [&](Value t) {
     return cast<RankedTensorType>(t.getType()).clone(rw.getI8Type());
   };
-  if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(def)) {
-    std::optional<Narrowed> src = narrowTo8(rw, collapse.getSrc());
+  // A reshape of a widening: the same reshape of the narrowed source.
+  auto reshaped = [&](auto reshape) -> std::optional<Narrowed> {
+    std::optional<Narrowed> src = narrowTo8(rw, reshape.getSrc());
     if (!src)
       return std::nullopt;
-    return Narrowed{tensor::CollapseShapeOp::create(rw, loc, i8Like(v), src->value,
-                                                    collapse.getReassociationIndices()),
+    return Narrowed{decltype(reshape)::create(rw, loc, i8Like(v), src->value,
+                                              reshape.getReassociationIndices()),
                     src->isUnsigned};
-  }
-  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(def)) {
-    std::optional<Narrowed> src = narrowTo8(rw, expand.getSrc());
-    if (!src)
-      return std::nullopt;
-    return Narrowed{tensor::ExpandShapeOp::create(rw, loc, i8Like(v), src->value,
-                                                  expand.getReassociationIndices()),
-                    src->isUnsigned};
-  }
+  };
+  if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(def))
+    return reshaped(collapse);
+  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(def))
+    return reshaped(expand);
   auto generic = dyn_cast<linalg::GenericOp>(def);
   if (!generic || generic.getNumResults() != 1 || generic.getNumReductionLoops() != 0 ||
       !generic.getRegionOutputArgs()[0].use_empty())
