@@ -18,6 +18,7 @@
 // launches.
 //
 //===----------------------------------------------------------------------===//
+#include "GpuKernels.h"
 #include "qf/Dialect/Qf/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -52,17 +53,6 @@ void cloneBody(OpBuilder &b, Block &body, ValueRange ivs) {
     b.clone(op, map);
 }
 
-/// A launch of `blocks` x `threads` (1-D) with an empty body ending in
-/// gpu.terminator; the builder is left at the start of the body.
-gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, Value blocks, Value threads) {
-  Value one = indexConst(b, loc, 1);
-  auto launch = gpu::LaunchOp::create(b, loc, blocks, one, one, threads, one, one);
-  b.setInsertionPointToEnd(&launch.getBody().front());
-  gpu::TerminatorOp::create(b, loc);
-  b.setInsertionPointToStart(&launch.getBody().front());
-  return launch;
-}
-
 /// One thread per point of `par`'s iteration space, `threadsPerBlock` (or
 /// fewer, for a small static space) to a block.
 LogicalResult mapParallel(scf::ParallelOp par, int64_t threadsPerBlock) {
@@ -89,7 +79,7 @@ LogicalResult mapParallel(scf::ParallelOp par, int64_t threadsPerBlock) {
   Value threads = indexConst(b, loc, T);
   Value blocks = b.createOrFold<arith::CeilDivUIOp>(loc, total, threads);
   OpBuilder::InsertionGuard guard(b);
-  auto launch = createLaunch(b, loc, blocks, threads);
+  auto launch = lowering::createLaunch(b, loc, blocks, indexConst(b, loc, 1), threads);
   Value id = arith::AddIOp::create(
       b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x, threads),
       launch.getThreadIds().x);
@@ -122,7 +112,7 @@ LogicalResult mapSequential(IRRewriter &rw, Operation *op) {
   OpBuilder b(op);
   Location loc = op->getLoc();
   Value one = indexConst(b, loc, 1);
-  auto launch = createLaunch(b, loc, one, one);
+  auto launch = lowering::createLaunch(b, loc, one, one, one);
   op->moveBefore(launch.getBody().front().getTerminator());
   if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
     rw.setInsertionPoint(op);

@@ -32,6 +32,7 @@
 // accumulator in the epilogue and C is never written.
 //
 //===----------------------------------------------------------------------===//
+#include "GpuKernels.h"
 #include "GpuMma.h"
 #include "qf/Dialect/Qf/Passes.h"
 
@@ -76,6 +77,8 @@ bool isZero(Value v) {
   return i && i.getValue().isZero();
 }
 
+bool zeroesAll(Operation *op, Value c);
+
 /// Whether `copy` reads zeros: its source is an allocation zero-filled and
 /// not written between the fill and the copy (bufferization shares one zero
 /// buffer between products and copies it into each one's C; the last
@@ -97,8 +100,8 @@ bool copiesZeros(linalg::CopyOp copy) {
     bool touches = llvm::any_of(p->getOperands(), [&](Value v) { return aliases.contains(v); });
     if (!touches || isa<ViewLikeOpInterface>(p))
       continue;
-    if (auto fill = dyn_cast<linalg::FillOp>(p))
-      return fill.getDpsInits()[0] == z && isZero(fill.getInputs()[0]);
+    if (isa<linalg::FillOp>(p))
+      return zeroesAll(p, z);
     if (auto other = dyn_cast<linalg::CopyOp>(p); other && other.getInputs()[0] == z)
       continue; // reads it
     return false;
@@ -194,9 +197,8 @@ std::optional<Epilogue> fusableEpilogue(linalg::GenericOp product, Value c) {
       consumer.hasIndexSemantics() || !consumer.hasPureBufferSemantics() ||
       !consumer.getRegionOutputArgs()[0].use_empty())
     return std::nullopt;
-  for (Operation &o : consumer.getRegion().front().without_terminator())
-    if (o.getNumRegions() || (!o.hasTrait<OpTrait::Vectorizable>() && !isa<arith::ConstantOp>(o)))
-      return std::nullopt;
+  if (!lowering::hasElementwiseBody(consumer))
+    return std::nullopt;
   auto cType = cast<MemRefType>(c.getType());
   SmallVector<int64_t> ranges = consumer.getStaticLoopRanges();
   if (ranges.size() < 2 || ranges[ranges.size() - 2] != cType.getDimSize(0) ||
@@ -322,13 +324,9 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
   // Dynamic shared memory: its symbol is 16-byte aligned, as the 16-byte
   // chunk stores need (a workgroup attribution of i32 is aligned to 4).
   Value smemBytes = arith::ConstantIntOp::create(b, loc, i32, bytesA + bytesB);
-  auto launch = gpu::LaunchOp::create(b, loc, cst(llvm::divideCeil(N, tl.bn)),
-                                      cst(llvm::divideCeil(M, tl.bm)), one, cst(tl.threads()),
-                                      one, one, smemBytes);
   OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToEnd(&launch.getBody().front());
-  gpu::TerminatorOp::create(b, loc);
-  b.setInsertionPointToStart(&launch.getBody().front());
+  auto launch = lowering::createLaunch(b, loc, cst(llvm::divideCeil(N, tl.bn)),
+                                       cst(llvm::divideCeil(M, tl.bm)), cst(tl.threads()), smemBytes);
   Value smem = gpu::DynamicSharedMemoryOp::create(
       b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), MemRefLayoutAttrInterface(), wg));
   Value As = memref::ViewOp::create(b, loc, smemA, smem, cst(0), ValueRange{});

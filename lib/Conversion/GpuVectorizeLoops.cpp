@@ -21,11 +21,11 @@
 // unaligned offset or stride) leave the op as it is.
 //
 //===----------------------------------------------------------------------===//
+#include "GpuKernels.h"
 #include "GpuVectorize.h"
 #include "RowGather.h"
 #include "qf/Dialect/Qf/Passes.h"
 
-#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 
 using namespace mlir;
@@ -58,12 +58,9 @@ int64_t byteWidth(Type t) {
 } // namespace
 
 std::optional<GpuVectorPlan> planGpuVectors(linalg::LinalgOp op) {
-  if (op.hasIndexSemantics() || op.hasDynamicShape() || op->getNumRegions() != 1)
+  if (op.hasIndexSemantics() || op.hasDynamicShape() || op->getNumRegions() != 1 ||
+      !hasElementwiseBody(op))
     return std::nullopt;
-  for (Operation &o : op->getRegion(0).front().without_terminator())
-    if (o.getNumRegions() || (!o.hasTrait<OpTrait::Vectorizable>() && !isa<arith::ConstantOp>(o)) ||
-        !llvm::all_of(o.getResultTypes(), [](Type t) { return t.isIntOrIndexOrFloat(); }))
-      return std::nullopt;
   SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
   std::optional<unsigned> dim;
   for (unsigned i = 0; i < iters.size(); ++i)
@@ -142,18 +139,10 @@ void vectorizeOp(OpBuilder &b, linalg::GenericOp op, lowering::GpuVectorPlan pla
 
   Block &body = op.getRegion().front();
   auto vecOf = [&](Type elt) { return VectorType::get({plan.width}, elt); };
+  // Outputs are read and written outside the reduction loops, whose ivs
+  // are null there (their maps do not use those dims).
   auto indices = [&](OpOperand *operand) {
-    SmallVector<Value> idx;
-    AffineMap map = op.getMatchingIndexingMap(operand);
-    // Outputs are read and written outside the reduction loops: their maps
-    // do not use those dims, which stand in as 0.
-    SmallVector<Value> dims(ivs);
-    for (Value &d : dims)
-      if (!d)
-        d = cst(0);
-    for (AffineExpr e : map.getResults())
-      idx.push_back(b.createOrFold<affine::AffineApplyOp>(loc, AffineMap::get(n, 0, e), dims));
-    return idx;
+    return lowering::indicesAt(b, loc, op.getMatchingIndexingMap(operand), ivs);
   };
   auto usesDim = [&](OpOperand *operand) {
     return op.getMatchingIndexingMap(operand).isFunctionOfDim(plan.dim);

@@ -18,10 +18,10 @@
 // than the row's sequential one (as with split-K).
 //
 //===----------------------------------------------------------------------===//
+#include "GpuKernels.h"
 #include "GpuVectorize.h"
 #include "qf/Dialect/Qf/Passes.h"
 
-#include "mlir/Dialect/Affine/IR/AffineOps.h"
 
 #include <limits>
 
@@ -76,14 +76,9 @@ void rewrite(OpBuilder &b, linalg::GenericOp op) {
     rows *= ranges[i];
   int64_t R = ranges.back();
   auto cst = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, loc, v); };
-  Value one = cst(1);
-  int64_t threads = 32 * kWarpsPerBlock;
-  auto launch = gpu::LaunchOp::create(b, loc, cst(llvm::divideCeil(rows, kWarpsPerBlock)), one,
-                                      one, cst(threads), one, one);
   OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToEnd(&launch.getBody().front());
-  gpu::TerminatorOp::create(b, loc);
-  b.setInsertionPointToStart(&launch.getBody().front());
+  auto launch = lowering::createLaunch(b, loc, cst(llvm::divideCeil(rows, kWarpsPerBlock)), cst(1),
+                                       cst(32 * kWarpsPerBlock));
   Value tid = launch.getThreadIds().x;
   Value lane = arith::RemUIOp::create(b, loc, tid, cst(32));
   Value row = arith::AddIOp::create(
@@ -112,15 +107,10 @@ void rewrite(OpBuilder &b, linalg::GenericOp op) {
       rest = arith::DivUIOp::create(b, loc, rest, cst(ranges[d]));
     }
   }
+  // Outside the lane loop the reduction dim is null (the output does not
+  // use it).
   auto indices = [&](OpOperand *operand) {
-    SmallVector<Value> dims(ivs);
-    for (Value &v : dims)
-      if (!v)
-        v = cst(0); // the reduction dim, outside its loop (unused there)
-    SmallVector<Value> idx;
-    for (AffineExpr e : op.getMatchingIndexingMap(operand).getResults())
-      idx.push_back(b.createOrFold<affine::AffineApplyOp>(loc, AffineMap::get(n, 0, e), dims));
-    return idx;
+    return lowering::indicesAt(b, loc, op.getMatchingIndexingMap(operand), ivs);
   };
 
   Type t = op.getRegionOutputArgs()[0].getType();
@@ -187,9 +177,8 @@ bool lowering::isWarpRowReduction(linalg::LinalgOp op) {
   Type t = op.getRegionOutputArgs()[0].getType();
   if (!t.isF32() && !t.isInteger(32))
     return false; // gpu.shuffle moves 32-bit values
-  for (Operation &o : op->getRegion(0).front().without_terminator())
-    if (o.getNumRegions() || (!o.hasTrait<OpTrait::Vectorizable>() && !isa<arith::ConstantOp>(o)))
-      return false;
+  if (!lowering::hasElementwiseBody(op))
+    return false;
   for (OpOperand &operand : op->getOpOperands()) {
     bool uses;
     if (!lowering::indexesInnermost(op.getMatchingIndexingMap(&operand), n - 1, uses))
