@@ -55,6 +55,7 @@ struct qfrt_module {
   void *handle = nullptr;
   void (*entry)(void **) = nullptr;
   bool cuda = false; // kernels on a CUDA GPU (qf_device "cuda")
+  double lastDeviceMs = 0; // the last run's kernels (GPU modules)
   std::vector<IoSpec> inputs, outputs;
   int threads = 1;
 };
@@ -381,6 +382,10 @@ const char *qfrt_module_device(const qfrt_module *m) {
   return m && m->cuda ? "cuda" : "cpu";
 }
 
+double qfrt_module_last_device_ms(const qfrt_module *m) {
+  return m && m->cuda ? m->lastDeviceMs : 0;
+}
+
 /// Runs a GPU module: inputs copied to device buffers, the entry (which
 /// launches the kernels on a stream and waits for them) on device
 /// pointers, outputs copied back.
@@ -397,7 +402,9 @@ static qfrt_status runOnGpu(qfrt_module *m, const std::vector<void *> &host, siz
     ok = qfrt::cuda::allocDevice(spec(i).numBytes, &dev[i], err) &&
          (i >= numInputs || qfrt::cuda::copyToDevice(dev[i], host[i], spec(i).numBytes, err));
   if (ok) {
+    qfrt::cuda::takeDeviceMs(); // what an earlier failed run left
     m->entry(dev.data());
+    m->lastDeviceMs = qfrt::cuda::takeDeviceMs();
     err = qfrt::cuda::takeError();
     ok = err.empty();
   }

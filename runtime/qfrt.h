@@ -80,6 +80,12 @@ qfrt_status qfrt_module_output_info(const qfrt_module *module, size_t index,
  * them; weights are uploaded to the GPU once, at load). */
 const char *qfrt_module_device(const qfrt_module *module);
 
+/* GPU modules: milliseconds the last run's kernels took on the GPU, from
+ * just before its first kernel to the end of its last, measured with CUDA
+ * events; the copies of inputs in and outputs out are not included (they
+ * are in the run's wall time). 0 for CPU modules. */
+double qfrt_module_last_device_ms(const qfrt_module *module);
+
 /* Threads used by run (default: all online cores). n < 1 is refused. */
 qfrt_status qfrt_module_set_num_threads(qfrt_module *module, int n);
 int qfrt_module_num_threads(const qfrt_module *module);

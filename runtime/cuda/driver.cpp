@@ -26,6 +26,7 @@ using CUcontext = struct CUctx_st *;
 using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
+using CUevent = struct CUevent_st *;
 constexpr CUresult CUDA_SUCCESS = 0;
 constexpr int CU_JIT_ERROR_LOG_BUFFER = 5;
 constexpr int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
@@ -51,6 +52,10 @@ struct Driver {
   CUresult (*cuStreamSynchronize)(CUstream);
   CUresult (*cuStreamDestroy)(CUstream);
   CUresult (*cuGetErrorString)(CUresult, const char **);
+  CUresult (*cuEventCreate)(CUevent *, unsigned);
+  CUresult (*cuEventRecord)(CUevent, CUstream);
+  CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
+  CUresult (*cuEventDestroy)(CUevent);
   CUcontext context = nullptr;
 };
 
@@ -64,6 +69,15 @@ struct Constant {
 };
 std::map<const void *, Constant> constants; // by host address
 thread_local const void *constantOwner = nullptr;
+/// A stream's device time: an event recorded before its first kernel and
+/// one at its synchronization; the span between them is added to
+/// deviceMs, which the run that synchronized takes.
+struct StreamSpan {
+  CUevent start = nullptr, end = nullptr;
+  bool open = false; // start recorded, not yet synchronized
+};
+std::map<CUstream, StreamSpan> spans;
+thread_local double deviceMs = 0;
 
 std::string describe(CUresult r, const char *what) {
   const char *s = nullptr;
@@ -125,6 +139,13 @@ bool loadDriver(std::string &error) {
   sym(d->cuStreamSynchronize, "cuStreamSynchronize");
   sym(d->cuStreamDestroy, "cuStreamDestroy_v2");
   sym(d->cuGetErrorString, "cuGetErrorString");
+  sym(d->cuEventCreate, "cuEventCreate");
+  sym(d->cuEventRecord, "cuEventRecord");
+  sym(d->cuEventDestroy, "cuEventDestroy_v2");
+  // CUDA 12.8 added a _v2 (the same call); older drivers have the first.
+  sym(d->cuEventElapsedTime, "cuEventElapsedTime_v2", false);
+  if (!d->cuEventElapsedTime)
+    sym(d->cuEventElapsedTime, "cuEventElapsedTime");
   if (!ok) {
     delete d;
     return false;
@@ -224,6 +245,12 @@ std::string takeError() {
   return e;
 }
 
+double takeDeviceMs() {
+  double ms = deviceMs;
+  deviceMs = 0;
+  return ms;
+}
+
 void setConstantOwner(const void *owner) { constantOwner = owner; }
 
 void releaseConstants(const void *owner) {
@@ -285,6 +312,14 @@ void mgpuLaunchKernel(void *fn, intptr_t gx, intptr_t gy, intptr_t gz, intptr_t 
   Driver *d = driver;
   if (!d || !fn) // the lookup failed and said why
     return;
+  auto s = static_cast<CUstream>(stream);
+  {
+    std::lock_guard<std::mutex> l(mutex);
+    StreamSpan &span = spans[s];
+    if (!span.open && (span.start || d->cuEventCreate(&span.start, 0) == CUDA_SUCCESS) &&
+        d->cuEventRecord(span.start, s) == CUDA_SUCCESS)
+      span.open = true;
+  }
   record(d->cuLaunchKernel(static_cast<CUfunction>(fn), gx, gy, gz, bx, by, bz, smem,
                            static_cast<CUstream>(stream), params, extra),
          "cuLaunchKernel");
@@ -299,13 +334,42 @@ void *mgpuStreamCreate() {
 }
 
 void mgpuStreamSynchronize(void *stream) {
-  if (driver && stream)
-    record(driver->cuStreamSynchronize(static_cast<CUstream>(stream)), "running the kernels");
+  Driver *d = driver;
+  auto s = static_cast<CUstream>(stream);
+  if (!d || !s)
+    return;
+  std::unique_lock<std::mutex> l(mutex);
+  StreamSpan *span = nullptr;
+  if (auto it = spans.find(s); it != spans.end() && it->second.open) {
+    span = &it->second;
+    span->open = false;
+    if ((!span->end && d->cuEventCreate(&span->end, 0) != CUDA_SUCCESS) ||
+        d->cuEventRecord(span->end, s) != CUDA_SUCCESS)
+      span = nullptr;
+  }
+  l.unlock(); // record() takes the lock
+  if (!record(d->cuStreamSynchronize(s), "running the kernels") || !span)
+    return;
+  float ms = 0;
+  if (d->cuEventElapsedTime(&ms, span->start, span->end) == CUDA_SUCCESS)
+    deviceMs += ms;
 }
 
 void mgpuStreamDestroy(void *stream) {
-  if (driver && stream)
-    driver->cuStreamDestroy(static_cast<CUstream>(stream));
+  Driver *d = driver;
+  auto s = static_cast<CUstream>(stream);
+  if (!d || !s)
+    return;
+  {
+    std::lock_guard<std::mutex> l(mutex);
+    if (auto it = spans.find(s); it != spans.end()) {
+      for (CUevent e : {it->second.start, it->second.end})
+        if (e)
+          d->cuEventDestroy(e);
+      spans.erase(it);
+    }
+  }
+  d->cuStreamDestroy(s);
 }
 
 void *mgpuMemAlloc(uint64_t bytes, void *stream, bool /*hostShared*/) {

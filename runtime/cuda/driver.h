@@ -31,6 +31,11 @@ bool copyToHost(void *host, const void *dev, size_t bytes, std::string &error);
 /// take; empty when there was none.
 std::string takeError();
 
+/// Milliseconds of GPU time the kernels of the streams this thread
+/// synchronized took since the last take: from just before each stream's
+/// first kernel to its synchronization, by CUDA events.
+double takeDeviceMs();
+
 /// Device copies of the constants that qfrt_cuda_constant made while
 /// `owner` was set on this thread belong to it; releaseConstants(owner)
 /// frees them (the module is being unloaded).

@@ -7,7 +7,8 @@
 // not run: outputs are whatever the copies leave.
 //
 // QF_MOCK_CUDA=reject-ptx makes every module load fail with a JIT log;
-// at exit a line "mock-cuda: ..." on stderr gives what was done.
+// at exit a line "mock-cuda: ..." on stderr gives what was done. Events
+// are handles; the time between two is 0.25 ms for every pair.
 //
 //===----------------------------------------------------------------------===//
 #include <cstdio>
@@ -17,15 +18,17 @@
 namespace {
 struct Counts {
   int modules = 0, launches = 0, allocs = 0, frees = 0, copiesIn = 0, copiesOut = 0;
+  int events = 0, eventsFreed = 0;
   unsigned maxShared = 0; // the most dynamic shared memory a launch asked for
   ~Counts() {
     std::fprintf(stderr,
                  "mock-cuda: modules=%d launches=%d allocs=%d frees=%d live=%d "
-                 "host-to-device=%d device-to-host=%d max-shared=%u\n",
-                 modules, launches, allocs, frees, allocs - frees, copiesIn, copiesOut, maxShared);
+                 "host-to-device=%d device-to-host=%d max-shared=%u live-events=%d\n",
+                 modules, launches, allocs, frees, allocs - frees, copiesIn, copiesOut, maxShared,
+                 events - eventsFreed);
   }
 } counts;
-int context, module, function, stream; // addresses serve as handles
+int context, module, function, stream, event; // addresses serve as handles
 } // namespace
 
 extern "C" {
@@ -80,6 +83,10 @@ int cuMemcpyDtoH_v2(void *h, unsigned long long d, size_t n) {
 int cuStreamCreate(void **s, unsigned) { *s = &stream; return 0; }
 int cuStreamSynchronize(void *) { return 0; }
 int cuStreamDestroy_v2(void *) { return 0; }
+int cuEventCreate(void **e, unsigned) { ++counts.events; *e = &event; return 0; }
+int cuEventRecord(void *, void *) { return 0; }
+int cuEventElapsedTime_v2(float *ms, void *, void *) { *ms = 0.25f; return 0; }
+int cuEventDestroy_v2(void *) { ++counts.eventsFreed; return 0; }
 int cuGetErrorString(int r, const char **s) {
   *s = r == 218 ? "a PTX JIT compilation failed" : "mock error";
   return 0;
