@@ -459,6 +459,21 @@ def int8_gemm_model(work, M, K, N):
     return path, rng.integers(0, 256, (M, K), dtype=np.uint8)
 
 
+def float_gemm_model(work, M, K, N):
+    """x [M, K] times a constant W [K, N] (normal, 1/sqrt(K) scaled) as an
+    ONNX MatMul in f32, what --quant=fp8 turns into an E4M3 GEMM: (model
+    path, x)."""
+    rng = np.random.default_rng(1)
+    w = (rng.standard_normal((K, N)) / np.sqrt(K)).astype(np.float32)
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "gemm",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [M, K])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [M, N])],
+                          [numpy_helper.from_array(w, "w")])
+    path = os.path.join(work, f"float_gemm{M}x{K}x{N}.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path, rng.standard_normal((M, K)).astype(np.float32)
+
+
 def bench_int8_gemm(bindir, work, threads, runs, roof, vnni_only=False):
     """u8 [512, 4096] (zero point 128) x s8 [4096, 4096] -> requantized u8, as
     an ONNX QDQ MatMul (per-output-channel weight scales), against

@@ -42,17 +42,25 @@ if cuda_root and ptxas and os.path.exists(ptxas):
     config.substitutions.append(("%ptxas", ptxas))
 
 # A CUDA GPU with its driver: the GPU runs of compiled modules (UNSUPPORTED
-# elsewhere, as on machines without a GPU).
-def _cuda_gpu():
+# elsewhere, as on machines without a GPU); "cuda-sm90" when device 0 is
+# sm_90 or later (fp8 tensor cores).
+def _cuda_gpu_major():
+    """Device 0's compute capability major, or 0 without a GPU."""
     import ctypes
     try:
         cuda = ctypes.CDLL("libcuda.so.1")
-        count = ctypes.c_int(0)
-        return cuda.cuInit(0) == 0 and cuda.cuDeviceGetCount(ctypes.byref(count)) == 0 and count.value > 0
+        count, major = ctypes.c_int(0), ctypes.c_int(0)
+        if cuda.cuInit(0) != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0 or count.value < 1:
+            return 0
+        # CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75
+        return major.value if cuda.cuDeviceGetAttribute(ctypes.byref(major), 75, 0) == 0 else 1
     except OSError:
-        return False
-if _cuda_gpu():
+        return 0
+_major = _cuda_gpu_major()
+if _major > 0:
     config.available_features.add("cuda-gpu")
+if _major >= 9:
+    config.available_features.add("cuda-sm90")
 
 # scripts/test.sh --sanitize: our binaries need the ASan runtime first in
 # the process, which an outside program (the consumer test) lacks.

@@ -511,16 +511,38 @@ def QfGpuInt8Matmuls : Pass<"qf-gpu-int8-matmuls", "::mlir::func::FuncOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def QfGpuFp8Matmuls : Pass<"qf-gpu-fp8-matmuls", "::mlir::func::FuncOp"> {
+  let summary = "Rewrite fp8 (E4M3 x E4M3) products for the tensor-core kernels";
+  let description = [{
+    On qf ops, before qf-convert-to-linalg (sm_90 only: sm_80 has no fp8
+    tensor cores): a `qf.weight_only_matmul` of `qf.decode_float`
+    (f8e4m3fn) activations with constant E4M3 codebook codes, one scale per
+    output column, becomes `C[m, n] += e4m3(A[m, k]) * e4m3(Bt[n, k])` on
+    the codes themselves (A the activation's codes, Bt the weight's
+    transposed to [N, K] at compile time, C f32, the generic marked
+    `qf.e4m3_mma`) followed by `C[m, n] * scale[n]`. The E4M3 decode stays
+    in the body, so any backend computes the op; qf-gpu-mma-kernels runs it
+    on tensor cores. Only products with at least `min-rows` rows and K a
+    multiple of 16 are rewritten, as in qf-gpu-int8-matmuls.
+  }];
+  let options = [
+    Option<"minRows", "min-rows", "int64_t", "16", "fewest rows (M) to rewrite">
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def QfGpuMmaKernels : Pass<"qf-gpu-mma-kernels", "::mlir::func::FuncOp"> {
   let summary = "Run 8-bit products on tensor cores (mma.sync.m16n8k32)";
   let description = [{
     After bufferization, before qf-gpu-map-loops: each product of the form
-    qf-gpu-int8-matmuls writes (A [M, K] i8, B [N, K] i8, C [M, N] i32,
-    contiguous, K a multiple of 16) becomes one `gpu.launch`: blocks of
-    128x128 (8 warps) or 64x64 (4 warps) of C, A and B tiles 64 deep staged
-    through two shared-memory buffers, fragments loaded with 32-bit shared
-    loads and multiplied by `nvvm.mma.sync` m16n8k32 (u8/s8 per operand,
-    wrapping int32 sums). A zeroing of C right before the product (a zero
+    qf-gpu-int8-matmuls or qf-gpu-fp8-matmuls writes (A [M, K] i8, B [N, K]
+    i8, C [M, N] i32 or f32, contiguous, K a multiple of 16) becomes one
+    `gpu.launch`: blocks of 128x128 (8 warps) or 64x64 (4 warps) of C, A
+    and B tiles 64 deep staged through two shared-memory buffers, fragments
+    loaded with 32-bit shared loads and multiplied by mma.sync m16n8k32:
+    `nvvm.mma.sync` for integers (u8/s8 per operand, wrapping int32 sums),
+    the PTX instruction inline for E4M3 codes (f32 sums; sm_89 and later). A zeroing of C right before the product (a zero
     fill, or a copy of a zero-filled buffer) is folded into the
     accumulators' start; then, when C is a temporary read only by one
     elementwise op after it (the requantization or dequantization), that

@@ -17,67 +17,15 @@
 //
 //===----------------------------------------------------------------------===//
 #include "GpuMma.h"
-#include "qf/Dialect/Qf/IR/Blobs.h"
 #include "qf/Dialect/Qf/Passes.h"
 
-#include "mlir/IR/Matchers.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
 
 namespace qf {
 #define GEN_PASS_DEF_QFGPUINT8MATMULS
 #include "qf/Passes.h.inc"
-
-namespace lowering {
-
-std::optional<MmaContraction> matchMmaContraction(linalg::LinalgOp op) {
-  auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
-  if (!generic || generic.getNumDpsInputs() != 2 || generic.getNumDpsInits() != 1)
-    return std::nullopt;
-  MLIRContext *ctx = op.getContext();
-  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-  SmallVector<AffineMap> want = {AffineMap::get(3, 0, {d(0), d(2)}, ctx),
-                                 AffineMap::get(3, 0, {d(1), d(2)}, ctx),
-                                 AffineMap::get(3, 0, {d(0), d(1)}, ctx)};
-  if (generic.getIndexingMapsArray() != ArrayRef<AffineMap>(want) ||
-      generic.getIteratorTypesArray() !=
-          ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
-                                        utils::IteratorType::parallel,
-                                        utils::IteratorType::reduction})
-    return std::nullopt;
-  Block &body = generic.getRegion().front();
-  BlockArgument a = body.getArgument(0), b = body.getArgument(1), c = body.getArgument(2);
-  if (!a.getType().isInteger(8) || !b.getType().isInteger(8) || !c.getType().isInteger(32))
-    return std::nullopt;
-  // ext(a), ext(b), muli, addi(c, product), yield: nothing else.
-  auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  auto add = yield.getValues()[0].getDefiningOp<arith::AddIOp>();
-  if (!add || body.getOperations().size() != 5)
-    return std::nullopt;
-  Value product = add.getLhs() == c ? add.getRhs() : add.getLhs();
-  auto mul = product.getDefiningOp<arith::MulIOp>();
-  if (!mul || (add.getLhs() != c && add.getRhs() != c))
-    return std::nullopt;
-  MmaContraction m;
-  auto widened = [&](Value v, BlockArgument arg, bool &isUnsigned) {
-    if (auto e = v.getDefiningOp<arith::ExtSIOp>(); e && e.getIn() == arg)
-      return isUnsigned = false, true;
-    if (auto e = v.getDefiningOp<arith::ExtUIOp>(); e && e.getIn() == arg)
-      return isUnsigned = true, true;
-    return false;
-  };
-  Value x = mul.getLhs(), y = mul.getRhs();
-  if (!widened(x, a, m.aUnsigned))
-    std::swap(x, y);
-  if (!widened(x, a, m.aUnsigned) || !widened(y, b, m.bUnsigned))
-    return std::nullopt;
-  m.a = generic.getDpsInputs()[0];
-  m.b = generic.getDpsInputs()[1];
-  m.c = generic.getDpsInits()[0];
-  return m;
-}
-
-} // namespace lowering
 
 namespace {
 
@@ -148,27 +96,6 @@ std::optional<Narrowed> narrowTo8(RewriterBase &rw, Value v) {
   return Narrowed{narrow.getResult(0), isUnsigned};
 }
 
-/// `w` [K, N] as [N, K]: a constant transposed now, anything else by a
-/// linalg.transpose.
-Value transposeWeight(RewriterBase &rw, Location loc, Value w) {
-  auto type = cast<RankedTensorType>(w.getType());
-  int64_t K = type.getDimSize(0), N = type.getDimSize(1);
-  auto tType = RankedTensorType::get({N, K}, type.getElementType());
-  Attribute attr;
-  if (matchPattern(w, m_Constant(&attr))) {
-    if (std::optional<std::vector<int8_t>> values = readI8(attr)) {
-      std::vector<int8_t> t(values->size());
-      for (int64_t k = 0; k < K; ++k)
-        for (int64_t n = 0; n < N; ++n)
-          t[n * K + k] = (*values)[k * N + n];
-      std::string name = blobName(attr, "weight") + "_nk";
-      return arith::ConstantOp::create(rw, loc, tType, makeBlob(tType, name, t));
-    }
-  }
-  Value init = tensor::EmptyOp::create(rw, loc, tType.getShape(), tType.getElementType());
-  return linalg::TransposeOp::create(rw, loc, w, init, ArrayRef<int64_t>{1, 0}).getResult()[0];
-}
-
 /// Rewrites `op` when both operands are 8-bit values widened, M >= minRows
 /// (fewer rows are a GEMV: split-K serves it better) and K a multiple of 16
 /// (the kernel's 16-byte loads).
@@ -186,16 +113,9 @@ void rewriteMatmul(RewriterBase &rw, linalg::MatmulOp op, int64_t minRows) {
   if (!a8 || !b8)
     return; // what narrowTo8 built is dead: canonicalize drops it
   Location loc = op.getLoc();
-  Value bt = transposeWeight(rw, loc, b8->value);
-  MLIRContext *ctx = op.getContext();
-  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-  auto product = linalg::GenericOp::create(
-      rw, loc, TypeRange{cType}, ValueRange{a8->value, bt}, ValueRange{c},
-      {AffineMap::get(3, 0, {d(0), d(2)}, ctx), AffineMap::get(3, 0, {d(1), d(2)}, ctx),
-       AffineMap::get(3, 0, {d(0), d(1)}, ctx)},
-      {utils::IteratorType::parallel, utils::IteratorType::parallel,
-       utils::IteratorType::reduction},
-      [&](OpBuilder &b, Location l, ValueRange args) {
+  Value bt = lowering::transposeWeight(rw, loc, b8->value);
+  auto product = lowering::createMmaContraction(
+      rw, loc, a8->value, bt, c, [&](OpBuilder &b, Location l, ValueRange args) -> Value {
         Type i32 = b.getI32Type();
         auto widen = [&](Value x, bool isUnsigned) -> Value {
           if (isUnsigned)
@@ -204,7 +124,7 @@ void rewriteMatmul(RewriterBase &rw, linalg::MatmulOp op, int64_t minRows) {
         };
         Value p = arith::MulIOp::create(b, l, widen(args[0], a8->isUnsigned),
                                         widen(args[1], b8->isUnsigned));
-        linalg::YieldOp::create(b, l, ValueRange{arith::AddIOp::create(b, l, args[2], p)});
+        return arith::AddIOp::create(b, l, args[2], p);
       });
   rw.replaceOp(op, product.getResults());
 }

@@ -1,7 +1,8 @@
 //===- GpuMmaKernels.cpp - the qf-gpu-mma-kernels pass --------------------===//
 //
 // An 8-bit product of the form in GpuMma.h becomes one gpu.launch running
-// it on tensor cores (mma.sync.m16n8k32, sm_80 and later):
+// it on tensor cores (mma.sync.m16n8k32: s8/u8 with int32 sums on sm_80 and
+// later, E4M3 with f32 sums on sm_89 and later):
 //
 //   grid (N/BN, M/BM), one BM x BN tile of C per block, 2x2 or 2x4 warps
 //   each holding a (BM/2) x (BN/warpsN) tile of C in registers;
@@ -11,7 +12,8 @@
 //   each warp loads its fragments with 32-bit shared loads and issues
 //   (BM/2/16) x (BN/warpsN/8) mma.sync per 32 of K.
 //
-// Fragment layout (PTX ISA, mma.m16n8k32 with .s8/.u8; g = lane / 4,
+// Fragment layout (PTX ISA, mma.m16n8k32 with .s8/.u8/.e4m3, the same for
+// all 8-bit types and for .s32/.f32 accumulators; g = lane / 4,
 // t = lane % 4; a "word" is 4 consecutive k):
 //   A regs: (row g, word t), (row g+8, word t), (row g, word t+4),
 //           (row g+8, word t+4)
@@ -71,10 +73,15 @@ Tiling chooseTiling(int64_t M, int64_t N) {
   return {64, 64, 2, 2};
 }
 
+/// An integer 0 or a float +0 (what the accumulators start from).
 bool isZero(Value v) {
   auto c = v.getDefiningOp<arith::ConstantOp>();
-  auto i = c ? dyn_cast<IntegerAttr>(c.getValue()) : nullptr;
-  return i && i.getValue().isZero();
+  if (!c)
+    return false;
+  if (auto i = dyn_cast<IntegerAttr>(c.getValue()))
+    return i.getValue().isZero();
+  auto f = dyn_cast<FloatAttr>(c.getValue());
+  return f && f.getValue().isPosZero();
 }
 
 bool zeroesAll(Operation *op, Value c);
@@ -152,15 +159,16 @@ bool contiguous(Value v) {
 /// The elementwise op consuming a product's C, when it can run in the
 /// kernel's epilogue instead (each C element goes through its body in
 /// registers and C is never written): C is a temporary (an allocation read
-/// by nothing else, directly or through one expand_shape adding leading
-/// unit dims), the op is all-parallel over [1, ..., 1, M, N] and reads C
-/// through the identity map, its output is written whole (its body does not
-/// read it), its body is elementwise, and nothing between the product and
-/// it touches memory.
+/// by nothing else, directly or through one expand_shape adding unit dims,
+/// [M, N] -> [1, M, N] or [1, M, 1, N] after a broadcast operand's reshape
+/// propagated), the op is all-parallel and reads C through the identity
+/// map, its output is written whole (its body does not read it), its body
+/// is elementwise, and nothing between the product and it touches memory.
 struct Epilogue {
   linalg::GenericOp op;
   unsigned cInput;           // which input of `op` is C
   Operation *view = nullptr; // the expand_shape of C it reads, if any
+  unsigned rowDim = 0, colDim = 1; // the op's loops over C's rows and columns
 };
 
 std::optional<Epilogue> fusableEpilogue(linalg::GenericOp product, Value c) {
@@ -199,12 +207,23 @@ std::optional<Epilogue> fusableEpilogue(linalg::GenericOp product, Value c) {
     return std::nullopt;
   if (!lowering::hasElementwiseBody(consumer))
     return std::nullopt;
-  auto cType = cast<MemRefType>(c.getType());
-  SmallVector<int64_t> ranges = consumer.getStaticLoopRanges();
-  if (ranges.size() < 2 || ranges[ranges.size() - 2] != cType.getDimSize(0) ||
-      ranges.back() != cType.getDimSize(1) ||
-      !llvm::all_of(ArrayRef<int64_t>(ranges).drop_back(2), [](int64_t r) { return r == 1; }))
-    return std::nullopt;
+  Epilogue e{consumer, 0, view};
+  if (view) {
+    // Each of the view's two dim groups (C's rows, C's columns) has at most
+    // one dim that is not a unit: that one is the row (column) loop.
+    auto expand = cast<memref::ExpandShapeOp>(view);
+    ArrayRef<int64_t> shape = expand.getResultType().getShape();
+    SmallVector<ReassociationIndices> groups = expand.getReassociationIndices();
+    auto pick = [&](const ReassociationIndices &group, unsigned &dim) {
+      dim = group.back();
+      for (int64_t d : group)
+        if (shape[d] != 1)
+          dim = d;
+      return llvm::count_if(group, [&](int64_t d) { return shape[d] != 1; }) <= 1;
+    };
+    if (!pick(groups[0], e.rowDim) || !pick(groups[1], e.colDim))
+      return std::nullopt;
+  }
   std::optional<unsigned> cInput;
   for (OpOperand *in : consumer.getDpsInputOperands())
     if (in->get() == read) {
@@ -214,6 +233,7 @@ std::optional<Epilogue> fusableEpilogue(linalg::GenericOp product, Value c) {
     }
   if (!cInput)
     return std::nullopt;
+  e.cInput = *cInput;
   // Indices are evaluated per element: dims and constants only.
   for (AffineMap map : consumer.getIndexingMapsArray())
     if (!llvm::all_of(map.getResults(),
@@ -226,7 +246,7 @@ std::optional<Epilogue> fusableEpilogue(linalg::GenericOp product, Value c) {
   for (Value operand : product.getDpsInputs())
     if (operand == out)
       return std::nullopt;
-  return Epilogue{consumer, *cInput, view};
+  return e;
 }
 
 class KernelBuilder {
@@ -237,6 +257,7 @@ public:
     M = cType.getDimSize(0);
     N = cType.getDimSize(1);
     K = cast<MemRefType>(op.a.getType()).getDimSize(1);
+    accElement = cType.getElementType();
   }
 
   /// The kernel, its accumulators starting from zero (`zeroInit`) or from
@@ -265,6 +286,7 @@ private:
   const lowering::MmaContraction &op;
   Tiling tl;
   int64_t M = 0, N = 0, K = 0;
+  Type accElement; // C's: i32 or f32
   Value tid;
   SmallVector<std::pair<Value, Value>> chunkPos; // (row, word) of each chunk
 };
@@ -295,18 +317,36 @@ void KernelBuilder::storeChunks(Value smem, Value stage, ValueRange chunks) {
 }
 
 Value KernelBuilder::mma(ArrayRef<Value> a, ArrayRef<Value> bRegs, Value acc) {
-  Type i32 = b.getI32Type();
   SmallVector<Value> c;
   for (int64_t r = 0; r < 4; ++r)
     c.push_back(vector::ExtractOp::create(b, loc, acc, r));
-  auto resultType = LLVM::LLVMStructType::getLiteral(b.getContext(), {i32, i32, i32, i32});
-  using NVVM::MMATypes;
-  std::array<MMATypes, 2> types = {op.aUnsigned ? MMATypes::u8 : MMATypes::s8,
-                                   op.bUnsigned ? MMATypes::u8 : MMATypes::s8};
-  // wrapped: int32 sums wrap like the linalg op's addi (satfinite would clamp).
-  auto res = NVVM::MmaOp::create(
-      b, loc, resultType, a, bRegs, c, {16, 8, 32}, std::nullopt, NVVM::MMAIntOverflow::wrapped,
-      types, std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row, NVVM::MMALayout::col});
+  auto resultType = LLVM::LLVMStructType::getLiteral(b.getContext(), SmallVector<Type>(4, accElement));
+  Value res;
+  if (op.isFloat()) {
+    // NVVM's mma.sync has no fp8 forms: the instruction itself (PTX ISA
+    // 8.4, sm_89+). Registers: D (4 f32), A (4 b32), B (2 b32), C (4 f32).
+    SmallVector<Value> operands(a);
+    llvm::append_range(operands, bRegs);
+    llvm::append_range(operands, c);
+    res = LLVM::InlineAsmOp::create(
+              b, loc, resultType, operands,
+              "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 {$0, $1, $2, $3}, "
+              "{$4, $5, $6, $7}, {$8, $9}, {$10, $11, $12, $13};",
+              "=f,=f,=f,=f,r,r,r,r,r,r,f,f,f,f", /*has_side_effects=*/false,
+              /*is_align_stack=*/false, LLVM::tailcallkind::TailCallKind::None,
+              LLVM::AsmDialectAttr(), ArrayAttr())
+              .getResult(0);
+  } else {
+    using NVVM::MMATypes;
+    auto type = [](lowering::MmaElement e) {
+      return e == lowering::MmaElement::u8 ? MMATypes::u8 : MMATypes::s8;
+    };
+    // wrapped: int32 sums wrap like the linalg op's addi (satfinite would clamp).
+    res = NVVM::MmaOp::create(
+        b, loc, resultType, a, bRegs, c, {16, 8, 32}, std::nullopt, NVVM::MMAIntOverflow::wrapped,
+        std::array<MMATypes, 2>{type(op.aElement), type(op.bElement)},
+        std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row, NVVM::MMALayout::col});
+  }
   SmallVector<Value> d;
   for (int64_t r = 0; r < 4; ++r)
     d.push_back(LLVM::ExtractValueOp::create(b, loc, res, r));
@@ -361,7 +401,7 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
 
   int64_t mTiles = tl.warpRows() / 16, nTiles = tl.warpCols() / 8;
   Value rowBase = add(m0, mul(wm, tl.warpRows())), colBase = add(n0, mul(wn, tl.warpCols()));
-  auto accType = VectorType::get({4}, i32);
+  auto accType = VectorType::get({4}, accElement);
   // The C element of fragment register r of tile (i, j).
   auto cRow = [&](int64_t i, int64_t r) { return add(add(rowBase, cst(i * 16 + 8 * (r / 2))), g); };
   auto cCol = [&](int64_t j, int64_t r) { return add(add(colBase, cst(j * 8 + r % 2)), mul(t, 2)); };
@@ -369,7 +409,7 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
   for (int64_t i = 0; i < mTiles; ++i)
     for (int64_t j = 0; j < nTiles; ++j) {
       if (zeroInit) {
-        acc.push_back(arith::ConstantOp::create(b, loc, DenseElementsAttr::get(accType, b.getI32IntegerAttr(0))));
+        acc.push_back(arith::ConstantOp::create(b, loc, b.getZeroAttr(accType)));
         continue;
       }
       SmallVector<Value> init;
@@ -380,8 +420,8 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
             b, loc, op.c,
             ValueRange{arith::MinUIOp::create(b, loc, row, cst(M - 1)),
                        arith::MinUIOp::create(b, loc, col, cst(N - 1))});
-        init.push_back(arith::SelectOp::create(b, loc, in, v,
-                                               arith::ConstantIntOp::create(b, loc, i32, 0)));
+        init.push_back(arith::SelectOp::create(
+            b, loc, in, v, arith::ConstantOp::create(b, loc, b.getZeroAttr(accElement))));
       }
       acc.push_back(vector::FromElementsOp::create(b, loc, accType, init));
     }
@@ -460,7 +500,7 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
         guardPoint(row, col, guardCols);
         if (N % 2 == 0) {
           Value pair = vector::FromElementsOp::create(
-              b, loc, VectorType::get({2}, i32),
+              b, loc, VectorType::get({2}, accElement),
               ValueRange{vector::ExtractOp::create(b, loc, tile, r),
                          vector::ExtractOp::create(b, loc, tile, r + 1)});
           vector::StoreOp::create(b, loc, pair, op.c, ValueRange{row, col}, false, llvm::MaybeAlign(8));
@@ -480,9 +520,10 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
 
 void KernelBuilder::emitEpilogue(const Epilogue &e, Value row, Value col, Value acc) {
   linalg::GenericOp g = e.op;
-  SmallVector<Value> point(g.getNumLoops() - 2, cst(0));
-  point.push_back(row);
-  point.push_back(col);
+  // Every loop but C's row and column ones is a unit dim.
+  SmallVector<Value> point(g.getNumLoops(), cst(0));
+  point[e.rowDim] = row;
+  point[e.colDim] = col;
   auto at = [&](OpOperand *operand) {
     SmallVector<Value> idx;
     for (AffineExpr ex : g.getMatchingIndexingMap(operand).getResults()) {

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "LinalgBuilders.h"
+#include "MinifloatCode.h"
 #include "qf/Dialect/Qf/IR/Blobs.h"
 #include "qf/Dialect/Qf/IR/QfDialect.h"
 #include "qf/Quant/Hadamard.h"
@@ -450,40 +451,6 @@ struct RequantizeLowering : OpRewritePattern<RequantizeOp> {
 
 /// How a weight-only matmul's codes become float weights: shared by the two
 /// lowerings below.
-/// The f32 value of minifloat `code` (i32, its low f.bits() bits) by
-/// integer arithmetic: the magnitude's exponent and mantissa moved into
-/// f32's fields and rebiased, subnormals (exponent 0) as mantissa * 2^(1 -
-/// bias - M), codes past the largest finite one as inf or NaN. Elementwise
-/// ops only, so it vectorizes (a 256-entry table lookup stays a scalar
-/// gather: MiniLM fp8 ran 4x slower than fp32 on it).
-Value decodeMinifloatCode(OpBuilder &b, Location l, Value code, const qf::quant::MinifloatFormat &f) {
-  Type i32 = b.getI32Type(), f32 = b.getF32Type();
-  auto c = [&](int64_t v) { return scalarConst(b, l, i32, (double)v); };
-  auto fc = [&](double v) { return scalarConst(b, l, f32, v); };
-  unsigned E = f.expBits, M = f.mantBits;
-  Value mag = arith::AndIOp::create(b, l, code, c((1 << (E + M)) - 1));
-  Value neg = arith::CmpIOp::create(
-      b, l, arith::CmpIPredicate::ne, arith::AndIOp::create(b, l, code, c(1 << (E + M))), c(0));
-  Value normal = arith::BitcastOp::create(
-      b, l, f32,
-      arith::AddIOp::create(b, l, arith::ShLIOp::create(b, l, mag, c(23 - M)),
-                            c((int64_t)(127 - f.bias) << 23)));
-  Value sub = arith::MulFOp::create(b, l, arith::SIToFPOp::create(b, l, f32, mag),
-                                    fc(std::ldexp(1.0, 1 - f.bias - (int)M)));
-  Value isSub = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, mag, c(1 << M));
-  Value v = arith::SelectOp::create(b, l, isSub, sub, normal);
-  if (f.hasInf || f.hasNaN) {
-    Value special = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ugt, mag, c(f.maxCode));
-    Value nan = fc(std::numeric_limits<double>::quiet_NaN());
-    Value sv = f.hasInf ? Value(arith::SelectOp::create(
-                              b, l, arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, mag, c(f.infCode)),
-                              fc(std::numeric_limits<double>::infinity()), nan))
-                        : nan;
-    v = arith::SelectOp::create(b, l, special, sv, v);
-  }
-  return arith::SelectOp::create(b, l, neg, arith::NegFOp::create(b, l, v), v);
-}
-
 struct WeightDecoder {
   bool nibbles = false;     // 4-bit codes, two per byte along K
   bool hasZeros = false;    // a zeros operand (else the implicit zero)

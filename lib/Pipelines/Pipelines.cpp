@@ -142,12 +142,16 @@ bool findGpuTarget(llvm::StringRef arch, GpuTarget &out, std::string &error) {
 }
 
 std::vector<PipelineStage> cudaPipelineStages(const GpuTarget &gpu, bool withHost) {
-  // sm_90 needs PTX ISA 8.0; sm_80 takes 7.0 (LLVM's default for it is older).
-  std::string ptx = gpu.arch == "sm_90" ? "+ptx80" : "+ptx70";
+  // sm_90 needs PTX ISA 8.0, its fp8 mma.sync 8.4; sm_80 takes 7.0 (LLVM's
+  // default for it is older).
+  bool sm90 = gpu.arch == "sm_90";
+  std::string ptx = sm90 ? "+ptx84" : "+ptx70";
   std::vector<PipelineStage> stages = {
       {"lower qf to linalg",
-       "qf-prepare-entry,func.func(qf-fold-qdq,qf-fuse-requant),canonicalize,"
-       "qf-convert-to-linalg,canonicalize,cse"},
+       // fp8 products go to tensor cores where there are fp8 ones (sm_89+).
+       "qf-prepare-entry,func.func(qf-fold-qdq,qf-fuse-requant" +
+           std::string(sm90 ? ",qf-gpu-fp8-matmuls" : "") +
+           "),canonicalize,qf-convert-to-linalg,canonicalize,cse"},
       {"fuse elementwise ops", "qf-fuse-elementwise,canonicalize,cse"},
       {"8-bit products for tensor cores, split small reductions",
        "func.func(qf-gpu-int8-matmuls,qf-gpu-split-reductions),canonicalize,cse"},

@@ -188,3 +188,55 @@ func.func @epilogue(%A: memref<64x128xi8>, %B: memref<64x128xi8>, %B2: memref<64
   memref.dealloc %zero : memref<64x64xi32>
   return
 }
+
+// -----
+
+#a = affine_map<(d0, d1, d2) -> (d0, d2)>
+#b = affine_map<(d0, d1, d2) -> (d1, d2)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// An E4M3 product (qf-gpu-fp8-matmuls marks it; its body's decodes are
+// abbreviated here to uitofp, as the kernel never runs the body): f32
+// accumulators from +0 (the fill folds), the fp8 mma.sync as the PTX
+// instruction itself (NVVM's op has no fp8 forms), and the scale per
+// column in the epilogue, read as a [1, 64, 1, 128] view of C (the shape
+// elementwise fusion gives it next to a [1, 128] operand); C is never
+// written.
+// CHECK-LABEL: func @e4m3
+// CHECK-NOT: linalg.fill
+// CHECK: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<4xf32>
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c2, {{.*}} = %c1, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c128, {{.*}} = %c1, {{.*}} = %c1)
+// CHECK: scf.for %{{.*}} = %c0 to %c2 step %c1 iter_args(%{{.*}} = %[[ZERO]]
+// CHECK-COUNT-16: llvm.inline_asm "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, {$10, $11, $12, $13};", "=f,=f,=f,=f,r,r,r,r,r,r,f,f,f,f" {{.*}} : (i32, i32, i32, i32, i32, i32, f32, f32, f32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// CHECK-NOT: llvm.inline_asm
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: scf.yield
+// CHECK: %[[ROW:.*]] = arith.addi %{{.*}}, %{{.*}} : index
+// CHECK: %[[COL:.*]] = arith.addi %{{.*}}, %{{.*}} : index
+// CHECK: %[[S:.*]] = memref.load %arg2[%c0, %[[COL]]] : memref<1x128xf32>
+// CHECK: %[[Y:.*]] = arith.mulf %{{.*}}, %[[S]] : f32
+// CHECK: memref.store %[[Y]], %arg3[%c0, %[[ROW]], %c0, %[[COL]]] : memref<1x64x1x128xf32>
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.generic
+func.func @e4m3(%A: memref<64x128xi8>, %B: memref<128x128xi8>, %s: memref<1x128xf32>, %out: memref<1x64x1x128xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %C = memref.alloc() : memref<64x128xf32>
+  linalg.fill ins(%zero : f32) outs(%C : memref<64x128xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]} ins(%A, %B : memref<64x128xi8>, memref<128x128xi8>) outs(%C : memref<64x128xf32>) attrs = {qf.e4m3_mma} {
+  ^bb0(%x: i8, %y: i8, %acc: f32):
+    %fx = arith.uitofp %x : i8 to f32
+    %fy = arith.uitofp %y : i8 to f32
+    %p = arith.mulf %fx, %fy : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  %v = memref.expand_shape %C [[0, 1], [2, 3]] output_shape [1, 64, 1, 128] : memref<64x128xf32> into memref<1x64x1x128xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%v, %s : memref<1x64x1x128xf32>, memref<1x128xf32>) outs(%out : memref<1x64x1x128xf32>) {
+  ^bb0(%cv: f32, %q: f32, %o: f32):
+    %m = arith.mulf %cv, %q : f32
+    linalg.yield %m : f32
+  }
+  memref.dealloc %C : memref<64x128xf32>
+  return
+}

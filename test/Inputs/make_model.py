@@ -322,6 +322,15 @@ def main():
         M, K, N = (int(d) for d in name[len("qdq_gemm_"):].split("x"))
         made, _ = bench.int8_gemm_model(out, M, K, N)
         os.replace(made, path)
+    elif name.startswith("gemm_"):
+        # gemm_MxKxN: a float MatMul with a constant weight at that shape
+        # (the fp8 benchmark's), and x.npy, one input, beside it.
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
+        import bench
+        M, K, N = (int(d) for d in name[len("gemm_"):].split("x"))
+        made, x = bench.float_gemm_model(out, M, K, N)
+        os.replace(made, path)
+        np.save(os.path.join(out, name + "_x.npy"), x)
     elif name == "truncated":
         data = mlp().SerializeToString()
         open(path, "wb").write(data[: len(data) // 2])
