@@ -10,7 +10,7 @@ if [ "${1:-}" = "--gpu" ]; then
   shift
   "$ROOT/scripts/install-deps.sh" >/dev/null
   "$ROOT/scripts/build.sh" >/dev/null
-  exec python3 "$ROOT/scripts/bench_gpu.py" "${BUILD_DIR:-$ROOT/build}" "$@"
+  exec python3 "$ROOT/scripts/bench_gpu.py" all "${BUILD_DIR:-$ROOT/build}" "$@"
 fi
 "$ROOT/scripts/install-deps.sh" --bench >/dev/null
 "$ROOT/scripts/build.sh" >/dev/null

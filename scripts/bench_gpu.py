@@ -1,29 +1,47 @@
-"""GPU benchmarks (scripts/bench.sh --gpu): our --target=cuda modules against
-the GPU's measured HBM bandwidth and torch's matmuls, timed in the same run;
-one JSON file under bench/results/ recording the GPU.
+"""GPU checks and benchmarks (scripts/bench.sh --gpu): our --target=cuda
+modules against references and against the GPU's measured HBM bandwidth and
+torch's matmuls, timed in the same run; one JSON file under bench/results/
+recording the GPU.
 
-bench_gpu.py BUILD_DIR [--runs N]
+The GPU machine this project is lent has torch but no LLVM/MLIR, so the work
+is in three steps, each runnable alone:
 
-Workloads:
-  int4 g128 GEMV 1x4096x14336 (MatMulNBits model): against the HBM bandwidth
-      (torch device-to-device copy of 1 GiB) and torch's bf16 GEMV
-  int8 GEMM 4096x4096x4096 (QDQ u8 x s8 -> u8): against torch._int_mm (int8
-      x int8 -> int32), torch._scaled_mm in fp8 E4M3 (sm_90) and bf16 matmul;
-      its output checked code for code against the CPU module's
-  fp8 GEMM 4096x4096x4096 (--quant=fp8: E4M3 x E4M3 -> f32, sm_90): against
-      the same torch matmuls; its output checked against the CPU module's
-      (within 1e-3 of the largest output: only f32 summation order differs)
-  MiniLM-L3 batch 1 and 8 x 128: fp32, w8a8, w4a16-g128 (and fp8 on sm_90)
-Our times are quant-run --device=cuda medians, two of them: the device time
-(the run's kernels, from CUDA events, as torch's times are) for the kernel
-workloads, and the run's wall time (input copies in, kernels, output copies
-out) recorded beside it. Without a CUDA GPU (or torch) it says so and exits
-0 without writing a file.
+  bench_gpu.py prepare BUILD DIR     here: compile every module, write the
+      inputs and references; DIR/<part>/ each under 60 MiB (what one call to
+      the GPU machine may carry), with quant-run and libqfrt.so in it. A
+      module too large for that (MiniLM fp32: 70 MB) is split, its tail in
+      DIR/<part>-extra/, which an earlier call must bring (files the GPU
+      machine was sent stay there while it is held)
+  bench_gpu.py measure DIR/<part> OUT    on the GPU machine: check, time,
+      write OUT/<part>.json and print a table
+  bench_gpu.py collect OUT/*.json    here: one bench/results/ file
+  bench_gpu.py all BUILD [--runs N]  all three on a machine with both
+
+Parts (first the ones the issue's floors need):
+  gemm      int8 GEMM 4096^3 (QDQ u8 x s8 -> u8; every output code against
+            the CPU module's) and, on sm_90, fp8 GEMM 4096^3 (--quant=fp8):
+            device time against torch._int_mm, torch._scaled_mm in fp8 E4M3
+            and bf16 matmul; before any time, the tensor-core kernels' outputs
+            at 200x80x136 (64x64 blocks, ragged) and 2048x256x2048 (128x128)
+            against CPU modules: int8 code for code, fp8 within 1e-3 of the
+            output's range (only f32 summation order differs)
+  gemv      int4 g128 GEMV 1x4096x14336 against the HBM copy bandwidth and
+            torch's bf16 GEMV; its output against the CPU module's
+  minilm-<scheme>-b1   the real model on the GPU against ONNX Runtime fp32
+            (fp32 outputs within 1e-3; quantized embeddings within the demo's
+            cosine floors), batch-1 latency (scheme: fp32, w8a8, w4a16-g128,
+            fp8)
+  minilm-<scheme>-b8   batch-8 latency
+Our times are quant-run --device=cuda medians: the device time (the run's
+kernels, by CUDA events, as torch's times are) and the wall time (input
+copies in, kernels, output copies out) beside it.
 """
 import argparse
 import datetime
+import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,6 +51,221 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 import bench  # noqa: E402
 import minilm  # noqa: E402
+
+PART_LIMIT = 60 << 20  # bytes a part may hold (a call carries 64 MiB with the tree)
+CPU_REF = "--cpu=x86-64-v3"  # reference modules run on any x86-64 host with AVX2
+FLOORS = {"w8a8": 0.99, "w4a16-g128": 0.95, "fp8": 0.99}
+
+
+# --- prepare (needs the build: quant-compile) ---------------------------------
+
+class Part:
+    def __init__(self, root, name, build):
+        self.dir = os.path.join(root, name)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        self.build = build
+        self.manifest = {"part": name, "checks": [], "timings": [], "peers": []}
+        for src in (os.path.join(build, "bin", "quant-run"), os.path.join(build, "lib", "libqfrt.so")):
+            shutil.copy(src, self.dir)
+
+    def compile(self, model, name, *flags):
+        so = os.path.join(self.dir, name + ".so")
+        subprocess.run([os.path.join(self.build, "bin", "quant-compile"), "-q", model, *flags, "-o", so],
+                       check=True)
+        return name + ".so"
+
+    def save(self, name, array):
+        np.save(os.path.join(self.dir, name), array)
+        return name
+
+    def reference(self, module, inputs, tag):
+        """The outputs of the (CPU) `module` on `inputs`, saved: {name: file}."""
+        out = os.path.join(self.dir, "ref-" + tag)
+        run_module(self.dir, module, "cpu", inputs, out)
+        return {f[:-4]: os.path.join("ref-" + tag, f) for f in sorted(os.listdir(out))}
+
+    def finish(self):
+        files = [p for p in glob.glob(os.path.join(self.dir, "**"), recursive=True) if os.path.isfile(p)]
+        size = sum(os.path.getsize(p) for p in files)
+        if size > PART_LIMIT:
+            # The largest file's tail goes to <part>-extra/.
+            big = max(files, key=os.path.getsize)
+            keep = os.path.getsize(big) - (size - PART_LIMIT) - (1 << 20)
+            name = os.path.relpath(big, self.dir)
+            extra = self.dir + "-extra"
+            shutil.rmtree(extra, ignore_errors=True)
+            os.makedirs(extra)
+            with open(big, "rb") as f:
+                head, tail = f.read(keep), f.read()
+            for path, data in ((os.path.join(self.dir, name + ".0"), head), (os.path.join(extra, name + ".1"), tail)):
+                with open(path, "wb") as f:
+                    f.write(data)
+            os.remove(big)
+            extra_rel = os.path.join("..", os.path.basename(extra), name + ".1")
+            self.manifest["joins"] = {name: [name + ".0", extra_rel]}
+            print(f"prepared {extra} ({len(tail) / 2**20:.1f} MiB): carry it to the GPU machine "
+                  f"in a call before the one measuring {os.path.basename(self.dir)}")
+            size -= len(tail)
+        with open(os.path.join(self.dir, "manifest.json"), "w") as f:
+            json.dump(self.manifest, f, indent=1)
+        print(f"prepared {self.dir} ({size / 2**20:.1f} MiB)")
+
+
+def prepare_gemm(root, build, work, arch):
+    p = Part(root, "gemm", build)
+    gpu = ["--target=cuda", f"--gpu-arch={arch}"]
+    kinds = ["int8"] + (["fp8"] if arch == "sm_90" else [])
+    for kind in kinds:
+        for M, K, N in ((200, 80, 136), (2048, 256, 2048)):
+            tag = f"{kind}_{M}x{K}x{N}"
+            if kind == "int8":
+                model, a = bench.int8_gemm_model(work, M, K, N)
+                inputs, flags, compare = {"a": p.save(tag + "_a.npy", a)}, [], "exact"
+            else:
+                model, x = bench.float_gemm_model(work, M, K, N)
+                calib = os.path.join(work, f"calib-{tag}", "s0")
+                os.makedirs(calib, exist_ok=True)
+                np.save(os.path.join(calib, "x.npy"), x)
+                inputs = {"x": p.save(tag + "_x.npy", x)}
+                flags, compare = ["--quant=fp8", f"--calib-data={os.path.dirname(calib)}"], "range:1e-3"
+            p.manifest["checks"].append({"name": tag, "module": p.compile(model, tag, *gpu, *flags),
+                                         "inputs": inputs,
+                                         "reference_module": p.compile(model, tag + "-cpu", *flags, CPU_REF),
+                                         "compare": compare})
+    M = K = N = 4096
+    model, a = bench.int8_gemm_model(work, M, K, N)
+    inputs = {"a": {"uniform_u8": [M, K], "seed": 0}}
+    p.manifest["checks"].append({"name": "int8_4096", "module": p.compile(model, "int8_4096", *gpu),
+                                 "inputs": inputs, "reference_module": p.compile(model, "int8_4096-cpu", CPU_REF),
+                                 "compare": "exact"})
+    p.manifest["timings"].append({"name": "int8_gemm_4096x4096x4096", "module": "int8_4096.so",
+                                  "inputs": inputs, "runs": 20, "ops": 2.0 * M * K * N})
+    if arch == "sm_90":
+        model, x = bench.float_gemm_model(work, M, K, N)
+        calib = os.path.join(work, "calib-fp8_4096", "s0")
+        os.makedirs(calib, exist_ok=True)
+        np.save(os.path.join(calib, "x.npy"), x)
+        so = p.compile(model, "fp8_4096", *gpu, "--quant=fp8", f"--calib-data={os.path.dirname(calib)}")
+        p.manifest["timings"].append({"name": "fp8_gemm_4096x4096x4096", "module": so,
+                                      "inputs": {"x": {"normal_f32": [M, K], "seed": 1}}, "runs": 20,
+                                      "ops": 2.0 * M * K * N})
+    p.manifest["peers"] = [{"gemm": [M, K, N]}]
+    p.finish()
+
+
+def prepare_gemv(root, build, work, arch):
+    p = Part(root, "gemv", build)
+    model, x, nbytes = bench.int4_gemv_model(work, 1)
+    inputs = {"x": p.save("x.npy", x)}
+    cpu = p.compile(model, "gemv-cpu", CPU_REF)
+    so = p.compile(model, "gemv", "--target=cuda", f"--gpu-arch={arch}")
+    p.manifest["checks"].append({"name": "int4_g128_1x4096x14336", "module": so, "inputs": inputs,
+                                 "reference": p.reference(cpu, inputs, "gemv"), "compare": "range:1e-3"})
+    os.remove(os.path.join(p.dir, cpu))
+    p.manifest["timings"].append({"name": "int4_g128_1x4096x14336", "module": so, "inputs": inputs,
+                                  "runs": 50, "bytes": nbytes})
+    p.manifest["peers"] = [{"hbm": True}, {"gemv": [4096, 14336]}]
+    p.finish()
+
+
+def prepare_minilm(root, build, work, arch, scheme, batch):
+    import onnxruntime as ort
+    p = Part(root, f"minilm-{scheme}-b{batch}", build)
+    vocab = minilm.load_vocab()
+    shape = f"{batch}x{minilm.SEQ_LEN}"
+    flags = ["--target=cuda", f"--gpu-arch={arch}", f"--quant={'none' if scheme == 'fp32' else scheme}",
+             f"--input-shape=input_ids={shape}", f"--input-shape=attention_mask={shape}"]
+    if scheme in ("w8a8", "fp8"):
+        flags.append(f"--calib-data={bench.minilm_calibration(work, batch, vocab)}")
+    so = p.compile(minilm.model_path(), "minilm", *flags)
+    if batch == 1:
+        # Each held-out sentence against ONNX Runtime fp32.
+        sess = ort.InferenceSession(minilm.model_path(), providers=["CPUExecutionProvider"])
+        names = [o.name for o in sess.get_outputs()]
+        for i, s in enumerate(minilm.SENTENCES):
+            ids, mask = minilm.tokenize(s, vocab)
+            refs = sess.run(None, {"input_ids": ids, "attention_mask": mask})
+            # fp32: every output; quantized: the sentence embedding (the last).
+            kept = list(zip(names, refs)) if scheme == "fp32" else [(names[-1], refs[-1])]
+            p.manifest["checks"].append({
+                "name": f"sentence{i}", "module": so,
+                "inputs": {"input_ids": p.save(f"s{i}_ids.npy", ids), "attention_mask": p.save(f"s{i}_mask.npy", mask)},
+                "reference": {n.replace("/", "_"): p.save(f"s{i}_ref_{n.replace('/', '_')}.npy", r) for n, r in kept},
+                "compare": "abs:1e-3" if scheme == "fp32" else f"cosine:{FLOORS[scheme]}"})
+    feeds = bench.minilm_feeds(batch, minilm.SENTENCES, vocab)
+    p.manifest["timings"].append({"name": f"minilm_l3_b{batch}x128_{scheme}", "module": so, "runs": 50,
+                                  "inputs": {k: p.save(f"b{batch}_{k}.npy", v) for k, v in feeds.items()}})
+    p.finish()
+
+
+def prepare(build, root, arch, parts):
+    work = tempfile.mkdtemp(prefix="qf-gpu-prepare-")
+    for name in parts:
+        if name == "gemm":
+            prepare_gemm(root, build, work, arch)
+        elif name == "gemv":
+            prepare_gemv(root, build, work, arch)
+        else:  # minilm-<scheme>-b<batch>
+            scheme, batch = name[len("minilm-"):].rsplit("-b", 1)
+            prepare_minilm(root, build, work, arch, scheme, int(batch))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+# --- measure (needs the GPU and torch, not the build) -------------------------
+
+def run_module(part_dir, module, device, inputs, out_dir, bench_runs=0):
+    """quant-run `module` of `part_dir`: its outputs by name, or with
+    `bench_runs` the (device ms, wall ms) medians."""
+    env = dict(os.environ, LD_LIBRARY_PATH=part_dir + os.pathsep + os.environ.get("LD_LIBRARY_PATH", ""))
+    args = [os.path.join(part_dir, "quant-run"), os.path.join(part_dir, module), f"--device={device}"]
+    for name, f in inputs.items():
+        args += ["-i", f"{name}={os.path.join(part_dir, f)}"]
+    if bench_runs:
+        out = subprocess.run(args + [f"--bench={bench_runs}"], check=True, capture_output=True, text=True,
+                             env=env).stdout
+        median = lambda label: float(out.split(label)[1].split("ms")[0])
+        return median("median device time:"), median("median latency:")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    subprocess.run(args + ["-o", out_dir], check=True, capture_output=True, env=env)
+    return {f[:-4]: np.load(os.path.join(out_dir, f)) for f in os.listdir(out_dir)}
+
+
+def materialize(part_dir, work, inputs):
+    """Input files for `inputs`: saved ones as they are; generated ones
+    ({"uniform_u8": shape} or {"normal_f32": shape}, with a seed) written to
+    `work` (too large to carry)."""
+    files = {}
+    for name, spec in inputs.items():
+        if isinstance(spec, str):
+            files[name] = spec
+            continue
+        rng = np.random.default_rng(spec["seed"])
+        if "uniform_u8" in spec:
+            v = rng.integers(0, 256, spec["uniform_u8"], dtype=np.uint8)
+        else:
+            v = rng.standard_normal(spec["normal_f32"]).astype(np.float32)
+        files[name] = os.path.relpath(os.path.join(work, f"{name}-{spec['seed']}.npy"), part_dir)
+        np.save(os.path.join(part_dir, files[name]), v)
+    return files
+
+
+def compare(got, ref, how):
+    """(passed, figure) for one output against its reference."""
+    kind, _, bound = how.partition(":")
+    got, ref = np.asarray(got, np.float64), np.asarray(ref, np.float64)
+    if got.shape != ref.shape:
+        return False, float("inf")
+    if kind == "exact":
+        bad = int((got != ref).sum())
+        return bad == 0, bad
+    if kind == "cosine":
+        c = float(got.ravel() @ ref.ravel() / (np.linalg.norm(got) * np.linalg.norm(ref)))
+        return c >= float(bound), c
+    err = float(np.abs(got - ref).max())
+    if kind == "range":
+        err /= float(np.abs(ref).max())
+    return bool(err <= float(bound)), err
 
 
 def cuda_ms(fn, runs):
@@ -51,187 +284,169 @@ def cuda_ms(fn, runs):
     return float(np.median(times))
 
 
-def ours_ms(bindir, so, inputs, runs):
-    """(median device ms, median wall ms) of quant-run --bench."""
-    args = []
-    for name, f in inputs.items():
-        args += ["-i", f"{name}={f}"]
-    out = subprocess.run([os.path.join(bindir, "quant-run"), so, "--device=cuda", *args,
-                          f"--bench={runs}"], check=True, capture_output=True, text=True).stdout
-    median = lambda label: float(out.split(label)[1].split("ms")[0])
-    return median("median device time:"), median("median latency:")
+def torch_peers(spec, runs):
+    import torch
+    peers = {}
+    if spec.get("hbm"):
+        n = 1 << 30
+        src, dst = (torch.empty(n, dtype=torch.uint8, device="cuda") for _ in range(2))
+        peers["hbm_gbs"] = 2 * n / (cuda_ms(lambda: dst.copy_(src), 20) * 1e-3) / 1e9
+    if "gemv" in spec:
+        K, N = spec["gemv"]
+        xb = torch.randn(1, K, dtype=torch.bfloat16, device="cuda")
+        wb = torch.randn(K, N, dtype=torch.bfloat16, device="cuda")
+        peers["torch_bf16_gemv_ms"] = cuda_ms(lambda: xb @ wb, runs)
+    if "gemm" in spec:
+        M, K, N = spec["gemm"]
+        ai = torch.randint(-128, 127, (M, K), dtype=torch.int8, device="cuda")
+        bi = torch.randint(-128, 127, (K, N), dtype=torch.int8, device="cuda")
+        peers["torch_int8_ms"] = cuda_ms(lambda: torch._int_mm(ai, bi), runs)
+        ab, bb = ai.to(torch.bfloat16), bi.to(torch.bfloat16)
+        peers["torch_bf16_ms"] = cuda_ms(lambda: ab @ bb, runs)
+        if torch.cuda.get_device_properties(0).major >= 9:
+            a8 = ab.to(torch.float8_e4m3fn)
+            b8 = bb.t().contiguous().to(torch.float8_e4m3fn).t()  # column-major, as cuBLASLt wants
+            one = torch.tensor(1.0, device="cuda")
+            peers["torch_fp8_ms"] = cuda_ms(
+                lambda: torch._scaled_mm(a8, b8, scale_a=one, scale_b=one, out_dtype=torch.bfloat16), runs)
+    return peers
 
 
-def run_outputs(bindir, module, device, inputs, out_dir):
-    """The outputs of one run of `module`, by name."""
-    args = []
-    for name, f in inputs.items():
-        args += ["-i", f"{name}={f}"]
-    subprocess.run([os.path.join(bindir, "quant-run"), module, f"--device={device}", *args,
-                    "-o", out_dir], check=True, capture_output=True)
-    return {f[:-4]: np.load(os.path.join(out_dir, f)) for f in os.listdir(out_dir)}
+def measure(part_dir, out):
+    import torch
+    if not torch.cuda.is_available():
+        raise SystemExit("measure: no CUDA GPU here (torch.cuda.is_available() is False)")
+    m = json.load(open(os.path.join(part_dir, "manifest.json")))
+    for name, pieces in m.get("joins", {}).items():
+        paths = [os.path.join(part_dir, x) for x in pieces]
+        missing = [x for x in paths if not os.path.exists(x)]
+        if missing and not os.path.exists(os.path.join(part_dir, name)):
+            raise SystemExit(f"measure: {missing[0]} is not here: carry {os.path.dirname(missing[0])} "
+                             "in a call before this one")
+        if not missing:
+            with open(os.path.join(part_dir, name), "wb") as f:
+                for x in paths:
+                    f.write(open(x, "rb").read())
+    props = torch.cuda.get_device_properties(0)
+    result = {"part": m["part"], "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "machine": bench.machine(),
+              "gpu": {"name": props.name, "arch": f"sm_{props.major}{props.minor}",
+                      "memory_gib": props.total_memory / 2**30, "sms": props.multi_processor_count,
+                      "torch": torch.__version__},
+              "checks": {}, "workloads": {}}
+    work = tempfile.mkdtemp(prefix="gen-", dir=part_dir)
+    failed = []
+    for c in m["checks"]:
+        inputs = materialize(part_dir, work, c["inputs"])
+        got = run_module(part_dir, c["module"], "cuda", inputs, os.path.join(work, "gpu"))
+        if "reference_module" in c:
+            ref = run_module(part_dir, c["reference_module"], "cpu", inputs, os.path.join(work, "cpu"))
+        else:
+            ref = {k: np.load(os.path.join(part_dir, f)) for k, f in c["reference"].items()}
+        rows = {k: compare(got[k], r, c["compare"]) for k, r in ref.items()}
+        ok = all(passed for passed, _ in rows.values())
+        result["checks"][c["name"]] = {"compare": c["compare"], "passed": ok,
+                                       "figures": {k: v for k, (_, v) in rows.items()}}
+        print(f"check {c['name']:28s} {c['compare']:12s} "
+              + " ".join(f"{k}={v:.3g}" for k, (_, v) in rows.items()) + ("" if ok else "  <-- FAIL"))
+        if not ok:
+            failed.append(c["name"])
+    peers = {}
+    for spec in m["peers"]:
+        peers.update(torch_peers(spec, 50))
+    result["peers"] = peers
+    for t in m["timings"]:
+        # A time only counts with right answers.
+        if failed:
+            break
+        inputs = materialize(part_dir, work, t["inputs"])
+        device, wall = run_module(part_dir, t["module"], "cuda", inputs, None, t["runs"])
+        w = {"ours_ms": device, "ours_wall_ms": wall}
+        if "bytes" in t:
+            w["ours_gbs"] = t["bytes"] / (device * 1e-3) / 1e9
+            if "hbm_gbs" in peers:
+                w["ours_fraction_of_hbm"] = w["ours_gbs"] / peers["hbm_gbs"]
+        if "ops" in t:
+            w["ours_tops"] = t["ops"] / (device * 1e-3) / 1e12
+            peer = "torch_fp8_ms" if t["name"].startswith("fp8") else "torch_int8_ms"
+            best = min(peers.get("torch_int8_ms", np.inf), peers.get("torch_fp8_ms", np.inf))
+            w["ours_fraction_of_" + peer[:-3]] = peers[peer] / device
+            w["ours_fraction_of_torch_best_int8_fp8"] = best / device
+        result["workloads"][t["name"]] = w
+        print(f"time  {t['name']:28s} device {device:.3f} ms  wall {wall:.3f} ms  "
+              + " ".join(f"{k}={v:.3g}" for k, v in w.items() if k.startswith(("ours_f", "ours_g", "ours_t"))))
+    for k, v in peers.items():
+        print(f"peer  {k:28s} {v:.3f}")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, m["part"] + ".json")
+    with open(path, "w") as f:
+        json.dump(result, f, indent=2)
+    print(f"wrote {path}" + (f"; FAILED checks: {', '.join(failed)} (no times taken)" if failed else ""))
+    return not failed
 
 
-def compile_cuda(bindir, model, so, *flags):
-    subprocess.run([os.path.join(bindir, "quant-compile"), "-q", model, "--target=cuda",
-                    *flags, "-o", so], check=True)
+# --- collect ------------------------------------------------------------------
+
+def collect(files):
+    parts = [json.load(open(f)) for f in files]
+    first = parts[0]
+    result = {"date": first["date"],
+              "commit": subprocess.run(["git", "-C", bench.ROOT, "rev-parse", "--short", "HEAD"],
+                                       capture_output=True, text=True).stdout.strip(),
+              "machine": first["machine"], "gpu": first["gpu"], "parts": {}}
+    for p in parts:
+        result["parts"][p["part"]] = {k: p[k] for k in ("checks", "peers", "workloads")}
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = os.path.join(bench.ROOT, "bench", "results", f"{stamp}-{first['machine']['hostname']}-gpu.json")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as f:
+        json.dump(result, f, indent=2)
+    print(f"wrote {os.path.relpath(out, bench.ROOT)}")
+
+
+DEFAULT_PARTS = "gemm,gemv,minilm-fp32-b1,minilm-w8a8-b1,minilm-w4a16-g128-b1,minilm-fp8-b1"
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("build")
-    ap.add_argument("--runs", type=int, default=50)
+    sub = ap.add_subparsers(dest="step", required=True)
+    p = sub.add_parser("prepare")
+    p.add_argument("build")
+    p.add_argument("dir")
+    p.add_argument("--gpu-arch", default="sm_90")
+    p.add_argument("--parts", default=DEFAULT_PARTS)
+    p = sub.add_parser("measure")
+    p.add_argument("part")
+    p.add_argument("out")
+    p = sub.add_parser("collect")
+    p.add_argument("files", nargs="+")
+    p = sub.add_parser("all")
+    p.add_argument("build")
+    p.add_argument("--parts", default=DEFAULT_PARTS)
     a = ap.parse_args()
-    try:
-        import torch
-    except ImportError:
-        print("bench --gpu: torch is not installed here: skipped")
-        return
-    if not torch.cuda.is_available():
-        print("bench --gpu: no CUDA GPU here (torch.cuda.is_available() is False): skipped")
-        return
-    bindir = os.path.join(a.build, "bin")
-    work = tempfile.mkdtemp(prefix="qf-bench-gpu-")
-    props = torch.cuda.get_device_properties(0)
-    arch = f"sm_{props.major}{props.minor}"
-    gpu_arch = "sm_90" if props.major >= 9 else "sm_80"
-    result = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "commit": subprocess.run(["git", "-C", bench.ROOT, "rev-parse", "--short", "HEAD"],
-                                       capture_output=True, text=True).stdout.strip(),
-              "machine": bench.machine(),
-              "gpu": {"name": props.name, "arch": arch, "memory_gib": props.total_memory / 2**30,
-                      "sms": props.multi_processor_count, "torch": torch.__version__},
-              "runs": a.runs, "workloads": {}}
-
-    # HBM bandwidth: a device-to-device copy reads and writes each byte.
-    n = 1 << 30
-    src, dst = torch.empty(n, dtype=torch.uint8, device="cuda"), torch.empty(n, dtype=torch.uint8,
-                                                                             device="cuda")
-    hbm = 2 * n / (cuda_ms(lambda: dst.copy_(src), 20) * 1e-3) / 1e9
-    del src, dst
-    result["hbm_gbs"] = hbm
-
-    # int4 g128 GEMV.
-    path, x, nbytes = bench.int4_gemv_model(work, 1)
-    so = os.path.join(work, "gemv.so")
-    compile_cuda(bindir, path, so, f"--gpu-arch={gpu_arch}")
-    xf = os.path.join(work, "gemv_x.npy")
-    np.save(xf, x)
-    ours, wall = ours_ms(bindir, so, {"x": xf}, a.runs)
-    xb = torch.randn(1, 4096, dtype=torch.bfloat16, device="cuda")
-    wb = torch.randn(4096, 14336, dtype=torch.bfloat16, device="cuda")
-    torch_bf16 = cuda_ms(lambda: xb @ wb, a.runs)
-    result["workloads"]["int4_g128_1x4096x14336"] = {
-        "ours_ms": ours, "ours_wall_ms": wall, "weight_mb": nbytes / 1e6,
-        "ours_gbs": nbytes / (ours * 1e-3) / 1e9,
-        "ours_fraction_of_hbm": nbytes / (ours * 1e-3) / 1e9 / hbm,
-        "roofline_ms": nbytes / (hbm * 1e9) * 1e3, "torch_bf16_gemv_ms": torch_bf16}
-
-    # int8 GEMM 4096^3.
-    M = K = N = 4096
-    path, amat = bench.int8_gemm_model(work, M, K, N)
-    so = os.path.join(work, "gemm.so")
-    compile_cuda(bindir, path, so, f"--gpu-arch={gpu_arch}")
-    af = os.path.join(work, "gemm_a.npy")
-    np.save(af, amat)
-    ours, wall = ours_ms(bindir, so, {"a": af}, max(3, a.runs // 10))
-    # A time only counts with right answers: every output code equal to the
-    # CPU module's (both integer-only).
-    cpu_so = os.path.join(work, "gemm-cpu.so")
-    subprocess.run([os.path.join(bindir, "quant-compile"), "-q", path, "-o", cpu_so], check=True)
-    outs = {dev: run_outputs(bindir, module, dev, {"a": af}, os.path.join(work, f"gemm-out-{dev}"))["y"]
-            for dev, module in (("cuda", so), ("cpu", cpu_so))}
-    mismatched = int((outs["cuda"] != outs["cpu"]).sum())
-    ops = 2.0 * M * K * N
-    ai = torch.randint(-128, 127, (M, K), dtype=torch.int8, device="cuda")
-    bi = torch.randint(-128, 127, (K, N), dtype=torch.int8, device="cuda")
-    peers = {"torch_int8_ms": cuda_ms(lambda: torch._int_mm(ai, bi), a.runs)}
-    ab, bb = ai.to(torch.bfloat16), bi.to(torch.bfloat16)
-    peers["torch_bf16_ms"] = cuda_ms(lambda: ab @ bb, a.runs)
-    if props.major >= 9:
-        a8 = ab.to(torch.float8_e4m3fn)
-        b8 = bb.t().contiguous().to(torch.float8_e4m3fn).t()  # column-major, as cuBLASLt wants
-        one = torch.tensor(1.0, device="cuda")
-        peers["torch_fp8_ms"] = cuda_ms(
-            lambda: torch._scaled_mm(a8, b8, scale_a=one, scale_b=one, out_dtype=torch.bfloat16),
-            a.runs)
-    best = min(peers["torch_int8_ms"], peers.get("torch_fp8_ms", float("inf")))
-    result["workloads"]["int8_gemm_4096x4096x4096"] = {
-        "ours_ms": ours, "ours_wall_ms": wall, "ours_tops": ops / (ours * 1e-3) / 1e12,
-        "codes_differing_from_cpu": mismatched, **peers,
-        "ours_fraction_of_torch_int8_fp8": best / ours}
-
-    # fp8 GEMM 4096^3 (sm_90: fp8 tensor cores), x calibrated on itself.
-    if gpu_arch == "sm_90":
-        path, x = bench.float_gemm_model(work, M, K, N)
-        xf, calib = os.path.join(work, "fp8_x.npy"), os.path.join(work, "fp8-calib", "s0")
-        os.makedirs(calib, exist_ok=True)
-        np.save(xf, x)
-        np.save(os.path.join(calib, "x.npy"), x)
-        flags = ["--quant=fp8", f"--calib-data={os.path.dirname(calib)}"]
-        so, cpu_so = os.path.join(work, "fp8.so"), os.path.join(work, "fp8-cpu.so")
-        compile_cuda(bindir, path, so, f"--gpu-arch={gpu_arch}", *flags)
-        subprocess.run([os.path.join(bindir, "quant-compile"), "-q", path, *flags, "-o", cpu_so],
-                       check=True)
-        ours, wall = ours_ms(bindir, so, {"x": xf}, max(3, a.runs // 10))
-        outs = {dev: run_outputs(bindir, module, dev, {"x": xf}, os.path.join(work, f"fp8-out-{dev}"))["y"]
-                for dev, module in (("cuda", so), ("cpu", cpu_so))}
-        err = float(np.abs(outs["cuda"] - outs["cpu"]).max() / np.abs(outs["cpu"]).max())
-        result["workloads"]["fp8_gemm_4096x4096x4096"] = {
-            "ours_ms": ours, "ours_wall_ms": wall, "ours_tflops": ops / (ours * 1e-3) / 1e12,
-            "max_error_vs_cpu_relative": err, **peers,
-            "ours_fraction_of_torch_fp8": peers["torch_fp8_ms"] / ours}
-
-    # The real model.
-    model = minilm.model_path()
-    vocab = minilm.load_vocab()
-    for batch in (1, 8):
-        feeds = bench.minilm_feeds(batch, minilm.SENTENCES, vocab)
-        files = {}
-        for name, v in feeds.items():
-            files[name] = os.path.join(work, f"b{batch}-{name}.npy")
-            np.save(files[name], v)
-        shape = f"{batch}x{minilm.SEQ_LEN}"
-        for scheme in ("none", "w8a8", "w4a16-g128") + (("fp8",) if gpu_arch == "sm_90" else ()):
-            so = os.path.join(work, f"minilm-{scheme}-b{batch}.so")
-            flags = [f"--gpu-arch={gpu_arch}", f"--quant={scheme}",
-                     f"--input-shape=input_ids={shape}", f"--input-shape=attention_mask={shape}"]
-            if scheme in ("w8a8", "fp8"):
-                flags.append(f"--calib-data={bench.minilm_calibration(work, batch, vocab)}")
-            compile_cuda(bindir, model, so, *flags)
-            tag = f"minilm_l3_b{batch}x128_{'fp32' if scheme == 'none' else scheme}"
-            device, wall = ours_ms(bindir, so, files, a.runs)
-            result["workloads"][tag] = {"ours_ms": wall, "ours_device_ms": device}
-
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = os.path.join(bench.ROOT, "bench", "results",
-                       f"{stamp}-{result['machine']['hostname']}-gpu.json")
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    with open(out, "w") as f:
-        json.dump(result, f, indent=2)
-    print(f"GPU: {props.name} ({arch}), HBM copy bandwidth {hbm:.0f} GB/s")
-    w = result["workloads"]["int4_g128_1x4096x14336"]
-    print(f"int4_g128_1x4096x14336: ours {w['ours_ms']:.3f} ms = {w['ours_gbs']:.0f} GB/s "
-          f"({100 * w['ours_fraction_of_hbm']:.0f}% of HBM), torch bf16 GEMV "
-          f"{w['torch_bf16_gemv_ms']:.3f} ms, roofline {w['roofline_ms']:.3f} ms")
-    w = result["workloads"]["int8_gemm_4096x4096x4096"]
-    print(f"int8_gemm_4096x4096x4096: ours {w['ours_ms']:.3f} ms ({w['ours_tops']:.1f} TOP/s), "
-          f"torch int8 {w['torch_int8_ms']:.3f} ms, fp8 {w.get('torch_fp8_ms', float('nan')):.3f} "
-          f"ms, bf16 {w['torch_bf16_ms']:.3f} ms (ours at "
-          f"{100 * w['ours_fraction_of_torch_int8_fp8']:.1f}% of torch's best int8/fp8); "
-          f"{w['codes_differing_from_cpu']} output codes differ from the CPU module's"
-          + ("" if w["codes_differing_from_cpu"] == 0 else "  <-- WRONG RESULTS"))
-    if "fp8_gemm_4096x4096x4096" in result["workloads"]:
-        w = result["workloads"]["fp8_gemm_4096x4096x4096"]
-        print(f"fp8_gemm_4096x4096x4096: ours {w['ours_ms']:.3f} ms ({w['ours_tflops']:.1f} TFLOP/s), "
-              f"torch fp8 {w['torch_fp8_ms']:.3f} ms (ours at "
-              f"{100 * w['ours_fraction_of_torch_fp8']:.1f}%); largest difference from the CPU "
-              f"module {w['max_error_vs_cpu_relative']:.1e} of the output's range"
-              + ("" if w["max_error_vs_cpu_relative"] <= 1e-3 else "  <-- WRONG RESULTS"))
-    for name, w in result["workloads"].items():
-        if name.startswith("minilm"):
-            print(f"{name}: ours {w['ours_ms']:.3f} ms ({w['ours_device_ms']:.3f} ms on the GPU)")
-    print(f"wrote {os.path.relpath(out, bench.ROOT)}")
+    if a.step == "prepare":
+        prepare(a.build, a.dir, a.gpu_arch, a.parts.split(","))
+    elif a.step == "measure":
+        sys.exit(0 if measure(a.part, a.out) else 1)
+    elif a.step == "collect":
+        collect(a.files)
+    else:
+        try:
+            import torch
+        except ImportError:
+            print("bench --gpu: torch is not installed here: skipped")
+            return
+        if not torch.cuda.is_available():
+            print("bench --gpu: no CUDA GPU here (torch.cuda.is_available() is False): skipped")
+            return
+        arch = "sm_90" if torch.cuda.get_device_properties(0).major >= 9 else "sm_80"
+        parts = [x for x in a.parts.split(",") if arch == "sm_90" or "fp8" not in x]
+        root = tempfile.mkdtemp(prefix="qf-bench-gpu-")
+        prepare(a.build, root, arch, parts)
+        ok = [measure(os.path.join(root, x), os.path.join(root, "out")) for x in parts]
+        collect(sorted(glob.glob(os.path.join(root, "out", "*.json"))))
+        sys.exit(0 if all(ok) else 1)
 
 
 if __name__ == "__main__":
