@@ -542,13 +542,22 @@ def QfGpuMmaKernels : Pass<"qf-gpu-mma-kernels", "::mlir::func::FuncOp"> {
     and B tiles 64 deep staged through two shared-memory buffers, fragments
     loaded with 32-bit shared loads and multiplied by mma.sync m16n8k32:
     `nvvm.mma.sync` for integers (u8/s8 per operand, wrapping int32 sums),
-    the PTX instruction inline for E4M3 codes (f32 sums; sm_89 and later). A zeroing of C right before the product (a zero
+    the PTX instruction inline for E4M3 codes (f32 sums; sm_89 and later).
+    With `wgmma` (sm_90a: Hopper's warpgroup tensor-core instruction) the
+    block is one or two warpgroups of 64 rows each, the tiles are stored in
+    shared memory as wgmma's core matrices (8 rows x 16 bytes), and each
+    warpgroup issues `nvvm.wgmma.mma_async` m64nNk32 on shared-memory
+    descriptors for A and B. A zeroing of C right before the product (a zero
     fill, or a copy of a zero-filled buffer) is folded into the
     accumulators' start; then, when C is a temporary read only by one
     elementwise op after it (the requantization or dequantization), that
     op's body runs on each accumulator in the epilogue and C is never
     written.
   }];
+  let options = [
+    Option<"wgmma", "wgmma", "bool", "false",
+           "use wgmma (sm_90a) instead of mma.sync">
+  ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::vector::VectorDialect", "::mlir::NVVM::NVVMDialect",

@@ -56,7 +56,8 @@ constexpr int64_t kChunk = 16;                   // bytes per global load
 constexpr int64_t kChunksPerRow = kStepK / kChunk;
 
 /// Square block tiles (bm == bn): A's and B's tiles are copied by the same
-/// thread-to-chunk assignment.
+/// thread-to-chunk assignment. With wgmma, warpsM counts warpgroups (each
+/// 4 warps over 64 rows and all bn columns) and warpsN is 4.
 struct Tiling {
   int64_t bm, bn, warpsM, warpsN;
   int64_t threads() const { return 32 * warpsM * warpsN; }
@@ -64,13 +65,15 @@ struct Tiling {
   int64_t warpCols() const { return bn / warpsN; }
 };
 
-/// 128x128 blocks of 8 warps (64x32 each) when there are enough of them to
-/// fill a large GPU (132 SMs on an H100); otherwise 64x64 blocks of 4 warps
-/// (32x32 each), four times the blocks.
-Tiling chooseTiling(int64_t M, int64_t N) {
-  if (llvm::divideCeil(M, 128) * llvm::divideCeil(N, 128) >= 132)
-    return {128, 128, 2, 4};
-  return {64, 64, 2, 2};
+/// 128x128 blocks of 8 warps when there are enough of them to fill a large
+/// GPU (132 SMs on an H100): mma.sync 2x4 warps of 64x32, or 2 warpgroups
+/// of 64x128; otherwise 64x64 blocks of 4 warps (mma.sync 2x2 of 32x32, or
+/// one warpgroup), four times the blocks.
+Tiling chooseTiling(int64_t M, int64_t N, bool wgmma) {
+  bool large = llvm::divideCeil(M, 128) * llvm::divideCeil(N, 128) >= 132;
+  if (wgmma)
+    return large ? Tiling{128, 128, 2, 4} : Tiling{64, 64, 1, 4};
+  return large ? Tiling{128, 128, 2, 4} : Tiling{64, 64, 2, 2};
 }
 
 /// An integer 0 or a float +0 (what the accumulators start from).
@@ -251,8 +254,9 @@ std::optional<Epilogue> fusableEpilogue(linalg::GenericOp product, Value c) {
 
 class KernelBuilder {
 public:
-  KernelBuilder(OpBuilder &b, Location loc, const lowering::MmaContraction &op, Tiling tiling)
-      : b(b), loc(loc), op(op), tl(tiling) {
+  KernelBuilder(OpBuilder &b, Location loc, const lowering::MmaContraction &op, Tiling tiling,
+                bool wgmma)
+      : b(b), loc(loc), op(op), tl(tiling), wgmma(wgmma) {
     auto cType = cast<MemRefType>(op.c.getType());
     M = cType.getDimSize(0);
     N = cType.getDimSize(1);
@@ -278,6 +282,10 @@ private:
   SmallVector<Value> loadChunks(Value src, Value row0, int64_t limit, Value step);
   void storeChunks(Value smem, Value stage, ValueRange chunks);
   Value mma(ArrayRef<Value> a, ArrayRef<Value> bRegs, Value acc);
+  /// One 64-deep step of the warpgroup's wgmma on shared-memory stage
+  /// `stage`: two m64n(bn)k32 on A rows [64 wg, +64) and all of B, issued
+  /// and committed, not waited for.
+  Value wgmmaStep(Value smemBase, Value stage, Value warpgroup, Value acc);
   /// The epilogue op's body on C's element (row, col), its result stored.
   void emitEpilogue(const Epilogue &e, Value row, Value col, Value acc);
 
@@ -285,6 +293,7 @@ private:
   Location loc;
   const lowering::MmaContraction &op;
   Tiling tl;
+  bool wgmma;
   int64_t M = 0, N = 0, K = 0;
   Type accElement; // C's: i32 or f32
   Value tid;
@@ -311,9 +320,14 @@ SmallVector<Value> KernelBuilder::loadChunks(Value src, Value row0, int64_t limi
 }
 
 void KernelBuilder::storeChunks(Value smem, Value stage, ValueRange chunks) {
-  for (auto [pos, chunk] : llvm::zip(chunkPos, chunks))
-    vector::StoreOp::create(b, loc, chunk, smem, ValueRange{stage, pos.first, pos.second},
-                            /*nontemporal=*/false, llvm::MaybeAlign(kChunk));
+  for (auto [pos, chunk] : llvm::zip(chunkPos, chunks)) {
+    // wgmma's layout: [stage][16-byte column][row], a row's 16 bytes at
+    // 4 * row words (see the shared-memory comment in build).
+    SmallVector<Value> at = {stage, pos.first, pos.second};
+    if (wgmma)
+      at = {stage, arith::DivUIOp::create(b, loc, pos.second, cst(4)), mul(pos.first, 4)};
+    vector::StoreOp::create(b, loc, chunk, smem, at, /*nontemporal=*/false, llvm::MaybeAlign(kChunk));
+  }
 }
 
 Value KernelBuilder::mma(ArrayRef<Value> a, ArrayRef<Value> bRegs, Value acc) {
@@ -353,12 +367,71 @@ Value KernelBuilder::mma(ArrayRef<Value> a, ArrayRef<Value> bRegs, Value acc) {
   return vector::FromElementsOp::create(b, loc, cast<VectorType>(acc.getType()), d);
 }
 
+/// A wgmma shared-memory matrix descriptor (PTX ISA, "Matrix Descriptor
+/// Format"; no swizzle): start address, leading byte offset (between core
+/// matrices adjacent in K) and stride byte offset (adjacent in M or N),
+/// each in 16-byte units.
+static Value wgmmaDescriptor(OpBuilder &b, Location loc, Value address, int64_t leading,
+                             int64_t stride) {
+  Type i64 = b.getI64Type();
+  auto c = [&](int64_t v) { return arith::ConstantIntOp::create(b, loc, i64, v); };
+  Value start = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, address, c(4)),
+                                      c(0x3FFF));
+  return arith::OrIOp::create(b, loc, start, c(((leading >> 4) << 16) | ((stride >> 4) << 32)));
+}
+
+Value KernelBuilder::wgmmaStep(Value smemBase, Value stage, Value warpgroup, Value acc) {
+  Type i64 = b.getI64Type();
+  auto c = [&](int64_t v) { return arith::ConstantIntOp::create(b, loc, i64, v); };
+  int64_t leadA = tl.bm * 16 + 32, leadB = tl.bn * 16 + 32;
+  Value stage64 = arith::IndexCastOp::create(b, loc, i64, stage);
+  Value baseA = arith::AddIOp::create(b, loc, smemBase,
+                                      arith::MulIOp::create(b, loc, stage64, c(4 * leadA)));
+  // A's rows of this warpgroup: 64 rows of 16 bytes further.
+  baseA = arith::AddIOp::create(
+      b, loc, baseA,
+      arith::MulIOp::create(b, loc, arith::IndexCastOp::create(b, loc, i64, warpgroup), c(64 * 16)));
+  Value baseB = arith::AddIOp::create(
+      b, loc, c(2 * 4 * leadA),
+      arith::AddIOp::create(b, loc, smemBase, arith::MulIOp::create(b, loc, stage64, c(4 * leadB))));
+  bool e4m3 = op.isFloat();
+  auto type = [&](lowering::MmaElement e) {
+    return e == lowering::MmaElement::e4m3 ? NVVM::WGMMATypes::e4m3
+           : e == lowering::MmaElement::u8 ? NVVM::WGMMATypes::u8
+                                           : NVVM::WGMMATypes::s8;
+  };
+  NVVM::WgmmaFenceAlignedOp::create(b, loc);
+  for (int64_t kk = 0; kk < kStepK / 32; ++kk) {
+    // k 32 kk .. 32 kk + 31: the 16-byte columns 2 kk and 2 kk + 1.
+    Value descA = wgmmaDescriptor(b, loc, arith::AddIOp::create(b, loc, baseA, c(2 * kk * leadA)),
+                                  leadA, 128);
+    Value descB = wgmmaDescriptor(b, loc, arith::AddIOp::create(b, loc, baseB, c(2 * kk * leadB)),
+                                  leadB, 128);
+    acc = NVVM::WgmmaMmaAsyncOp::create(
+        b, loc, acc.getType(), acc, descA, descB,
+        NVVM::MMAShapeAttr::get(b.getContext(), 64, tl.bn, 32), type(op.aElement), type(op.bElement),
+        e4m3 ? NVVM::WGMMATypes::f32 : NVVM::WGMMATypes::s32, NVVM::WGMMAScaleOut::one,
+        NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
+        NVVM::MMALayout::col, /*satfinite=*/nullptr);
+  }
+  NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+  return acc;
+}
+
 void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
   MLIRContext *ctx = b.getContext();
   Type i32 = b.getI32Type();
   auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  auto smemA = MemRefType::get({2, tl.bm, kRowWords}, i32, MemRefLayoutAttrInterface(), wg);
-  auto smemB = MemRefType::get({2, tl.bn, kRowWords}, i32, MemRefLayoutAttrInterface(), wg);
+  // mma.sync: [stage][row][80 bytes], a row's 64 bytes and 16 of padding.
+  // wgmma: [stage][16-byte column][rows x 16 bytes + 32]: the core matrices
+  // (8 rows x 16 bytes) of rows 8i..8i+7 are 128 bytes apart (the stride
+  // byte offset), a row's next 16 bytes a column further (the leading byte
+  // offset: 16 bm + 32, the padding puts the 4 threads storing one row's
+  // columns in different banks).
+  auto smemA = wgmma ? MemRefType::get({2, kChunksPerRow, tl.bm * 4 + 8}, i32, MemRefLayoutAttrInterface(), wg)
+                     : MemRefType::get({2, tl.bm, kRowWords}, i32, MemRefLayoutAttrInterface(), wg);
+  auto smemB = wgmma ? MemRefType::get({2, kChunksPerRow, tl.bn * 4 + 8}, i32, MemRefLayoutAttrInterface(), wg)
+                     : MemRefType::get({2, tl.bn, kRowWords}, i32, MemRefLayoutAttrInterface(), wg);
   int64_t bytesA = smemA.getNumElements() * 4, bytesB = smemB.getNumElements() * 4;
   Value one = cst(1);
   // Dynamic shared memory: its symbol is 16-byte aligned, as the 16-byte
@@ -371,6 +444,14 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
       b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), MemRefLayoutAttrInterface(), wg));
   Value As = memref::ViewOp::create(b, loc, smemA, smem, cst(0), ValueRange{});
   Value Bs = memref::ViewOp::create(b, loc, smemB, smem, cst(bytesA), ValueRange{});
+  // After the tiles' stores, before the barrier: wgmma reads shared memory
+  // through the async proxy, which ordinary stores must be fenced for.
+  auto syncStores = [&] {
+    if (wgmma)
+      NVVM::FenceProxyOp::create(b, loc, NVVM::ProxyKind::async_shared,
+                                 NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+    gpu::BarrierOp::create(b, loc);
+  };
 
   tid = launch.getThreadIds().x;
   Value c32 = cst(32), c4 = cst(4);
@@ -396,22 +477,41 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
     SmallVector<Value> bc = loadChunks(op.b, n0, N, zero);
     storeChunks(As, zero, a);
     storeChunks(Bs, zero, bc);
-    gpu::BarrierOp::create(b, loc);
+    syncStores();
   }
 
-  int64_t mTiles = tl.warpRows() / 16, nTiles = tl.warpCols() / 8;
+  // The thread's accumulators as (i, j) tiles of 16 x 8 (m16n8 fragments,
+  // register r of a tile at (row g + 8 (r / 2), column 2 t + r % 2)): for
+  // mma.sync a vector<4> per tile; for wgmma the warp's 16 rows of its
+  // warpgroup's 64 x bn, one struct of bn / 2 values, tile j at 4 j.
+  int64_t mTiles = wgmma ? 1 : tl.warpRows() / 16, nTiles = tl.warpCols() / 8;
   Value rowBase = add(m0, mul(wm, tl.warpRows())), colBase = add(n0, mul(wn, tl.warpCols()));
+  if (wgmma) {
+    rowBase = add(m0, mul(warp, 16));
+    colBase = n0;
+    nTiles = tl.bn / 8;
+  }
   auto accType = VectorType::get({4}, accElement);
-  // The C element of fragment register r of tile (i, j).
+  auto structType =
+      LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(nTiles * 4, accElement));
   auto cRow = [&](int64_t i, int64_t r) { return add(add(rowBase, cst(i * 16 + 8 * (r / 2))), g); };
   auto cCol = [&](int64_t j, int64_t r) { return add(add(colBase, cst(j * 8 + r % 2)), mul(t, 2)); };
+  auto element = [&](ValueRange accs, int64_t i, int64_t j, int64_t r) -> Value {
+    if (wgmma)
+      return LLVM::ExtractValueOp::create(b, loc, accs[0], j * 4 + r);
+    return vector::ExtractOp::create(b, loc, accs[i * nTiles + j], r);
+  };
   SmallVector<Value> acc;
+  if (wgmma)
+    acc.push_back(LLVM::ZeroOp::create(b, loc, structType));
   for (int64_t i = 0; i < mTiles; ++i)
     for (int64_t j = 0; j < nTiles; ++j) {
-      if (zeroInit) {
+      if (zeroInit && !wgmma) {
         acc.push_back(arith::ConstantOp::create(b, loc, b.getZeroAttr(accType)));
         continue;
       }
+      if (zeroInit)
+        continue;
       SmallVector<Value> init;
       for (int64_t r = 0; r < 4; ++r) {
         Value row = cRow(i, r), col = cCol(j, r);
@@ -423,8 +523,17 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
         init.push_back(arith::SelectOp::create(
             b, loc, in, v, arith::ConstantOp::create(b, loc, b.getZeroAttr(accElement))));
       }
+      if (wgmma) {
+        for (int64_t r = 0; r < 4; ++r)
+          acc[0] = LLVM::InsertValueOp::create(b, loc, acc[0], init[r], j * 4 + r);
+        continue;
+      }
       acc.push_back(vector::FromElementsOp::create(b, loc, accType, init));
     }
+  Value smemBase;
+  if (wgmma)
+    smemBase = arith::IndexCastOp::create(
+        b, loc, b.getI64Type(), memref::ExtractAlignedPointerAsIndexOp::create(b, loc, smem));
 
   auto loop = scf::ForOp::create(b, loc, zero, cst(steps), one, acc,
                                  [](OpBuilder &nb, Location l, Value, ValueRange args) {
@@ -442,7 +551,7 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
     SmallVector<Value> nextA = loadChunks(op.a, m0, M, nextStep);
     SmallVector<Value> nextB = loadChunks(op.b, n0, N, nextStep);
     SmallVector<Value> accs(loop.getRegionIterArgs());
-    for (int64_t ks = 0; ks < kStepK / 32; ++ks) {
+    for (int64_t ks = 0; !wgmma && ks < kStepK / 32; ++ks) {
       Value word = add(t, cst(ks * 8));
       Value word4 = add(word, c4);
       auto ld = [&](Value smem, Value row, Value w) {
@@ -462,9 +571,15 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
         for (int64_t j = 0; j < nTiles; ++j)
           accs[i * nTiles + j] = mma(aRegs[i], bRegs[j], accs[i * nTiles + j]);
     }
+    if (wgmma)
+      accs[0] = wgmmaStep(smemBase, cur, wm, accs[0]);
+    // (The next stage's stores overlap the wgmma, which reads the other
+    // stage; its results are waited for before the barrier.)
     storeChunks(As, next, nextA);
     storeChunks(Bs, next, nextB);
-    gpu::BarrierOp::create(b, loc);
+    if (wgmma)
+      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+    syncStores();
     yield->setOperands(accs);
   }
 
@@ -481,15 +596,16 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
     auto ifOp = scf::IfOp::create(b, loc, in, /*withElseRegion=*/false);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
   };
+  SmallVector<Value> results(loop.getResults());
   for (int64_t i = 0; i < mTiles; ++i)
     for (int64_t j = 0; j < nTiles; ++j) {
-      Value tile = loop.getResult(i * nTiles + j);
       if (epilogue) {
         for (int64_t r = 0; r < 4; ++r) {
           OpBuilder::InsertionGuard inStore(b);
           Value row = cRow(i, r), col = cCol(j, r);
+          Value v = element(results, i, j, r);
           guardPoint(row, col, guardCols || N % 2 != 0);
-          emitEpilogue(*epilogue, row, col, vector::ExtractOp::create(b, loc, tile, r));
+          emitEpilogue(*epilogue, row, col, v);
         }
         continue;
       }
@@ -497,23 +613,20 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
       for (int64_t r = 0; r < 4; r += 2) {
         Value row = cRow(i, r), col = cCol(j, r);
         OpBuilder::InsertionGuard inStore(b);
+        Value v0 = element(results, i, j, r), v1 = element(results, i, j, r + 1);
         guardPoint(row, col, guardCols);
         if (N % 2 == 0) {
-          Value pair = vector::FromElementsOp::create(
-              b, loc, VectorType::get({2}, accElement),
-              ValueRange{vector::ExtractOp::create(b, loc, tile, r),
-                         vector::ExtractOp::create(b, loc, tile, r + 1)});
+          Value pair = vector::FromElementsOp::create(b, loc, VectorType::get({2}, accElement),
+                                                      ValueRange{v0, v1});
           vector::StoreOp::create(b, loc, pair, op.c, ValueRange{row, col}, false, llvm::MaybeAlign(8));
           continue;
         }
         // An odd N: the pair's second column may be past the end.
-        memref::StoreOp::create(b, loc, vector::ExtractOp::create(b, loc, tile, r), op.c,
-                                ValueRange{row, col});
+        memref::StoreOp::create(b, loc, v0, op.c, ValueRange{row, col});
         Value col1 = add(col, one);
         auto second = scf::IfOp::create(b, loc, lt(col1, N), false);
         b.setInsertionPointToStart(&second.getThenRegion().front());
-        memref::StoreOp::create(b, loc, vector::ExtractOp::create(b, loc, tile, r + 1), op.c,
-                                ValueRange{row, col1});
+        memref::StoreOp::create(b, loc, v1, op.c, ValueRange{row, col1});
       }
     }
 }
@@ -575,7 +688,8 @@ struct QfGpuMmaKernelsPass : impl::QfGpuMmaKernelsBase<QfGpuMmaKernelsPass> {
         }
       OpBuilder b(op);
       auto cType = cast<MemRefType>(m.c.getType());
-      KernelBuilder(b, op.getLoc(), m, chooseTiling(cType.getDimSize(0), cType.getDimSize(1)))
+      KernelBuilder(b, op.getLoc(), m, chooseTiling(cType.getDimSize(0), cType.getDimSize(1), wgmma),
+                    wgmma)
           .build(/*zeroInit=*/zeroInit != nullptr, epilogue ? &*epilogue : nullptr);
       if (zeroInit)
         eraseZeroInit(zeroInit);

@@ -143,9 +143,11 @@ bool findGpuTarget(llvm::StringRef arch, GpuTarget &out, std::string &error) {
 
 std::vector<PipelineStage> cudaPipelineStages(const GpuTarget &gpu, bool withHost) {
   // sm_90 needs PTX ISA 8.0, its fp8 mma.sync 8.4; sm_80 takes 7.0 (LLVM's
-  // default for it is older).
+  // default for it is older). On sm_90 the products run on wgmma, which
+  // only the arch-specific target sm_90a (Hopper itself) has.
   bool sm90 = gpu.arch == "sm_90";
   std::string ptx = sm90 ? "+ptx84" : "+ptx70";
+  std::string chip = sm90 ? "sm_90a" : gpu.arch;
   std::vector<PipelineStage> stages = {
       {"lower qf to linalg",
        // fp8 products go to tensor cores where there are fp8 ones (sm_89+).
@@ -159,13 +161,15 @@ std::vector<PipelineStage> cudaPipelineStages(const GpuTarget &gpu, bool withHos
       // The host's allocations, launches and frees go on one stream
       // (gpu-async-region), synchronized at the end of the entry.
       {"map loops to GPU kernels",
-       "func.func(qf-gpu-mma-kernels,qf-gpu-vectorize-loops,qf-gpu-warp-reductions,qf-gpu-map-loops),"
+       "func.func(qf-gpu-mma-kernels{wgmma=" + std::string(sm90 ? "1" : "0") +
+           "},qf-gpu-vectorize-loops,qf-gpu-warp-reductions,qf-gpu-map-loops),"
        "gpu-kernel-outlining,"
        "qf-gpu-merge-kernel-modules,func.func(gpu-async-region),canonicalize,cse"},
       {"lower kernels to NVVM",
-       "nvvm-attach-target{chip=" + gpu.arch + " features=" + ptx + " O=3 l=" + gpu.libdevice +
+       "nvvm-attach-target{chip=" + chip + " features=" + ptx + " O=3 l=" + gpu.libdevice +
            "},gpu.module(expand-strided-metadata,lower-affine,convert-scf-to-cf,"
-           "convert-gpu-to-nvvm,canonicalize,cse,reconcile-unrealized-casts)"},
+           // convert-nvvm-to-llvm: NVVM ops written as PTX (wgmma.mma_async).
+           "convert-gpu-to-nvvm,convert-nvvm-to-llvm,canonicalize,cse,reconcile-unrealized-casts)"},
       {"emit PTX", "gpu-module-to-binary{format=isa}"},
   };
   if (withHost)

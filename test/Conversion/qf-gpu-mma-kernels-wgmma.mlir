@@ -1,0 +1,89 @@
+// RUN: quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-gpu-mma-kernels{wgmma=1},canonicalize,cse))' | FileCheck %s
+
+#a = affine_map<(d0, d1, d2) -> (d0, d2)>
+#b = affine_map<(d0, d1, d2) -> (d1, d2)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// wgmma (sm_90a) on the ragged QDQ product (M = 200, N = 136, K = 80 after a
+// zero fill): 64x64 blocks of one warpgroup (128 threads) in a 3 x 4 grid.
+// Shared memory per operand and stage: 4 columns of 16 bytes, each 64 rows
+// x 16 bytes + 32 (264 words), 2 x 2 x 4224 = 16896 bytes. A chunk of row r,
+// column kc is stored at [stage, kc, 4 r]. Each 64-deep step: wgmma.fence,
+// two m64n64k32 (u8 A, s8 B; descriptors with leading byte offset 64 x 16 +
+// 32 = 1056 (field 66) and stride 128 (field 8): 8 << 32 | 66 << 16 =
+// 34364063744), commit; then the next stage's stores, the wait, the proxy
+// fence and the barrier. The accumulators (a struct of 32 i32) start at
+// zero; the epilogue reads them by llvm.extractvalue.
+// CHECK-LABEL: func @edges
+// CHECK-NOT: linalg.fill
+// CHECK: %[[ZERO:.*]] = llvm.mlir.zero : !llvm.struct<(i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32)>
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c3, {{.*}} = %c4, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c128, {{.*}} = %c1, {{.*}} = %c1) dynamic_shared_memory_size %c16896_i32
+// CHECK: %[[SMEM:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// CHECK: %[[AS:.*]] = memref.view %[[SMEM]][%c0][] : {{.*}} to memref<2x4x264xi32, #gpu.address_space<workgroup>>
+// CHECK: %[[BS:.*]] = memref.view %[[SMEM]][%c8448][] : {{.*}} to memref<2x4x264xi32, #gpu.address_space<workgroup>>
+// CHECK: vector.store {{.*}}, %[[AS]][%c0, {{.*}}, {{.*}}] {alignment = 16 : i64}
+// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// CHECK-NEXT: gpu.barrier
+// CHECK: memref.extract_aligned_pointer_as_index %[[SMEM]]
+// CHECK: scf.for %{{.*}} = %c0 to %c2 step %c1 iter_args(%{{.*}} = %[[ZERO]])
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK: arith.ori %{{.*}}, %c34364063744_i64 : i64
+// CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 32>, D[<s32>, <one>], A[<u8>, <one>, <row>], B[<s8>, <one>, <col>]
+// CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 32>
+// CHECK-NOT: nvvm.wgmma.mma_async
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: vector.store
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK-NEXT: nvvm.fence.proxy
+// CHECK-NEXT: gpu.barrier
+// CHECK: scf.yield
+// CHECK: llvm.extractvalue %{{.*}}[0]
+// CHECK: vector.store {{.*}}, %arg2[{{.*}}] {alignment = 8 : i64} : memref<200x136xi32>, vector<2xi32>
+// CHECK: gpu.terminator
+func.func @edges(%A: memref<200x80xi8>, %B: memref<136x80xi8>, %C: memref<200x136xi32>) {
+  %c0 = arith.constant 0 : i32
+  linalg.fill ins(%c0 : i32) outs(%C : memref<200x136xi32>)
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]} ins(%A, %B : memref<200x80xi8>, memref<136x80xi8>) outs(%C : memref<200x136xi32>) {
+  ^bb0(%x: i8, %y: i8, %acc: i32):
+    %ex = arith.extui %x : i8 to i32
+    %ey = arith.extsi %y : i8 to i32
+    %p = arith.muli %ex, %ey : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(d0, d1, d2) -> (d0, d2)>
+#b = affine_map<(d0, d1, d2) -> (d1, d2)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// 2048 x 2048 E4M3 (256 blocks: 128x128 of two warpgroups, 256 threads):
+// each warpgroup's A descriptor 64 rows (1024 bytes) further, B's region
+// after A's two stages (2 x 4 x (128 x 16 + 32) = 16640 bytes), m64n128k32
+// with f32 sums; the accumulators (64 f32) start from C, loaded per
+// fragment element (no fill before).
+// CHECK-LABEL: func @large_e4m3
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c16, {{.*}} = %c16, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c256, {{.*}} = %c1, {{.*}} = %c1) dynamic_shared_memory_size %c33280_i32
+// CHECK: memref.load %arg2
+// CHECK: llvm.insertvalue
+// CHECK: scf.for
+// CHECK: arith.muli %{{.*}}, %c1024_i64 : i64
+// CHECK: arith.addi %{{.*}}, %c16640_i64 : i64
+// CHECK-COUNT-2: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 32>, D[<f32>, <one>], A[<e4m3>, <one>, <row>], B[<e4m3>, <one>, <col>]
+// CHECK-NOT: nvvm.wgmma.mma_async
+// CHECK: scf.yield
+// CHECK: vector.store {{.*}} : memref<2048x2048xf32>, vector<2xf32>
+func.func @large_e4m3(%A: memref<2048x256xi8>, %B: memref<2048x256xi8>, %C: memref<2048x2048xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]} ins(%A, %B : memref<2048x256xi8>, memref<2048x256xi8>) outs(%C : memref<2048x2048xf32>) attrs = {qf.e4m3_mma} {
+  ^bb0(%x: i8, %y: i8, %acc: f32):
+    %fx = arith.uitofp %x : i8 to f32
+    %fy = arith.uitofp %y : i8 to f32
+    %p = arith.mulf %fx, %fy : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}
