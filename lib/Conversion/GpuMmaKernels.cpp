@@ -1,8 +1,10 @@
 //===- GpuMmaKernels.cpp - the qf-gpu-mma-kernels pass --------------------===//
 //
 // An 8-bit product of the form in GpuMma.h becomes one gpu.launch running
-// it on tensor cores (mma.sync.m16n8k32: s8/u8 with int32 sums on sm_80 and
-// later, E4M3 with f32 sums on sm_89 and later):
+// it on tensor cores: mma.sync.m16n8k32 (s8/u8 with int32 sums on sm_80 and
+// later, E4M3 with f32 sums on sm_89 and later), described first, or with
+// the `wgmma` option Hopper's wgmma (sm_90a; see wgmmaStep and the shared
+// layout in build):
 //
 //   grid (N/BN, M/BM), one BM x BN tile of C per block, 2x2 or 2x4 warps
 //   each holding a (BM/2) x (BN/warpsN) tile of C in registers;
