@@ -18,13 +18,15 @@ is in three steps, each runnable alone:
   bench_gpu.py all BUILD [--runs N]  all three on a machine with both
 
 Parts (first the ones the issue's floors need):
-  gemm      int8 GEMM 4096^3 (QDQ u8 x s8 -> u8; every output code against
-            the CPU module's) and, on sm_90, fp8 GEMM 4096^3 (--quant=fp8):
-            device time against torch._int_mm, torch._scaled_mm in fp8 E4M3
-            and bf16 matmul; before any time, the tensor-core kernels' outputs
-            at 200x80x136 (64x64 blocks, ragged) and 2048x256x2048 (128x128)
-            against CPU modules: int8 code for code, fp8 within 1e-3 of the
-            output's range (only f32 summation order differs)
+  gemm      int8 GEMM 4096^3 (QDQ u8 x s8 -> u8) and, on sm_90, fp8 GEMM
+            4096^3 (--quant=fp8): device time against torch._int_mm,
+            torch._scaled_mm in fp8 E4M3 and bf16 matmul; on sm_90 the int8
+            GEMM both with wgmma and with mma.sync (sm_80 modules). Before any
+            time, each kernel's outputs at 200x80x136 (64x64 blocks, ragged)
+            and 2048x256x2048 (128x128) against CPU modules (int8 code for
+            code, fp8 within 1e-3 of the output's range: only f32 summation
+            order differs), and the 4096^3 int8 outputs of the two kernels
+            against each other (or the CPU module's, with one kernel)
   gemv      int4 g128 GEMV 1x4096x14336 against the HBM copy bandwidth and
             torch's bf16 GEMV; its output against the CPU module's
   minilm-<scheme>-b1   the real model on the GPU against ONNX Runtime fp32
@@ -113,10 +115,14 @@ class Part:
 
 
 def prepare_gemm(root, build, work, arch):
+    """On sm_90 both tensor-core kernels, wgmma (sm_90 modules) and mma.sync
+    (sm_80 modules, which Hopper runs too), are checked and timed side by
+    side; fp8 has wgmma only (sm_80 has no fp8 tensor cores)."""
     p = Part(root, "gemm", build)
-    gpu = ["--target=cuda", f"--gpu-arch={arch}"]
-    kinds = ["int8"] + (["fp8"] if arch == "sm_90" else [])
-    for kind in kinds:
+    archs = [arch] + (["sm_80"] if arch == "sm_90" else [])
+    kernel = {"sm_90": "wgmma", "sm_80": "mma_sync"}
+    calibrated = lambda tag, x: ["--quant=fp8", f"--calib-data={calibration(work, tag, x)}"]
+    for kind in ["int8"] + (["fp8"] if arch == "sm_90" else []):
         for M, K, N in ((200, 80, 136), (2048, 256, 2048)):
             tag = f"{kind}_{M}x{K}x{N}"
             if kind == "int8":
@@ -124,34 +130,47 @@ def prepare_gemm(root, build, work, arch):
                 inputs, flags, compare = {"a": p.save(tag + "_a.npy", a)}, [], "exact"
             else:
                 model, x = bench.float_gemm_model(work, M, K, N)
-                calib = os.path.join(work, f"calib-{tag}", "s0")
-                os.makedirs(calib, exist_ok=True)
-                np.save(os.path.join(calib, "x.npy"), x)
-                inputs = {"x": p.save(tag + "_x.npy", x)}
-                flags, compare = ["--quant=fp8", f"--calib-data={os.path.dirname(calib)}"], "range:1e-3"
-            p.manifest["checks"].append({"name": tag, "module": p.compile(model, tag, *gpu, *flags),
-                                         "inputs": inputs,
-                                         "reference_module": p.compile(model, tag + "-cpu", *flags, CPU_REF),
-                                         "compare": compare})
+                inputs, flags, compare = {"x": p.save(tag + "_x.npy", x)}, calibrated(tag, x), "range:1e-3"
+            cpu = p.compile(model, tag + "-cpu", *flags, CPU_REF)
+            for gpu_arch in archs if kind == "int8" else [arch]:
+                name = f"{tag}_{kernel[gpu_arch]}"
+                p.manifest["checks"].append({
+                    "name": name, "module": p.compile(model, name, "--target=cuda", f"--gpu-arch={gpu_arch}", *flags),
+                    "inputs": inputs, "reference_module": cpu, "compare": compare})
     M = K = N = 4096
+    ops = 2.0 * M * K * N
     model, a = bench.int8_gemm_model(work, M, K, N)
     inputs = {"a": {"uniform_u8": [M, K], "seed": 0}}
-    p.manifest["checks"].append({"name": "int8_4096", "module": p.compile(model, "int8_4096", *gpu),
-                                 "inputs": inputs, "reference_module": p.compile(model, "int8_4096-cpu", CPU_REF),
+    so = {k: p.compile(model, f"int8_4096_{kernel[k]}", "--target=cuda", f"--gpu-arch={k}") for k in archs}
+    # The 4096^3 outputs: the CPU module's where there is one kernel, the
+    # other kernel's (both exact integer arithmetic) where there are two.
+    ref = so["sm_80"] if len(archs) == 2 else p.compile(model, "int8_4096-cpu", CPU_REF)
+    p.manifest["checks"].append({"name": "int8_4096", "module": so[arch], "inputs": inputs,
+                                 "reference_module": ref, "reference_device": "cuda" if len(archs) == 2 else "cpu",
                                  "compare": "exact"})
-    p.manifest["timings"].append({"name": "int8_gemm_4096x4096x4096", "module": "int8_4096.so",
-                                  "inputs": inputs, "runs": 20, "ops": 2.0 * M * K * N})
+    for k in archs:
+        suffix = "" if k == arch else "_" + kernel[k]
+        # Timed only when this kernel's checks passed.
+        requires = [c["name"] for c in p.manifest["checks"] if c["name"].endswith(kernel[k])] + ["int8_4096"]
+        p.manifest["timings"].append({"name": "int8_gemm_4096x4096x4096" + suffix, "module": so[k],
+                                      "inputs": inputs, "runs": 20, "ops": ops, "requires": requires})
     if arch == "sm_90":
         model, x = bench.float_gemm_model(work, M, K, N)
-        calib = os.path.join(work, "calib-fp8_4096", "s0")
-        os.makedirs(calib, exist_ok=True)
-        np.save(os.path.join(calib, "x.npy"), x)
-        so = p.compile(model, "fp8_4096", *gpu, "--quant=fp8", f"--calib-data={os.path.dirname(calib)}")
-        p.manifest["timings"].append({"name": "fp8_gemm_4096x4096x4096", "module": so,
-                                      "inputs": {"x": {"normal_f32": [M, K], "seed": 1}}, "runs": 20,
-                                      "ops": 2.0 * M * K * N})
+        fp8 = p.compile(model, "fp8_4096", "--target=cuda", f"--gpu-arch={arch}", *calibrated("fp8_4096", x))
+        p.manifest["timings"].append({"name": "fp8_gemm_4096x4096x4096", "module": fp8,
+                                      "inputs": {"x": {"normal_f32": [M, K], "seed": 1}}, "runs": 20, "ops": ops,
+                                      "requires": [c["name"] for c in p.manifest["checks"]
+                                                   if c["name"].startswith("fp8")]})
     p.manifest["peers"] = [{"gemm": [M, K, N]}]
     p.finish()
+
+
+def calibration(work, tag, x):
+    """A --calib-data directory holding the one sample `x`."""
+    d = os.path.join(work, "calib-" + tag)
+    os.makedirs(os.path.join(d, "s0"), exist_ok=True)
+    np.save(os.path.join(d, "s0", "x.npy"), x)
+    return d
 
 
 def prepare_gemv(root, build, work, arch):
@@ -340,7 +359,8 @@ def measure(part_dir, out):
         inputs = materialize(part_dir, work, c["inputs"])
         got = run_module(part_dir, c["module"], "cuda", inputs, os.path.join(work, "gpu"))
         if "reference_module" in c:
-            ref = run_module(part_dir, c["reference_module"], "cpu", inputs, os.path.join(work, "cpu"))
+            ref = run_module(part_dir, c["reference_module"], c.get("reference_device", "cpu"), inputs,
+                             os.path.join(work, "ref"))
         else:
             ref = {k: np.load(os.path.join(part_dir, f)) for k, f in c["reference"].items()}
         rows = {k: compare(got[k], r, c["compare"]) for k, r in ref.items()}
@@ -356,9 +376,11 @@ def measure(part_dir, out):
         peers.update(torch_peers(spec, 50))
     result["peers"] = peers
     for t in m["timings"]:
-        # A time only counts with right answers.
-        if failed:
-            break
+        # A time only counts with right answers: the checks it names, or
+        # all of the part's.
+        if set(t.get("requires", [c["name"] for c in m["checks"]])) & set(failed):
+            print(f"time  {t['name']:28s} not taken: its checks failed")
+            continue
         inputs = materialize(part_dir, work, t["inputs"])
         device, wall = run_module(part_dir, t["module"], "cuda", inputs, None, t["runs"])
         w = {"ours_ms": device, "ours_wall_ms": wall}
@@ -382,7 +404,7 @@ def measure(part_dir, out):
     path = os.path.join(out, m["part"] + ".json")
     with open(path, "w") as f:
         json.dump(result, f, indent=2)
-    print(f"wrote {path}" + (f"; FAILED checks: {', '.join(failed)} (no times taken)" if failed else ""))
+    print(f"wrote {path}" + (f"; FAILED checks: {', '.join(failed)}" if failed else ""))
     return not failed
 
 

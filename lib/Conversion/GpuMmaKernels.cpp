@@ -508,12 +508,11 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
     acc.push_back(LLVM::ZeroOp::create(b, loc, structType));
   for (int64_t i = 0; i < mTiles; ++i)
     for (int64_t j = 0; j < nTiles; ++j) {
-      if (zeroInit && !wgmma) {
-        acc.push_back(arith::ConstantOp::create(b, loc, b.getZeroAttr(accType)));
+      if (zeroInit) {
+        if (!wgmma) // (wgmma's struct starts at zero above)
+          acc.push_back(arith::ConstantOp::create(b, loc, b.getZeroAttr(accType)));
         continue;
       }
-      if (zeroInit)
-        continue;
       SmallVector<Value> init;
       for (int64_t r = 0; r < 4; ++r) {
         Value row = cRow(i, r), col = cCol(j, r);
