@@ -547,7 +547,8 @@ def QfGpuMmaKernels : Pass<"qf-gpu-mma-kernels", "::mlir::func::FuncOp"> {
     block is one or two warpgroups of 64 rows each, the tiles are stored in
     shared memory as wgmma's core matrices (8 rows x 16 bytes), and each
     warpgroup issues `nvvm.wgmma.mma_async` m64nNk32 on shared-memory
-    descriptors for A and B. A zeroing of C right before the product (a zero
+    descriptors for A and B; the tiles arrive by `nvgpu.device_async_copy`
+    (cp.async) 3 or 4 stages ahead. A zeroing of C right before the product (a zero
     fill, or a copy of a zero-filled buffer) is folded into the
     accumulators' start; then, when C is a temporary read only by one
     elementwise op after it (the requantization or dequantization), that
@@ -561,7 +562,7 @@ def QfGpuMmaKernels : Pass<"qf-gpu-mma-kernels", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::vector::VectorDialect", "::mlir::NVVM::NVVMDialect",
-                           "::mlir::LLVM::LLVMDialect"];
+                           "::mlir::LLVM::LLVMDialect", "::mlir::nvgpu::NVGPUDialect"];
 }
 
 def QfGpuVectorizeLoops : Pass<"qf-gpu-vectorize-loops", "::mlir::func::FuncOp"> {

@@ -3,7 +3,8 @@
 // An 8-bit product of the form in GpuMma.h becomes one gpu.launch running
 // it on tensor cores: mma.sync.m16n8k32 (s8/u8 with int32 sums on sm_80 and
 // later, E4M3 with f32 sums on sm_89 and later), described first, or with
-// the `wgmma` option Hopper's wgmma (sm_90a; see wgmmaStep and the shared
+// the `wgmma` option Hopper's wgmma (sm_90a: tiles copied by cp.async 3
+// steps ahead into 3 or 4 stages; see copyStage, wgmmaStep and the shared
 // layout in build):
 //
 //   grid (N/BN, M/BM), one BM x BN tile of C per block, 2x2 or 2x4 warps
@@ -259,6 +260,10 @@ public:
   KernelBuilder(OpBuilder &b, Location loc, const lowering::MmaContraction &op, Tiling tiling,
                 bool wgmma)
       : b(b), loc(loc), op(op), tl(tiling), wgmma(wgmma) {
+    // wgmma: as many stages as fit 48 KB for 64x64 blocks (4 x 8448 bytes),
+    // 3 for 128x128 (49920 bytes: the runtime raises the launch's limit).
+    if (wgmma)
+      stages = tl.bm == 128 ? 3 : 4;
     auto cType = cast<MemRefType>(op.c.getType());
     M = cType.getDimSize(0);
     N = cType.getDimSize(1);
@@ -282,8 +287,14 @@ private:
   /// i8; the tile's rows start at `row0`) at K step `step`, as
   /// vector<4xi32>: rows past `limit` clamped, k past K zero.
   SmallVector<Value> loadChunks(Value src, Value row0, int64_t limit, Value step);
+  /// mma.sync: the chunks into shared-memory stage `stage`.
   void storeChunks(Value smem, Value stage, ValueRange chunks);
   Value mma(ArrayRef<Value> a, ArrayRef<Value> bRegs, Value acc);
+  /// wgmma: cp.async of the thread's 16-byte chunks of the block's tiles
+  /// of A and B at K step `step` into shared-memory stage `stage` (rows
+  /// past M / N clamped, k past K zero-filled), committed as one group.
+  /// Returns the group's token.
+  Value copyStage(Value smemA, Value smemB, Value m0, Value n0, Value step, Value stage);
   /// One 64-deep step of the warpgroup's wgmma on shared-memory stage
   /// `stage`: two m64n(bn)k32 on A rows [64 wg, +64) and all of B, issued
   /// and committed, not waited for.
@@ -297,7 +308,8 @@ private:
   Tiling tl;
   bool wgmma;
   int64_t M = 0, N = 0, K = 0;
-  Type accElement; // C's: i32 or f32
+  int64_t stages = 2; // shared-memory stages (wgmma: 3 or 4)
+  Type accElement;    // C's: i32 or f32
   Value tid;
   SmallVector<std::pair<Value, Value>> chunkPos; // (row, word) of each chunk
 };
@@ -322,14 +334,9 @@ SmallVector<Value> KernelBuilder::loadChunks(Value src, Value row0, int64_t limi
 }
 
 void KernelBuilder::storeChunks(Value smem, Value stage, ValueRange chunks) {
-  for (auto [pos, chunk] : llvm::zip(chunkPos, chunks)) {
-    // wgmma's layout: [stage][16-byte column][row], a row's 16 bytes at
-    // 4 * row words (see the shared-memory comment in build).
-    SmallVector<Value> at = {stage, pos.first, pos.second};
-    if (wgmma)
-      at = {stage, arith::DivUIOp::create(b, loc, pos.second, cst(4)), mul(pos.first, 4)};
-    vector::StoreOp::create(b, loc, chunk, smem, at, /*nontemporal=*/false, llvm::MaybeAlign(kChunk));
-  }
+  for (auto [pos, chunk] : llvm::zip(chunkPos, chunks))
+    vector::StoreOp::create(b, loc, chunk, smem, ValueRange{stage, pos.first, pos.second},
+                            /*nontemporal=*/false, llvm::MaybeAlign(kChunk));
 }
 
 Value KernelBuilder::mma(ArrayRef<Value> a, ArrayRef<Value> bRegs, Value acc) {
@@ -369,6 +376,31 @@ Value KernelBuilder::mma(ArrayRef<Value> a, ArrayRef<Value> bRegs, Value acc) {
   return vector::FromElementsOp::create(b, loc, cast<VectorType>(acc.getType()), d);
 }
 
+Value KernelBuilder::copyStage(Value smemA, Value smemB, Value m0, Value n0, Value step,
+                               Value stage) {
+  SmallVector<Value> tokens;
+  auto copy = [&](Value src, Value smem, Value row0, int64_t limit) {
+    for (auto [r, w] : chunkPos) {
+      Value row = arith::MinUIOp::create(b, loc, add(row0, r), cst(limit - 1));
+      Value column = arith::DivUIOp::create(b, loc, w, cst(4));
+      Value k = add(mul(step, kStepK), mul(w, 4));
+      Value kLoad = k, bytes;
+      if (K % kStepK) {
+        // Past K: nothing read (the address kept inside the row), 16 zeros written.
+        kLoad = arith::MinUIOp::create(b, loc, k, cst(K - kChunk));
+        bytes = arith::SelectOp::create(b, loc, lt(k, K), cst(kChunk), cst(0));
+      }
+      tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
+          b, loc, smem, ValueRange{stage, column, mul(r, kChunk)}, src, ValueRange{row, kLoad},
+          b.getIndexAttr(kChunk), bytes, b.getUnitAttr()));
+    }
+  };
+  copy(op.a, smemA, m0, M);
+  copy(op.b, smemB, n0, N);
+  return nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
+                                                 tokens);
+}
+
 /// A wgmma shared-memory matrix descriptor (PTX ISA, "Matrix Descriptor
 /// Format"; no swizzle): start address, leading byte offset (between core
 /// matrices adjacent in K) and stride byte offset (adjacent in M or N),
@@ -394,7 +426,7 @@ Value KernelBuilder::wgmmaStep(Value smemBase, Value stage, Value warpgroup, Val
       b, loc, baseA,
       arith::MulIOp::create(b, loc, arith::IndexCastOp::create(b, loc, i64, warpgroup), c(64 * 16)));
   Value baseB = arith::AddIOp::create(
-      b, loc, c(2 * 4 * leadA),
+      b, loc, c(stages * 4 * leadA),
       arith::AddIOp::create(b, loc, smemBase, arith::MulIOp::create(b, loc, stage64, c(4 * leadB))));
   bool e4m3 = op.isFloat();
   auto type = [&](lowering::MmaElement e) {
@@ -424,17 +456,21 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
   MLIRContext *ctx = b.getContext();
   Type i32 = b.getI32Type();
   auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  // mma.sync: [stage][row][80 bytes], a row's 64 bytes and 16 of padding.
-  // wgmma: [stage][16-byte column][rows x 16 bytes + 32]: the core matrices
-  // (8 rows x 16 bytes) of rows 8i..8i+7 are 128 bytes apart (the stride
-  // byte offset), a row's next 16 bytes a column further (the leading byte
-  // offset: 16 bm + 32, the padding puts the 4 threads storing one row's
-  // columns in different banks).
-  auto smemA = wgmma ? MemRefType::get({2, kChunksPerRow, tl.bm * 4 + 8}, i32, MemRefLayoutAttrInterface(), wg)
-                     : MemRefType::get({2, tl.bm, kRowWords}, i32, MemRefLayoutAttrInterface(), wg);
-  auto smemB = wgmma ? MemRefType::get({2, kChunksPerRow, tl.bn * 4 + 8}, i32, MemRefLayoutAttrInterface(), wg)
-                     : MemRefType::get({2, tl.bn, kRowWords}, i32, MemRefLayoutAttrInterface(), wg);
-  int64_t bytesA = smemA.getNumElements() * 4, bytesB = smemB.getNumElements() * 4;
+  // mma.sync: [stage][row][80 bytes] as i32, a row's 64 bytes and 16 of
+  // padding. wgmma: [stage][16-byte column][rows x 16 bytes + 32] bytes:
+  // the core matrices (8 rows x 16 bytes) of rows 8i..8i+7 are 128 bytes
+  // apart (the stride byte offset), a row's next 16 bytes a column further
+  // (the leading byte offset: 16 bm + 32, the padding puts the 4 threads
+  // copying one row's columns in different banks).
+  auto space = [&](int64_t rows) {
+    if (wgmma)
+      return MemRefType::get({stages, kChunksPerRow, rows * kChunk + 32}, b.getI8Type(),
+                             MemRefLayoutAttrInterface(), wg);
+    return MemRefType::get({2, rows, kRowWords}, i32, MemRefLayoutAttrInterface(), wg);
+  };
+  auto smemA = space(tl.bm), smemB = space(tl.bn);
+  int64_t bytesA = smemA.getNumElements() * smemA.getElementTypeBitWidth() / 8;
+  int64_t bytesB = smemB.getNumElements() * smemB.getElementTypeBitWidth() / 8;
   Value one = cst(1);
   // Dynamic shared memory: its symbol is 16-byte aligned, as the 16-byte
   // chunk stores need (a workgroup attribution of i32 is aligned to 4).
@@ -446,8 +482,8 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
       b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), MemRefLayoutAttrInterface(), wg));
   Value As = memref::ViewOp::create(b, loc, smemA, smem, cst(0), ValueRange{});
   Value Bs = memref::ViewOp::create(b, loc, smemB, smem, cst(bytesA), ValueRange{});
-  // After the tiles' stores, before the barrier: wgmma reads shared memory
-  // through the async proxy, which ordinary stores must be fenced for.
+  // After the tiles' writes, before the barrier: wgmma reads shared memory
+  // through the async proxy, which writes by threads must be fenced for.
   auto syncStores = [&] {
     if (wgmma)
       NVVM::FenceProxyOp::create(b, loc, NVVM::ProxyKind::async_shared,
@@ -474,7 +510,12 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
   }
   int64_t steps = llvm::divideCeil(K, kStepK);
   Value zero = cst(0);
-  {
+  // wgmma: the first stages - 1 steps' copies in flight (past the last
+  // step, its copy again: no branch).
+  Value group;
+  for (int64_t s = 0; wgmma && s < stages - 1; ++s)
+    group = copyStage(As, Bs, m0, n0, cst(std::min(s, steps - 1)), cst(s));
+  if (!wgmma) {
     SmallVector<Value> a = loadChunks(op.a, m0, M, zero);
     SmallVector<Value> bc = loadChunks(op.b, n0, N, zero);
     storeChunks(As, zero, a);
@@ -545,42 +586,51 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
     OpBuilder::InsertionGuard inLoop(b);
     b.setInsertionPoint(yield);
     Value step = loop.getInductionVar();
-    Value cur = arith::RemUIOp::create(b, loc, step, cst(2));
-    Value next = arith::SubIOp::create(b, loc, one, cur);
-    // The next step's tile (the last step reloads its own: no branch).
-    Value nextStep = arith::MinUIOp::create(b, loc, add(step, one), cst(steps - 1));
-    SmallVector<Value> nextA = loadChunks(op.a, m0, M, nextStep);
-    SmallVector<Value> nextB = loadChunks(op.b, n0, N, nextStep);
     SmallVector<Value> accs(loop.getRegionIterArgs());
-    for (int64_t ks = 0; !wgmma && ks < kStepK / 32; ++ks) {
-      Value word = add(t, cst(ks * 8));
-      Value word4 = add(word, c4);
-      auto ld = [&](Value smem, Value row, Value w) {
-        return memref::LoadOp::create(b, loc, smem, ValueRange{cur, row, w}).getResult();
-      };
-      SmallVector<SmallVector<Value>> aRegs, bRegs;
-      for (int64_t i = 0; i < mTiles; ++i) {
-        Value row = add(mul(wm, tl.warpRows()), add(g, cst(i * 16)));
-        Value row8 = add(row, cst(8));
-        aRegs.push_back({ld(As, row, word), ld(As, row8, word), ld(As, row, word4), ld(As, row8, word4)});
-      }
-      for (int64_t j = 0; j < nTiles; ++j) {
-        Value row = add(mul(wn, tl.warpCols()), add(g, cst(j * 8)));
-        bRegs.push_back({ld(Bs, row, word), ld(Bs, row, word4)});
-      }
-      for (int64_t i = 0; i < mTiles; ++i)
-        for (int64_t j = 0; j < nTiles; ++j)
-          accs[i * nTiles + j] = mma(aRegs[i], bRegs[j], accs[i * nTiles + j]);
-    }
-    if (wgmma)
-      accs[0] = wgmmaStep(smemBase, cur, wm, accs[0]);
-    // (The next stage's stores overlap the wgmma, which reads the other
-    // stage; its results are waited for before the barrier.)
-    storeChunks(As, next, nextA);
-    storeChunks(Bs, next, nextB);
-    if (wgmma)
+    if (wgmma) {
+      // This step's copies done (at most stages - 2 groups, the later
+      // steps', still in flight), for every thread (the barrier), which
+      // also means every warpgroup is done with the stage the step
+      // stages - 1 ahead is copied into: the one read last step. (The
+      // wait's token is not used by its lowering: the count says it all.)
+      nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(stages - 2));
+      syncStores();
+      Value ahead = add(step, cst(stages - 1));
+      copyStage(As, Bs, m0, n0, arith::MinUIOp::create(b, loc, ahead, cst(steps - 1)),
+                arith::RemUIOp::create(b, loc, ahead, cst(stages)));
+      accs[0] = wgmmaStep(smemBase, arith::RemUIOp::create(b, loc, step, cst(stages)), wm, accs[0]);
       NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-    syncStores();
+    } else {
+      Value cur = arith::RemUIOp::create(b, loc, step, cst(2));
+      Value next = arith::SubIOp::create(b, loc, one, cur);
+      // The next step's tile (the last step reloads its own: no branch).
+      Value nextStep = arith::MinUIOp::create(b, loc, add(step, one), cst(steps - 1));
+      SmallVector<Value> nextA = loadChunks(op.a, m0, M, nextStep);
+      SmallVector<Value> nextB = loadChunks(op.b, n0, N, nextStep);
+      for (int64_t ks = 0; ks < kStepK / 32; ++ks) {
+        Value word = add(t, cst(ks * 8));
+        Value word4 = add(word, c4);
+        auto ld = [&](Value smem, Value row, Value w) {
+          return memref::LoadOp::create(b, loc, smem, ValueRange{cur, row, w}).getResult();
+        };
+        SmallVector<SmallVector<Value>> aRegs, bRegs;
+        for (int64_t i = 0; i < mTiles; ++i) {
+          Value row = add(mul(wm, tl.warpRows()), add(g, cst(i * 16)));
+          Value row8 = add(row, cst(8));
+          aRegs.push_back({ld(As, row, word), ld(As, row8, word), ld(As, row, word4), ld(As, row8, word4)});
+        }
+        for (int64_t j = 0; j < nTiles; ++j) {
+          Value row = add(mul(wn, tl.warpCols()), add(g, cst(j * 8)));
+          bRegs.push_back({ld(Bs, row, word), ld(Bs, row, word4)});
+        }
+        for (int64_t i = 0; i < mTiles; ++i)
+          for (int64_t j = 0; j < nTiles; ++j)
+            accs[i * nTiles + j] = mma(aRegs[i], bRegs[j], accs[i * nTiles + j]);
+      }
+      storeChunks(As, next, nextA);
+      storeChunks(Bs, next, nextB);
+      syncStores();
+    }
     yield->setOperands(accs);
   }
 

@@ -168,8 +168,10 @@ std::vector<PipelineStage> cudaPipelineStages(const GpuTarget &gpu, bool withHos
       {"lower kernels to NVVM",
        "nvvm-attach-target{chip=" + chip + " features=" + ptx + " O=3 l=" + gpu.libdevice +
            "},gpu.module(expand-strided-metadata,lower-affine,convert-scf-to-cf,"
-           // convert-nvvm-to-llvm: NVVM ops written as PTX (wgmma.mma_async).
-           "convert-gpu-to-nvvm,convert-nvvm-to-llvm,canonicalize,cse,reconcile-unrealized-casts)"},
+           // convert-nvgpu-to-nvvm: cp.async; convert-nvvm-to-llvm: NVVM ops
+           // written as PTX (wgmma.mma_async).
+           "convert-nvgpu-to-nvvm,convert-gpu-to-nvvm,convert-nvvm-to-llvm,canonicalize,cse,"
+           "reconcile-unrealized-casts)"},
       {"emit PTX", "gpu-module-to-binary{format=isa}"},
   };
   if (withHost)

@@ -31,6 +31,8 @@ constexpr CUresult CUDA_SUCCESS = 0;
 constexpr int CU_JIT_ERROR_LOG_BUFFER = 5;
 constexpr int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
 constexpr int CU_JIT_OPTIMIZATION_LEVEL = 7;
+constexpr int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
+constexpr int32_t kDefaultSharedLimit = 48 << 10; // without opting in
 
 struct Driver {
   CUresult (*cuInit)(unsigned);
@@ -42,6 +44,7 @@ struct Driver {
   CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
   CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
                              unsigned, unsigned, CUstream, void **, void **);
+  CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
   CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
   CUresult (*cuMemFree)(CUdeviceptr);
   CUresult (*cuMemAllocAsync)(CUdeviceptr *, size_t, CUstream);
@@ -127,6 +130,7 @@ bool loadDriver(std::string &error) {
   sym(d->cuModuleUnload, "cuModuleUnload");
   sym(d->cuModuleGetFunction, "cuModuleGetFunction");
   sym(d->cuLaunchKernel, "cuLaunchKernel");
+  sym(d->cuFuncSetAttribute, "cuFuncSetAttribute");
   sym(d->cuMemAlloc, "cuMemAlloc_v2");
   sym(d->cuMemFree, "cuMemFree_v2");
   // The stream-ordered allocator (CUDA 11.2+): a buffer freed "on the
@@ -320,6 +324,13 @@ void mgpuLaunchKernel(void *fn, intptr_t gx, intptr_t gy, intptr_t gz, intptr_t 
         d->cuEventRecord(span.start, s) == CUDA_SUCCESS)
       span.open = true;
   }
+  // More than 48 KB of dynamic shared memory (the wgmma GEMM's three
+  // stages) must be opted into per kernel.
+  if (smem > kDefaultSharedLimit &&
+      !record(d->cuFuncSetAttribute(static_cast<CUfunction>(fn),
+                                    CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem),
+              "raising a kernel's shared memory limit"))
+    return;
   record(d->cuLaunchKernel(static_cast<CUfunction>(fn), gx, gy, gz, bx, by, bz, smem,
                            static_cast<CUstream>(stream), params, extra),
          "cuLaunchKernel");

@@ -19,13 +19,15 @@ namespace {
 struct Counts {
   int modules = 0, launches = 0, allocs = 0, frees = 0, copiesIn = 0, copiesOut = 0;
   int events = 0, eventsFreed = 0;
+  int sharedRaised = 0; // kernels whose shared memory limit was raised
   unsigned maxShared = 0; // the most dynamic shared memory a launch asked for
   ~Counts() {
     std::fprintf(stderr,
                  "mock-cuda: modules=%d launches=%d allocs=%d frees=%d live=%d "
-                 "host-to-device=%d device-to-host=%d max-shared=%u live-events=%d\n",
+                 "host-to-device=%d device-to-host=%d max-shared=%u live-events=%d "
+                 "shared-raised=%d\n",
                  modules, launches, allocs, frees, allocs - frees, copiesIn, copiesOut, maxShared,
-                 events - eventsFreed);
+                 events - eventsFreed, sharedRaised);
   }
 } counts;
 int context, module, function, stream, event; // addresses serve as handles
@@ -56,6 +58,13 @@ int cuLaunchKernel(void *, unsigned, unsigned, unsigned, unsigned, unsigned, uns
                    unsigned shared, void *, void **, void **) {
   ++counts.launches;
   counts.maxShared = shared > counts.maxShared ? shared : counts.maxShared;
+  return 0;
+}
+int cuFuncSetAttribute(void *, int attribute, int value) {
+  // Only the dynamic shared memory limit, and only up to an H100's 227 KB.
+  if (attribute != 8 || value > 227 * 1024)
+    return 1;
+  ++counts.sharedRaised;
   return 0;
 }
 int cuMemAlloc_v2(unsigned long long *p, size_t n) {
