@@ -19,7 +19,10 @@ static cl::opt<std::string> outputFile("o", cl::desc("Output shared object (PTX 
                                        cl::value_desc("file"), cl::Required, cl::cat(toolCategory));
 static cl::opt<std::string> target("target", cl::desc("Target: cpu, cuda"),
                                    cl::init("cpu"), cl::cat(toolCategory));
-static cl::opt<std::string> gpuArch("gpu-arch", cl::desc("NVIDIA GPU to generate code for (--target=cuda)"),
+static cl::opt<std::string> gpuArch("gpu-arch",
+                                    cl::desc("NVIDIA GPU to generate code for (--target=cuda): "
+                                             "sm_90 Hopper (PTX for sm_90a: wgmma, fp8), "
+                                             "sm_80 Ampere and later (mma.sync)"),
                                     cl::value_desc("sm_90|sm_80"), cl::init("sm_90"),
                                     cl::cat(toolCategory));
 static cl::opt<std::string> emit("emit",
