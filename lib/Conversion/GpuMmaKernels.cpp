@@ -283,6 +283,14 @@ private:
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, cst(y));
   }
 
+  /// Where the thread's chunk (r, w) (row r of the tile, word w of its 64
+  /// bytes) of a [limit, K] operand lies at K step `step`: the row clamped
+  /// to the last one, the chunk's k, and the k to read at (clamped to the
+  /// last chunk of the row; a chunk past K is zero).
+  struct ChunkSource {
+    Value row, k, kLoad;
+  };
+  ChunkSource chunkSource(Value row0, int64_t limit, Value r, Value w, Value step);
   /// The thread's 16-byte chunks of the block's tile of `src` ([limit, K]
   /// i8; the tile's rows start at `row0`) at K step `step`, as
   /// vector<4xi32>: rows past `limit` clamped, k past K zero.
@@ -314,19 +322,25 @@ private:
   SmallVector<std::pair<Value, Value>> chunkPos; // (row, word) of each chunk
 };
 
+KernelBuilder::ChunkSource KernelBuilder::chunkSource(Value row0, int64_t limit, Value r, Value w,
+                                                     Value step) {
+  Value row = arith::MinUIOp::create(b, loc, add(row0, r), cst(limit - 1));
+  Value k = add(mul(step, kStepK), mul(w, 4));
+  Value kLoad = K % kStepK ? arith::MinUIOp::create(b, loc, k, cst(K - kChunk)).getResult() : k;
+  return {row, k, kLoad};
+}
+
 SmallVector<Value> KernelBuilder::loadChunks(Value src, Value row0, int64_t limit, Value step) {
   auto bytes = VectorType::get({kChunk}, b.getI8Type());
   auto words = VectorType::get({kChunk / 4}, b.getI32Type());
   SmallVector<Value> out;
   for (auto [r, w] : chunkPos) {
-    Value row = arith::MinUIOp::create(b, loc, add(row0, r), cst(limit - 1));
-    Value k = add(mul(step, kStepK), mul(w, 4));
-    Value kLoad = K % kStepK ? arith::MinUIOp::create(b, loc, k, cst(K - kChunk)).getResult() : k;
-    Value v = vector::LoadOp::create(b, loc, bytes, src, ValueRange{row, kLoad},
+    ChunkSource at = chunkSource(row0, limit, r, w, step);
+    Value v = vector::LoadOp::create(b, loc, bytes, src, ValueRange{at.row, at.kLoad},
                                      /*nontemporal=*/false, llvm::MaybeAlign(kChunk));
     if (K % kStepK) {
       Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(bytes, b.getI8IntegerAttr(0)));
-      v = arith::SelectOp::create(b, loc, lt(k, K), v, zero);
+      v = arith::SelectOp::create(b, loc, lt(at.k, K), v, zero);
     }
     out.push_back(vector::BitCastOp::create(b, loc, words, v));
   }
@@ -381,17 +395,13 @@ Value KernelBuilder::copyStage(Value smemA, Value smemB, Value m0, Value n0, Val
   SmallVector<Value> tokens;
   auto copy = [&](Value src, Value smem, Value row0, int64_t limit) {
     for (auto [r, w] : chunkPos) {
-      Value row = arith::MinUIOp::create(b, loc, add(row0, r), cst(limit - 1));
+      ChunkSource at = chunkSource(row0, limit, r, w, step);
       Value column = arith::DivUIOp::create(b, loc, w, cst(4));
-      Value k = add(mul(step, kStepK), mul(w, 4));
-      Value kLoad = k, bytes;
-      if (K % kStepK) {
-        // Past K: nothing read (the address kept inside the row), 16 zeros written.
-        kLoad = arith::MinUIOp::create(b, loc, k, cst(K - kChunk));
-        bytes = arith::SelectOp::create(b, loc, lt(k, K), cst(kChunk), cst(0));
-      }
+      // Past K: nothing read (the address kept inside the row), 16 zeros written.
+      Value bytes = K % kStepK ? arith::SelectOp::create(b, loc, lt(at.k, K), cst(kChunk), cst(0)).getResult()
+                               : Value();
       tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
-          b, loc, smem, ValueRange{stage, column, mul(r, kChunk)}, src, ValueRange{row, kLoad},
+          b, loc, smem, ValueRange{stage, column, mul(r, kChunk)}, src, ValueRange{at.row, at.kLoad},
           b.getIndexAttr(kChunk), bytes, b.getUnitAttr()));
     }
   };
@@ -684,19 +694,12 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
 
 void KernelBuilder::emitEpilogue(const Epilogue &e, Value row, Value col, Value acc) {
   linalg::GenericOp g = e.op;
-  // Every loop but C's row and column ones is a unit dim.
-  SmallVector<Value> point(g.getNumLoops(), cst(0));
+  // Every loop but C's row and column ones is a unit dim (null: 0).
+  SmallVector<Value> point(g.getNumLoops());
   point[e.rowDim] = row;
   point[e.colDim] = col;
   auto at = [&](OpOperand *operand) {
-    SmallVector<Value> idx;
-    for (AffineExpr ex : g.getMatchingIndexingMap(operand).getResults()) {
-      if (auto d = dyn_cast<AffineDimExpr>(ex))
-        idx.push_back(point[d.getPosition()]);
-      else
-        idx.push_back(cst(cast<AffineConstantExpr>(ex).getValue()));
-    }
-    return idx;
+    return lowering::indicesAt(b, loc, g.getMatchingIndexingMap(operand), point);
   };
   Block &body = g.getRegion().front();
   IRMapping map;
