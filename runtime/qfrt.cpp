@@ -56,6 +56,8 @@ struct qfrt_module {
   void (*entry)(void **) = nullptr;
   bool cuda = false; // kernels on a CUDA GPU (qf_device "cuda")
   double lastDeviceMs = 0; // the last run's kernels (GPU modules)
+  void *flush = nullptr;   // qfrt_module_set_cold_cache's buffer (GPU modules)
+  size_t flushBytes = 0;
   std::vector<IoSpec> inputs, outputs;
   int threads = 1;
 };
@@ -324,8 +326,10 @@ qfrt_status qfrt_module_load(const char *path, qfrt_module **out) {
 void qfrt_module_free(qfrt_module *m) {
   if (!m)
     return;
-  if (m->cuda)
+  if (m->cuda) {
     qfrt::cuda::releaseConstants(m);
+    qfrt::cuda::freeDevice(m->flush);
+  }
   if (m->handle)
     dlclose(m->handle);
   delete m;
@@ -378,6 +382,33 @@ qfrt_status qfrt_module_set_num_threads(qfrt_module *m, int n) {
 
 int qfrt_module_num_threads(const qfrt_module *m) { return m ? m->threads : 0; }
 
+qfrt_status qfrt_module_set_cold_cache(qfrt_module *m, int on) {
+  if (!m)
+    return fail(QFRT_ERROR_INVALID_ARG, "null module");
+  if (!m->cuda)
+    return fail(QFRT_ERROR_INVALID_ARG, "a cold cache is for GPU modules; this one runs on the CPU");
+  if (!on || m->flush) {
+    if (!on) {
+      qfrt::cuda::freeDevice(m->flush);
+      m->flush = nullptr;
+      m->flushBytes = 0;
+    }
+    return QFRT_OK;
+  }
+  std::string err;
+  if (!qfrt::cuda::ensureDriver(err))
+    return fail(QFRT_ERROR_DEVICE, err);
+  // Four times the cache (256 MiB where the driver does not say its size):
+  // enough that none of what the last run left is still there.
+  size_t l2 = qfrt::cuda::l2CacheBytes();
+  m->flushBytes = l2 ? 4 * l2 : size_t(256) << 20;
+  if (!qfrt::cuda::allocDevice(m->flushBytes, &m->flush, err)) {
+    m->flushBytes = 0;
+    return fail(QFRT_ERROR_DEVICE, "a buffer to flush the GPU's cache with: " + err);
+  }
+  return QFRT_OK;
+}
+
 const char *qfrt_module_device(const qfrt_module *m) {
   return m && m->cuda ? "cuda" : "cpu";
 }
@@ -403,7 +434,9 @@ static qfrt_status runOnGpu(qfrt_module *m, const std::vector<void *> &host, siz
          (i >= numInputs || qfrt::cuda::copyToDevice(dev[i], host[i], spec(i).numBytes, err));
   if (ok) {
     qfrt::cuda::takeDeviceMs(); // what an earlier failed run left
+    qfrt::cuda::flushCacheBeforeNextRun(m->flush, m->flushBytes);
     m->entry(dev.data());
+    qfrt::cuda::flushCacheBeforeNextRun(nullptr, 0); // a run that launched nothing
     m->lastDeviceMs = qfrt::cuda::takeDeviceMs();
     err = qfrt::cuda::takeError();
     ok = err.empty();

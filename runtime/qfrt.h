@@ -86,6 +86,16 @@ const char *qfrt_module_device(const qfrt_module *module);
  * are in the run's wall time). 0 for CPU modules. */
 double qfrt_module_last_device_ms(const qfrt_module *module);
 
+/* GPU modules: with `on`, each run first overwrites a device buffer four
+ * times the GPU's L2 cache (allocated here, freed with the module), so its
+ * kernels read the weights and inputs from device memory, as a model larger
+ * than the cache does; for benchmarks of memory-bound kernels whose data
+ * would otherwise stay in the cache between runs. The write is queued
+ * before the run's start event and keeps the GPU busy while the host
+ * queues the first kernel, so the device time holds the kernels alone.
+ * A CPU module is refused (QFRT_ERROR_INVALID_ARG). Default: off. */
+qfrt_status qfrt_module_set_cold_cache(qfrt_module *module, int on);
+
 /* Threads used by run (default: all online cores). n < 1 is refused. */
 qfrt_status qfrt_module_set_num_threads(qfrt_module *module, int n);
 int qfrt_module_num_threads(const qfrt_module *module);

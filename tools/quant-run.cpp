@@ -1,7 +1,7 @@
 //===- quant-run.cpp - run a compiled Quantforge module -------------------===//
 //
 // quant-run MODULE.so [-i NAME=FILE.npy]... [-o DIR] [--bench=N] [--threads=N]
-//           [--device=cpu|cuda]
+//           [--device=cpu|cuda] [--cold]
 //
 //===----------------------------------------------------------------------===//
 #include "npy.h"
@@ -25,7 +25,9 @@ static int fail(const std::string &msg) {
 static void usage() {
   std::fprintf(stderr,
                "usage: quant-run MODULE.so [-i NAME=FILE.npy]... [-o DIR] "
-               "[--bench=N] [--threads=N] [--device=cpu|cuda]\n");
+               "[--bench=N] [--threads=N] [--device=cpu|cuda] [--cold]\n"
+               "  --cold  GPU modules: flush the GPU's L2 cache before each run, so the\n"
+               "          weights come from device memory (benchmarks of memory-bound kernels)\n");
 }
 
 /// A "Vm..."/"Rss..." field of /proc/self/status in KiB (0 where absent).
@@ -54,6 +56,7 @@ int main(int argc, char **argv) {
   std::string modulePath, outDir, device;
   std::map<std::string, std::string> inputFiles;
   int bench = 0, threads = 0;
+  bool cold = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](const std::string &flag, std::string &v) {
@@ -89,6 +92,8 @@ int main(int argc, char **argv) {
     } else if (value("--threads", v)) {
       if (!parsePositive(v, threads))
         return fail("bad --threads '" + v + "': expected a positive count");
+    } else if (a == "--cold") {
+      cold = true;
     } else if (value("--device", v)) {
       if (v != "cpu" && v != "cuda")
         return fail("unknown --device '" + v + "' (valid: cpu, cuda)");
@@ -123,6 +128,11 @@ int main(int argc, char **argv) {
   }
   if (threads)
     qfrt_module_set_num_threads(m, threads);
+  if (cold && qfrt_module_set_cold_cache(m, 1) != QFRT_OK) {
+    std::string msg = std::string("--cold: ") + qfrt_last_error();
+    qfrt_module_free(m);
+    return fail(msg);
+  }
 
   size_t nin = qfrt_module_num_inputs(m), nout = qfrt_module_num_outputs(m);
   std::vector<qfrt::NpyArray> ins(nin), outs(nout);

@@ -36,6 +36,18 @@ std::string takeError();
 /// first kernel to its synchronization, by CUDA events.
 double takeDeviceMs();
 
+/// Bytes of the GPU's L2 cache (0 if the driver cannot say).
+size_t l2CacheBytes();
+
+/// The next stream this thread launches a kernel on gets, before its first
+/// kernel and its start event, a write over the `bytes` at `dev` (a buffer
+/// larger than the L2 cache): the run's weights and inputs then come from
+/// device memory, as they do for a model larger than the cache, and the
+/// host has queued the first kernel while the write ran, so the device
+/// time holds the kernels alone, not that launch's host latency. Once per
+/// call; `dev` null cancels.
+void flushCacheBeforeNextRun(void *dev, size_t bytes);
+
 /// Device copies of the constants that qfrt_cuda_constant made while
 /// `owner` was set on this thread belong to it; releaseConstants(owner)
 /// frees them (the module is being unloaded).

@@ -8,7 +8,9 @@
 //
 // QF_MOCK_CUDA=reject-ptx makes every module load fail with a JIT log;
 // at exit a line "mock-cuda: ..." on stderr gives what was done. Events
-// are handles; the time between two is 0.25 ms for every pair.
+// are handles; the time between two is 0.25 ms for every pair. The L2
+// cache is 1 MiB; memsets are counted (memsets=, their largest memset-max=)
+// and write nothing.
 //
 //===----------------------------------------------------------------------===//
 #include <cstdio>
@@ -20,14 +22,16 @@ struct Counts {
   int modules = 0, launches = 0, allocs = 0, frees = 0, copiesIn = 0, copiesOut = 0;
   int events = 0, eventsFreed = 0;
   int sharedRaised = 0; // kernels whose shared memory limit was raised
+  int memsets = 0;
+  size_t memsetMax = 0;
   unsigned maxShared = 0; // the most dynamic shared memory a launch asked for
   ~Counts() {
     std::fprintf(stderr,
                  "mock-cuda: modules=%d launches=%d allocs=%d frees=%d live=%d "
                  "host-to-device=%d device-to-host=%d max-shared=%u live-events=%d "
-                 "shared-raised=%d\n",
+                 "shared-raised=%d memsets=%d memset-max=%zu\n",
                  modules, launches, allocs, frees, allocs - frees, copiesIn, copiesOut, maxShared,
-                 events - eventsFreed, sharedRaised);
+                 events - eventsFreed, sharedRaised, memsets, memsetMax);
   }
 } counts;
 int context, module, function, stream, event; // addresses serve as handles
@@ -36,6 +40,12 @@ int context, module, function, stream, event; // addresses serve as handles
 extern "C" {
 int cuInit(unsigned) { return 0; }
 int cuDeviceGet(int *d, int) { *d = 0; return 0; }
+int cuDeviceGetAttribute(int *v, int attribute, int) {
+  if (attribute != 38) // CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE
+    return 1;
+  *v = 1 << 20;
+  return 0;
+}
 int cuDevicePrimaryCtxRetain(void **c, int) { *c = &context; return 0; }
 int cuCtxSetCurrent(void *) { return 0; }
 int cuModuleLoadDataEx(void **m, const void *ptx, unsigned n, int *options, void **values) {
@@ -87,6 +97,11 @@ int cuMemcpyHtoD_v2(unsigned long long d, const void *h, size_t n) {
 int cuMemcpyDtoH_v2(void *h, unsigned long long d, size_t n) {
   ++counts.copiesOut;
   std::memcpy(h, reinterpret_cast<void *>(d), n);
+  return 0;
+}
+int cuMemsetD8Async(unsigned long long, unsigned char, size_t n, void *) {
+  ++counts.memsets;
+  counts.memsetMax = n > counts.memsetMax ? n : counts.memsetMax;
   return 0;
 }
 int cuStreamCreate(void **s, unsigned) { *s = &stream; return 0; }
