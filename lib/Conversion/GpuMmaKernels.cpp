@@ -4,8 +4,9 @@
 // it on tensor cores: mma.sync.m16n8k32 (s8/u8 with int32 sums on sm_80 and
 // later, E4M3 with f32 sums on sm_89 and later), described first, or with
 // the `wgmma` option Hopper's wgmma (sm_90a: tiles copied by cp.async 3
-// steps ahead into 3 or 4 stages; see copyStage, wgmmaStep and the shared
-// layout in build):
+// steps ahead into 5 stages, one step's wgmma in flight while the next is
+// issued; see copyStage, wgmmaStep and the loop and shared layout in
+// build):
 //
 //   grid (N/BN, M/BM), one BM x BN tile of C per block, 2x2 or 2x4 warps
 //   each holding a (BM/2) x (BN/warpsN) tile of C in registers;
@@ -57,6 +58,7 @@ constexpr int64_t kStepK = 64;                   // K bytes per stage
 constexpr int64_t kRowWords = (kStepK + 16) / 4; // a padded shared row, in words
 constexpr int64_t kChunk = 16;                   // bytes per global load
 constexpr int64_t kChunksPerRow = kStepK / kChunk;
+constexpr int64_t kLookahead = 3; // wgmma: K steps copied ahead of the one multiplied
 
 /// Square block tiles (bm == bn): A's and B's tiles are copied by the same
 /// thread-to-chunk assignment. With wgmma, warpsM counts warpgroups (each
@@ -260,10 +262,12 @@ public:
   KernelBuilder(OpBuilder &b, Location loc, const lowering::MmaContraction &op, Tiling tiling,
                 bool wgmma)
       : b(b), loc(loc), op(op), tl(tiling), wgmma(wgmma) {
-    // wgmma: as many stages as fit 48 KB for 64x64 blocks (4 x 8448 bytes),
-    // 3 for 128x128 (49920 bytes: the runtime raises the launch's limit).
+    // wgmma: 5 stages, copies 3 steps ahead (kLookahead) of the step
+    // multiplied while the last step's wgmma may still read its own: 42240
+    // bytes at 64x64, 83200 at 128x128 (the runtime raises the launch's
+    // limit past 48 KB; two blocks still fit an SM's 227 KB).
     if (wgmma)
-      stages = tl.bm == 128 ? 3 : 4;
+      stages = kLookahead + 2;
     auto cType = cast<MemRefType>(op.c.getType());
     M = cType.getDimSize(0);
     N = cType.getDimSize(1);
@@ -316,7 +320,7 @@ private:
   Tiling tl;
   bool wgmma;
   int64_t M = 0, N = 0, K = 0;
-  int64_t stages = 2; // shared-memory stages (wgmma: 3 or 4)
+  int64_t stages = 2; // shared-memory stages (wgmma: kLookahead + 2)
   Type accElement;    // C's: i32 or f32
   Value tid;
   SmallVector<std::pair<Value, Value>> chunkPos; // (row, word) of each chunk
@@ -520,10 +524,10 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
   }
   int64_t steps = llvm::divideCeil(K, kStepK);
   Value zero = cst(0);
-  // wgmma: the first stages - 1 steps' copies in flight (past the last
+  // wgmma: the first kLookahead steps' copies in flight (past the last
   // step, its copy again: no branch).
   Value group;
-  for (int64_t s = 0; wgmma && s < stages - 1; ++s)
+  for (int64_t s = 0; wgmma && s < kLookahead; ++s)
     group = copyStage(As, Bs, m0, n0, cst(std::min(s, steps - 1)), cst(s));
   if (!wgmma) {
     SmallVector<Value> a = loadChunks(op.a, m0, M, zero);
@@ -598,18 +602,22 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
     Value step = loop.getInductionVar();
     SmallVector<Value> accs(loop.getRegionIterArgs());
     if (wgmma) {
-      // This step's copies done (at most stages - 2 groups, the later
-      // steps', still in flight), for every thread (the barrier), which
-      // also means every warpgroup is done with the stage the step
-      // stages - 1 ahead is copied into: the one read last step. (The
-      // wait's token is not used by its lowering: the count says it all.)
-      nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(stages - 2));
+      // Step s: its copies done (at most kLookahead - 1 groups, the later
+      // steps', still in flight) for every thread (the barrier). Each
+      // warpgroup left step s - 1 with only that step's wgmma in flight,
+      // so past the barrier every warpgroup is done reading step s - 2's
+      // stage, which step s + kLookahead's copies (kLookahead + 2 stages)
+      // overwrite. Then step s's wgmma is issued and step s - 1's waited
+      // for: the tensor cores always have the next step queued. (The
+      // copies' wait token is not used by its lowering: the count says it
+      // all.)
+      nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(kLookahead - 1));
       syncStores();
-      Value ahead = add(step, cst(stages - 1));
+      Value ahead = add(step, cst(kLookahead));
       copyStage(As, Bs, m0, n0, arith::MinUIOp::create(b, loc, ahead, cst(steps - 1)),
                 arith::RemUIOp::create(b, loc, ahead, cst(stages)));
       accs[0] = wgmmaStep(smemBase, arith::RemUIOp::create(b, loc, step, cst(stages)), wm, accs[0]);
-      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
     } else {
       Value cur = arith::RemUIOp::create(b, loc, step, cst(2));
       Value next = arith::SubIOp::create(b, loc, one, cur);
@@ -643,6 +651,8 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
     }
     yield->setOperands(accs);
   }
+  if (wgmma) // the last step's wgmma, before its accumulators are read
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
 
   bool guardRows = M % tl.bm != 0, guardCols = N % tl.bn != 0;
   // Opens an scf.if on (row, col) being inside C where the grid overhangs.

@@ -7,7 +7,7 @@
 // wgmma (sm_90a) on the ragged QDQ product (M = 200, N = 136, K = 80 after a
 // zero fill): 64x64 blocks of one warpgroup (128 threads) in a 3 x 4 grid.
 // Shared memory per operand and stage: 4 columns of 16 bytes, each 64 rows
-// x 16 bytes + 32 (1056 bytes); 4 stages, 2 x 4 x 4224 = 33792 bytes. A
+// x 16 bytes + 32 (1056 bytes); 5 stages, 2 x 5 x 4224 = 42240 bytes. A
 // chunk of row r, column kc is copied by cp.async (L1 bypassed) to
 // [stage, kc, 16 r], zero-filled past K (80 = 64 + 16: a byte count
 // operand). Three steps' copies are in flight before the loop (the third,
@@ -15,15 +15,17 @@
 // groups, fences for the async proxy, meets the barrier, copies the step 3
 // ahead, then wgmma.fence, two m64n64k32 (u8 A, s8 B; descriptors with
 // leading byte offset 1056 (field 66) and stride 128 (field 8): 8 << 32 |
-// 66 << 16 = 34364063744), commit and wait. The accumulators (a struct of
-// 32 i32) start at zero; the epilogue reads them by llvm.extractvalue.
+// 66 << 16 = 34364063744), commit, and waits for the step before's wgmma
+// only (1 group left in flight); after the loop, for all. The accumulators
+// (a struct of 32 i32) start at zero; the epilogue reads them by
+// llvm.extractvalue.
 // CHECK-LABEL: func @edges
 // CHECK-NOT: linalg.fill
 // CHECK: %[[ZERO:.*]] = llvm.mlir.zero : !llvm.struct<(i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32)>
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c3, {{.*}} = %c4, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c128, {{.*}} = %c1, {{.*}} = %c1) dynamic_shared_memory_size %c33792_i32
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c3, {{.*}} = %c4, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c128, {{.*}} = %c1, {{.*}} = %c1) dynamic_shared_memory_size %c42240_i32
 // CHECK: %[[SMEM:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
-// CHECK: %[[AS:.*]] = memref.view %[[SMEM]][%c0][] : {{.*}} to memref<4x4x1056xi8, #gpu.address_space<workgroup>>
-// CHECK: %[[BS:.*]] = memref.view %[[SMEM]][%c16896][] : {{.*}} to memref<4x4x1056xi8, #gpu.address_space<workgroup>>
+// CHECK: %[[AS:.*]] = memref.view %[[SMEM]][%c0][] : {{.*}} to memref<5x4x1056xi8, #gpu.address_space<workgroup>>
+// CHECK: %[[BS:.*]] = memref.view %[[SMEM]][%c21120][] : {{.*}} to memref<5x4x1056xi8, #gpu.address_space<workgroup>>
 // CHECK: nvgpu.device_async_copy %arg0[{{.*}}], %[[AS]][%c0, {{.*}}], 16, %{{.*}} {bypassL1}
 // CHECK-COUNT-3: nvgpu.device_async_copy
 // CHECK: nvgpu.device_async_create_group
@@ -41,8 +43,9 @@
 // CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 32>
 // CHECK-NOT: nvvm.wgmma.mma_async
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
-// CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 1
 // CHECK-NEXT: scf.yield
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK: llvm.extractvalue %{{.*}}[0]
 // CHECK: vector.store {{.*}}, %arg2[{{.*}}] {alignment = 8 : i64} : memref<200x136xi32>, vector<2xi32>
 // CHECK: gpu.terminator
@@ -67,22 +70,22 @@ func.func @edges(%A: memref<200x80xi8>, %B: memref<136x80xi8>, %C: memref<200x13
 #c = affine_map<(d0, d1, d2) -> (d0, d1)>
 
 // 2048 x 2048 E4M3 (256 blocks: 128x128 of two warpgroups, 256 threads):
-// 3 stages of 2 x 4 x (128 x 16 + 32) bytes (49920 in all: over the 48 KB a
+// 5 stages of 2 x 4 x (128 x 16 + 32) bytes (83200 in all: over the 48 KB a
 // launch gets without opting in, which the runtime does), K = 256 without
 // a tail (no byte counts); each warpgroup's A descriptor 64 rows (1024
-// bytes) further, B's region after A's three stages (3 x 4 x 2080 = 24960
+// bytes) further, B's region after A's five stages (5 x 4 x 2080 = 41600
 // bytes), m64n128k32 with f32 sums; the accumulators (64 f32) start from
 // C, loaded per fragment element (no fill before).
 // CHECK-LABEL: func @large_e4m3
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c16, {{.*}} = %c16, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c256, {{.*}} = %c1, {{.*}} = %c1) dynamic_shared_memory_size %c49920_i32
-// CHECK: memref.view {{.*}} to memref<3x4x2080xi8, #gpu.address_space<workgroup>>
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c16, {{.*}} = %c16, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c256, {{.*}} = %c1, {{.*}} = %c1) dynamic_shared_memory_size %c83200_i32
+// CHECK: memref.view {{.*}} to memref<5x4x2080xi8, #gpu.address_space<workgroup>>
 // CHECK: nvgpu.device_async_copy %arg0[{{.*}}], %{{.*}}[%c0, {{.*}}], 16 {bypassL1}
 // CHECK: memref.load %arg2
 // CHECK: llvm.insertvalue
 // CHECK: scf.for
-// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
+// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 2 : i32}
 // CHECK: arith.muli %{{.*}}, %c1024_i64 : i64
-// CHECK: arith.addi %{{.*}}, %c24960_i64 : i64
+// CHECK: arith.addi %{{.*}}, %c41600_i64 : i64
 func.func @large_e4m3(%A: memref<2048x256xi8>, %B: memref<2048x256xi8>, %C: memref<2048x2048xf32>) {
   linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]} ins(%A, %B : memref<2048x256xi8>, memref<2048x256xi8>) outs(%C : memref<2048x2048xf32>) attrs = {qf.e4m3_mma} {
   ^bb0(%x: i8, %y: i8, %acc: f32):
