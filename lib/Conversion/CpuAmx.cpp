@@ -20,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 #include "qf/Dialect/Qf/Passes.h"
 #include "LinalgBuilders.h"
+#include "ConstantInit.h"
 
 #include "mlir/Dialect/AMX/AMXDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -39,6 +40,7 @@ namespace qf {
 
 namespace {
 using lowering::block;
+using lowering::rootBuffer;
 
 /// `v` with the dims of each group merged (contiguous memrefs only).
 FailureOr<Value> collapse(OpBuilder &b, Location loc, Value v,
@@ -47,63 +49,6 @@ FailureOr<Value> collapse(OpBuilder &b, Location loc, Value v,
   if (!memref::CollapseShapeOp::isGuaranteedCollapsible(t, groups))
     return failure();
   return memref::CollapseShapeOp::create(b, loc, v, groups).getResult();
-}
-
-/// The buffer a view reads (through reshapes, subviews, casts).
-Value rootBuffer(Value v) {
-  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
-    v = view.getViewSource();
-  return v;
-}
-
-/// The op that last wrote `buffer` before `at`, when every op in between
-/// that touches memory is a linalg op not reading or writing `buffer` (or, with
-/// `readsOk`, only reading it); null otherwise.
-Operation *lastWriter(Operation *at, Value buffer, bool readsOk) {
-  auto touches = [&](Operation *o) {
-    bool found = false;
-    o->walk([&](Operation *inner) {
-      found |= llvm::any_of(inner->getOperands(), [&](Value v) { return rootBuffer(v) == buffer; });
-    });
-    return found;
-  };
-  for (Operation *o = at->getPrevNode(); o; o = o->getPrevNode()) {
-    if (isMemoryEffectFree(o) || isa<memref::AllocOp>(o))
-      continue;
-    auto l = dyn_cast<linalg::LinalgOp>(o);
-    if (!l) { // loops and the like: fine when they never name the buffer
-      if (touches(o))
-        return nullptr;
-      continue;
-    }
-    if (llvm::any_of(l.getDpsInits(), [&](Value v) { return rootBuffer(v) == buffer; }))
-      return o;
-    if (!readsOk && llvm::any_of(l->getOperands(), [&](Value v) { return rootBuffer(v) == buffer; }))
-      return nullptr;
-  }
-  return nullptr;
-}
-
-bool isZeroFill(Operation *o) {
-  auto fill = dyn_cast_or_null<linalg::FillOp>(o);
-  return fill && matchPattern(fill.value(), m_Zero());
-}
-
-/// What zeroes `product`'s accumulator right before it: a zero fill of it, or
-/// a copy into it of a zero-filled buffer (several products sharing one fill
-/// after CSE); null when it holds anything else.
-Operation *zeroInitOf(linalg::GenericOp product) {
-  // Whole buffers only: the written value is the accumulator itself.
-  Value acc = product.getDpsInits()[0];
-  Operation *w = lastWriter(product, rootBuffer(acc), /*readsOk=*/false);
-  if (isZeroFill(w))
-    return cast<linalg::FillOp>(w).getOutputs()[0] == acc ? w : nullptr;
-  auto copy = dyn_cast_or_null<linalg::CopyOp>(w);
-  if (!copy || copy.getOutputs()[0] != acc)
-    return nullptr;
-  Value zeros = copy.getInputs()[0];
-  Operation *fill = lastWriter(copy, rootBuffer(zeros), /*readsOk=*/true);
-  return isZeroFill(fill) && cast<linalg::FillOp>(fill).getOutputs()[0] == zeros ? copy : nullptr;
 }
 
 /// Erases fills of allocations nothing reads any more (their copies into
@@ -231,7 +176,7 @@ LogicalResult toAmx(IRRewriter &rw, linalg::GenericOp op) {
   Location loc = op.getLoc();
   // The fill of C with zeros right before the product (left a linalg.fill
   // by qf-cpu-tile-and-vectorize) is folded into the first K block.
-  Operation *zeroFill = zeroInitOf(op);
+  Operation *zeroFill = lowering::zeroInitOf(op, op.getDpsInits()[0]);
   linalg::GenericOp epilogue = fusableEpilogue(op, r[0], r[1] * 32);
   // The views and constants the epilogue reads move above the product.
   if (epilogue)

@@ -40,6 +40,7 @@
 //===----------------------------------------------------------------------===//
 #include "GpuKernels.h"
 #include "GpuMma.h"
+#include "ConstantInit.h"
 #include "qf/Dialect/Qf/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -81,84 +82,6 @@ Tiling chooseTiling(int64_t M, int64_t N, bool wgmma) {
   return large ? Tiling{128, 128, 2, 4} : Tiling{64, 64, 2, 2};
 }
 
-/// An integer 0 or a float +0 (what the accumulators start from).
-bool isZero(Value v) {
-  auto c = v.getDefiningOp<arith::ConstantOp>();
-  if (!c)
-    return false;
-  if (auto i = dyn_cast<IntegerAttr>(c.getValue()))
-    return i.getValue().isZero();
-  auto f = dyn_cast<FloatAttr>(c.getValue());
-  return f && f.getValue().isPosZero();
-}
-
-bool zeroesAll(Operation *op, Value c);
-
-/// Whether `copy` reads zeros: its source is an allocation zero-filled and
-/// not written between the fill and the copy (bufferization shares one zero
-/// buffer between products and copies it into each one's C; the last
-/// product may then reuse the buffer itself, after the copies).
-bool copiesZeros(linalg::CopyOp copy) {
-  Value z = copy.getInputs()[0];
-  if (!z.getDefiningOp<memref::AllocOp>())
-    return false;
-  // z and its views: any other op using one of them may write z.
-  SmallPtrSet<Value, 4> aliases = {z};
-  SmallVector<Value> work = {z};
-  while (!work.empty())
-    for (Operation *user : work.pop_back_val().getUsers())
-      if (isa<ViewLikeOpInterface>(user))
-        for (Value r : user->getResults())
-          if (aliases.insert(r).second)
-            work.push_back(r);
-  for (Operation *p = copy->getPrevNode(); p; p = p->getPrevNode()) {
-    bool touches = llvm::any_of(p->getOperands(), [&](Value v) { return aliases.contains(v); });
-    if (!touches || isa<ViewLikeOpInterface>(p))
-      continue;
-    if (isa<linalg::FillOp>(p))
-      return zeroesAll(p, z);
-    if (auto other = dyn_cast<linalg::CopyOp>(p); other && other.getInputs()[0] == z)
-      continue; // reads it
-    return false;
-  }
-  return false;
-}
-
-/// Whether `op` sets all of `c` to zero: a zero fill, or a copy of a zero
-/// buffer.
-bool zeroesAll(Operation *op, Value c) {
-  if (auto fill = dyn_cast<linalg::FillOp>(op))
-    return fill.getDpsInits()[0] == c && isZero(fill.getInputs()[0]);
-  auto copy = dyn_cast<linalg::CopyOp>(op);
-  return copy && copy.getDpsInits()[0] == c && copiesZeros(copy);
-}
-
-/// The op zeroing `c` that the product `op` follows, looking back over ops
-/// that touch no memory; null when something else comes first.
-Operation *precedingZeroInit(Operation *op, Value c) {
-  for (Operation *p = op->getPrevNode(); p; p = p->getPrevNode()) {
-    if (isa<linalg::FillOp, linalg::CopyOp>(p))
-      return zeroesAll(p, c) ? p : nullptr;
-    if (!isMemoryEffectFree(p) && !isa<memref::AllocOp>(p))
-      return nullptr;
-  }
-  return nullptr;
-}
-
-/// Erases `init` (a fill or copy folded into the kernel) and, for a copy,
-/// the zero buffer once nothing but its fill and dealloc use it.
-void eraseZeroInit(Operation *init) {
-  Value z = isa<linalg::CopyOp>(init) ? init->getOperand(0) : Value();
-  init->erase();
-  if (!z || !llvm::all_of(z.getUsers(), [](Operation *u) {
-        return isa<linalg::FillOp, memref::DeallocOp>(u);
-      }))
-    return;
-  for (Operation *user : llvm::make_early_inc_range(z.getUsers()))
-    user->erase();
-  z.getDefiningOp()->erase();
-}
-
 bool contiguous(Value v) {
   auto t = dyn_cast<MemRefType>(v.getType());
   return t && t.hasStaticShape() && t.getLayout().isIdentity();
@@ -179,18 +102,15 @@ struct Epilogue {
   unsigned rowDim = 0, colDim = 1; // the op's loops over C's rows and columns
 };
 
-std::optional<Epilogue> fusableEpilogue(linalg::GenericOp product, Value c) {
+std::optional<Epilogue> fusableEpilogue(linalg::GenericOp product, Value c, Operation *zeroInit) {
   if (!c.getDefiningOp<memref::AllocOp>())
     return std::nullopt;
   Value read = c;
   Operation *view = nullptr;
   linalg::GenericOp consumer;
   for (Operation *user : c.getUsers()) {
-    if (user == product || isa<memref::DeallocOp>(user))
-      continue;
-    if (isa<linalg::FillOp, linalg::CopyOp>(user) && user->isBeforeInBlock(product) &&
-        zeroesAll(user, c))
-      continue; // the zeroing, folded
+    if (user == product || user == zeroInit || isa<memref::DeallocOp>(user))
+      continue; // (the zeroing is folded)
     if (auto expand = dyn_cast<memref::ExpandShapeOp>(user); expand && !view) {
       view = expand;
       read = expand.getResult();
@@ -738,10 +658,10 @@ struct QfGpuMmaKernelsPass : impl::QfGpuMmaKernelsBase<QfGpuMmaKernelsPass> {
         work.push_back({op, *m});
     });
     for (auto [op, m] : work) {
-      Operation *zeroInit = precedingZeroInit(op, m.c);
+      Operation *zeroInit = lowering::zeroInitOf(op, m.c);
       // Fused only when C starts from zero: C is never read or written then.
       std::optional<Epilogue> epilogue =
-          zeroInit ? fusableEpilogue(op, m.c) : std::optional<Epilogue>();
+          zeroInit ? fusableEpilogue(op, m.c, zeroInit) : std::optional<Epilogue>();
       // What lies between the product and its epilogue (allocations, views:
       // nothing touching memory) moves before the kernel, which uses it.
       if (epilogue)
@@ -756,7 +676,7 @@ struct QfGpuMmaKernelsPass : impl::QfGpuMmaKernelsBase<QfGpuMmaKernelsPass> {
                     wgmma)
           .build(/*zeroInit=*/zeroInit != nullptr, epilogue ? &*epilogue : nullptr);
       if (zeroInit)
-        eraseZeroInit(zeroInit);
+        lowering::eraseConstantInit(zeroInit);
       op.erase();
       if (!epilogue)
         continue;

@@ -13,6 +13,8 @@
 //   p = p (+) shuffle_xor(p, 16) ... (+) shuffle_xor(p, 1)
 //   lane 0: out[row] = out[row] (+) p
 //
+// (c (+) p when out was filled with the constant c before the op: the fill
+// is dropped, ConstantInit.h)
 // where the op's body is out (+) g(inputs) with (+) one of addf, addi,
 // maximumf, maxnumf, minimumf, minnumf. Sums come out in another order
 // than the row's sequential one (as with split-K).
@@ -20,6 +22,7 @@
 //===----------------------------------------------------------------------===//
 #include "GpuKernels.h"
 #include "GpuVectorize.h"
+#include "ConstantInit.h"
 #include "qf/Dialect/Qf/Passes.h"
 
 
@@ -66,7 +69,9 @@ Value combine(OpBuilder &b, Operation *c, Value x, Value y) {
   return n->getResult(0);
 }
 
-void rewrite(OpBuilder &b, linalg::GenericOp op) {
+/// `filled`: the constant the output holds before the op (its fill
+/// dropped), or null.
+void rewrite(OpBuilder &b, linalg::GenericOp op, TypedAttr filled) {
   Location loc = op.getLoc();
   Operation *comb = combiner(op);
   unsigned n = op.getNumLoops();
@@ -146,7 +151,8 @@ void rewrite(OpBuilder &b, linalg::GenericOp op) {
   b.setInsertionPointToStart(&first.getThenRegion().front());
   OpOperand *outOperand = op.getDpsInitOperand(0);
   SmallVector<Value> at = indices(outOperand);
-  Value init = memref::LoadOp::create(b, loc, outOperand->get(), at);
+  Value init = filled ? arith::ConstantOp::create(b, loc, filled).getResult()
+                      : memref::LoadOp::create(b, loc, outOperand->get(), at).getResult();
   memref::StoreOp::create(b, loc, combine(b, comb, init, p), outOperand->get(), at);
 }
 
@@ -157,10 +163,15 @@ struct QfGpuWarpReductionsPass : impl::QfGpuWarpReductionsBase<QfGpuWarpReductio
     for (auto op : getOperation().getOps<linalg::GenericOp>())
       if (op.hasPureBufferSemantics() && lowering::isWarpRowReduction(op))
         work.push_back(op);
+    // In program order, as qf-gpu-vectorize-loops does (a shared filled
+    // buffer's last user accumulates into it once its copies are gone).
     for (linalg::GenericOp op : work) {
+      lowering::ConstantInit init = lowering::constantInitOf(op, op.getDpsInits()[0]);
       OpBuilder b(op);
-      rewrite(b, op);
+      rewrite(b, op, init.value);
       op.erase();
+      if (init)
+        lowering::eraseConstantInit(init.op);
     }
   }
 };

@@ -23,6 +23,20 @@
 // VEC: arith.shrui {{.*}} : vector<16xi32>
 // VEC: vector.store {{.*}}, %arg3[%[[I]], %[[N]]] {alignment = 16 : i64} : memref<2x32xf32>, vector<16xf32>
 // VEC-NOT: linalg.generic
+// A product into a buffer zero-filled before it: the accumulators start as
+// zeros in registers, the fill is gone. One reading its own output as an
+// input too keeps its fill (the input needs the zeros in memory).
+// VEC-LABEL: func @zeroed
+// VEC-NOT: linalg.fill
+// VEC: scf.parallel
+// VEC: %[[Z:.*]] = arith.constant dense<0.000000e+00> : vector<16xf32>
+// VEC-NOT: vector.load %arg3
+// VEC: scf.for {{.*}} iter_args(%{{.*}} = %[[Z]]) -> (vector<16xf32>)
+// VEC: vector.store {{.*}}, %arg3
+// VEC-LABEL: func @reads_own_output
+// VEC: linalg.fill
+// VEC: scf.parallel
+// VEC: vector.load %arg1
 // VEC-LABEL: func @elementwise
 // VEC: scf.parallel ({{.*}}) to (%c3, %c8) step (%c1, %c4)
 // VEC: vector.load %arg0{{.*}} vector<4xf32>
@@ -34,8 +48,13 @@
 // y[i, n] = 1 + sum_k x[i, k] * (((w[k, n] >> 4) & 15) - 8) * s[n]; printed:
 // CHECK: sizes = [2, 32]
 // CHECK-NEXT: {{\[}}[-437,   -443,   -17,   235,
+// The same without the 1: y - 1.
+// CHECK: sizes = [2, 32]
+// CHECK-NEXT: {{\[}}[-438,   -444,   -18,   234,
 // CHECK: sizes = [3, 8]
 // CHECK-NEXT: {{\[}}[5,   7,   9,   11,   13,   15,   17,   19],
+// CHECK: sizes = [3, 8]
+// CHECK-NEXT: {{\[}}[1,   1,   1,   1,   1,   1,   1,   1],
 
 #id2 = affine_map<(d0, d1) -> (d0, d1)>
 func.func private @printMemrefF32(memref<*xf32>)
@@ -56,6 +75,43 @@ func.func @product(%x: memref<2x24xf32>, %w: memref<24x32xi8>, %s: memref<32xf32
     %p = arith.mulf %xv, %d : f32
     %r = arith.addf %acc, %p : f32
     linalg.yield %r : f32
+  }
+  return
+}
+
+func.func @zeroed(%x: memref<2x24xf32>, %w: memref<24x32xi8>, %s: memref<32xf32>, %y: memref<2x32xf32>) {
+  %c4 = arith.constant 4 : i32
+  %c15 = arith.constant 15 : i32
+  %c8 = arith.constant 8.0 : f32
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%y : memref<2x32xf32>)
+  linalg.generic {indexing_maps = [affine_map<(i, n, k) -> (i, k)>, affine_map<(i, n, k) -> (k, n)>, affine_map<(i, n, k) -> (n)>, affine_map<(i, n, k) -> (i, n)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w, %s : memref<2x24xf32>, memref<24x32xi8>, memref<32xf32>) outs(%y : memref<2x32xf32>) {
+  ^bb0(%xv: f32, %wv: i8, %sv: f32, %acc: f32):
+    %e = arith.extui %wv : i8 to i32
+    %h = arith.shrui %e, %c4 : i32
+    %q = arith.andi %h, %c15 : i32
+    %f = arith.sitofp %q : i32 to f32
+    %c = arith.subf %f, %c8 : f32
+    %d = arith.mulf %c, %sv : f32
+    %p = arith.mulf %xv, %d : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// z = 2 z + 1 after z = 0: ones.
+func.func @reads_own_output(%a: memref<3x8xf32>, %z: memref<3x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%z : memref<3x8xf32>)
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%z : memref<3x8xf32>) outs(%z : memref<3x8xf32>) {
+  ^bb0(%zv: f32, %o: f32):
+    %one = arith.constant 1.0 : f32
+    %t = arith.addf %zv, %o : f32
+    %v = arith.addf %t, %one : f32
+    linalg.yield %v : f32
   }
   return
 }
@@ -142,9 +198,13 @@ func.func @main() {
     %v = arith.addf %t, %one : f32
     linalg.yield %v : f32
   }
+  call @zeroed(%x, %w, %s, %y) : (memref<2x24xf32>, memref<24x32xi8>, memref<32xf32>, memref<2x32xf32>) -> ()
+  call @printMemrefF32(%yu) : (memref<*xf32>) -> ()
   %four = arith.constant 4.0 : f32
   call @elementwise(%a, %b, %z, %four) : (memref<3x8xf32>, memref<3xf32>, memref<3x8xf32>, f32) -> ()
   %zu = memref.cast %z : memref<3x8xf32> to memref<*xf32>
+  call @printMemrefF32(%zu) : (memref<*xf32>) -> ()
+  call @reads_own_output(%a, %z) : (memref<3x8xf32>, memref<3x8xf32>) -> ()
   call @printMemrefF32(%zu) : (memref<*xf32>) -> ()
   return
 }

@@ -91,3 +91,55 @@ func.func @left_alone(%a: memref<8x32xf32>, %o: memref<8xf32>, %x: memref<4x256x
   }
   return
 }
+
+// -----
+
+// Two softmax maxima sharing one -inf fill, as bufferization leaves them:
+// the fill of %z copied into the first output, the second accumulating into
+// %z itself. Both start from the -inf constant in lane 0 (no load of an
+// output: max(-inf, total) folds to the total), and the copy and the fill
+// are gone. A third reduction, into a buffer filled only in part (a
+// subview), still loads its output.
+// CHECK-LABEL: func @filled_outputs
+// CHECK-NOT: linalg.fill
+// CHECK-NOT: linalg.copy
+// CHECK: %[[Z:.*]] = memref.alloc
+// CHECK: gpu.launch
+// CHECK: scf.if
+// CHECK-NEXT: memref.store %{{.*}}, %arg1
+// CHECK: gpu.launch
+// CHECK: scf.if
+// CHECK-NEXT: memref.store %{{.*}}, %[[Z]]
+// CHECK: linalg.fill
+// CHECK: gpu.launch
+// CHECK: scf.if
+// CHECK-NEXT: memref.load %arg2
+// CHECK-NEXT: arith.addf
+func.func @filled_outputs(%x: memref<12x128x128xf32>, %out: memref<12x128xf32>, %part: memref<24x128xf32>, %y: memref<24x128x128xf32>) -> memref<12x128xf32> {
+  %neginf = arith.constant 0xFF800000 : f32
+  %zero = arith.constant 0.0 : f32
+  %z = memref.alloc() : memref<12x128xf32>
+  linalg.fill ins(%neginf : f32) outs(%z : memref<12x128xf32>)
+  linalg.copy ins(%z : memref<12x128xf32>) outs(%out : memref<12x128xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x : memref<12x128x128xf32>) outs(%out : memref<12x128xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %r = arith.maximumf %acc, %in : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x : memref<12x128x128xf32>) outs(%z : memref<12x128xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %r = arith.maximumf %acc, %in : f32
+    linalg.yield %r : f32
+  }
+  %half = memref.subview %part[0, 0] [12, 128] [1, 1] : memref<24x128xf32> to memref<12x128xf32, strided<[128, 1]>>
+  linalg.fill ins(%zero : f32) outs(%half : memref<12x128xf32, strided<[128, 1]>>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%y : memref<24x128x128xf32>) outs(%part : memref<24x128xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %r = arith.addf %acc, %in : f32
+    linalg.yield %r : f32
+  }
+  return %z : memref<12x128xf32>
+}

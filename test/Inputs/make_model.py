@@ -303,6 +303,7 @@ def main():
                 "nbits4_rows256": lambda: matmul_nbits(4, True, 256),
                 "nbits4_rows16_wide": lambda: matmul_nbits(4, True, 16, K=512, N=64),
                 "nbits4_rows256_wide": lambda: matmul_nbits(4, True, 256, K=512, N=64),
+                "nbits4_gemv": lambda: matmul_nbits(4, True, 1, K=512, N=64),
                 "nbits8_rows256_wide": lambda: matmul_nbits(8, False, 256, K=512, N=64),
                 "nbits4_rows256_bf16": lambda: matmul_nbits(4, True, 256, K=1024, N=64, accuracy_level=3),
                 "nbits_bad_bits": nbits_bad_bits, "dq_int4": dq_int4,
