@@ -17,6 +17,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <mutex>
 #include <vector>
 
 namespace {
@@ -58,6 +59,11 @@ struct qfrt_module {
   double lastDeviceMs = 0; // the last run's kernels (GPU modules)
   void *flush = nullptr;   // qfrt_module_set_cold_cache's buffer (GPU modules)
   size_t flushBytes = 0;
+  // GPU modules: the inputs' and outputs' device buffers, allocated by the
+  // first run and kept (cuMemAlloc and cuMemFree cost more than a small
+  // model's kernels), guarded by runMutex: one run at a time uses them.
+  std::vector<void *> ioDevice;
+  std::mutex runMutex;
   std::vector<IoSpec> inputs, outputs;
   int threads = 1;
 };
@@ -329,6 +335,8 @@ void qfrt_module_free(qfrt_module *m) {
   if (m->cuda) {
     qfrt::cuda::releaseConstants(m);
     qfrt::cuda::freeDevice(m->flush);
+    for (void *d : m->ioDevice)
+      qfrt::cuda::freeDevice(d);
   }
   if (m->handle)
     dlclose(m->handle);
@@ -417,21 +425,31 @@ double qfrt_module_last_device_ms(const qfrt_module *m) {
   return m && m->cuda ? m->lastDeviceMs : 0;
 }
 
-/// Runs a GPU module: inputs copied to device buffers, the entry (which
-/// launches the kernels on a stream and waits for them) on device
-/// pointers, outputs copied back.
+/// Runs a GPU module: inputs copied to the module's device buffers, the
+/// entry (which launches the kernels on a stream and waits for them) on
+/// device pointers, outputs copied back.
 static qfrt_status runOnGpu(qfrt_module *m, const std::vector<void *> &host, size_t numInputs) {
   std::string err;
   if (!qfrt::cuda::ensureDriver(err))
     return fail(QFRT_ERROR_DEVICE, err);
-  std::vector<void *> dev(host.size(), nullptr);
+  std::lock_guard<std::mutex> l(m->runMutex);
+  std::vector<void *> &dev = m->ioDevice;
   auto spec = [&](size_t i) -> const IoSpec & {
     return i < numInputs ? m->inputs[i] : m->outputs[i - numInputs];
   };
   bool ok = true;
-  for (size_t i = 0; ok && i < host.size(); ++i)
-    ok = qfrt::cuda::allocDevice(spec(i).numBytes, &dev[i], err) &&
-         (i >= numInputs || qfrt::cuda::copyToDevice(dev[i], host[i], spec(i).numBytes, err));
+  if (dev.empty()) {
+    dev.assign(host.size(), nullptr);
+    for (size_t i = 0; ok && i < host.size(); ++i)
+      ok = qfrt::cuda::allocDevice(spec(i).numBytes, &dev[i], err);
+    if (!ok) {
+      for (void *d : dev)
+        qfrt::cuda::freeDevice(d);
+      dev.clear();
+    }
+  }
+  for (size_t i = 0; ok && i < numInputs; ++i)
+    ok = qfrt::cuda::copyToDevice(dev[i], host[i], spec(i).numBytes, err);
   if (ok) {
     qfrt::cuda::takeDeviceMs(); // what an earlier failed run left
     qfrt::cuda::flushCacheBeforeNextRun(m->flush, m->flushBytes);
@@ -443,8 +461,6 @@ static qfrt_status runOnGpu(qfrt_module *m, const std::vector<void *> &host, siz
   }
   for (size_t i = numInputs; ok && i < host.size(); ++i)
     ok = qfrt::cuda::copyToHost(host[i], dev[i], spec(i).numBytes, err);
-  for (void *d : dev)
-    qfrt::cuda::freeDevice(d);
   return ok ? QFRT_OK : fail(QFRT_ERROR_DEVICE, "running on the GPU: " + err);
 }
 

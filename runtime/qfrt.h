@@ -77,7 +77,9 @@ qfrt_status qfrt_module_output_info(const qfrt_module *module, size_t index,
 
 /* Where the module's kernels run: "cpu" or "cuda" (compiled with
  * --target=cuda: inputs and outputs stay in host memory, the runtime copies
- * them; weights are uploaded to the GPU once, at load). */
+ * them through device buffers the module allocates on its first run and
+ * keeps, so runs of one GPU module take turns; weights are uploaded to the
+ * GPU once, at load). */
 const char *qfrt_module_device(const qfrt_module *module);
 
 /* GPU modules: milliseconds the last run's kernels took on the GPU, from

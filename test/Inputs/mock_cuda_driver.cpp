@@ -23,15 +23,16 @@ struct Counts {
   int events = 0, eventsFreed = 0;
   int sharedRaised = 0; // kernels whose shared memory limit was raised
   int memsets = 0;
+  int syncAllocs = 0; // cuMemAlloc (weights, buffers kept), not stream-ordered
   size_t memsetMax = 0;
   unsigned maxShared = 0; // the most dynamic shared memory a launch asked for
   ~Counts() {
     std::fprintf(stderr,
                  "mock-cuda: modules=%d launches=%d allocs=%d frees=%d live=%d "
                  "host-to-device=%d device-to-host=%d max-shared=%u live-events=%d "
-                 "shared-raised=%d memsets=%d memset-max=%zu\n",
+                 "shared-raised=%d memsets=%d memset-max=%zu sync-allocs=%d\n",
                  modules, launches, allocs, frees, allocs - frees, copiesIn, copiesOut, maxShared,
-                 events - eventsFreed, sharedRaised, memsets, memsetMax);
+                 events - eventsFreed, sharedRaised, memsets, memsetMax, syncAllocs);
   }
 } counts;
 int context, module, function, stream, event; // addresses serve as handles
@@ -79,6 +80,7 @@ int cuFuncSetAttribute(void *, int attribute, int value) {
 }
 int cuMemAlloc_v2(unsigned long long *p, size_t n) {
   ++counts.allocs;
+  ++counts.syncAllocs;
   *p = reinterpret_cast<unsigned long long>(std::calloc(1, n));
   return 0;
 }
@@ -87,7 +89,11 @@ int cuMemFree_v2(unsigned long long p) {
   std::free(reinterpret_cast<void *>(p));
   return 0;
 }
-int cuMemAllocAsync(unsigned long long *p, size_t n, void *) { return cuMemAlloc_v2(p, n); }
+int cuMemAllocAsync(unsigned long long *p, size_t n, void *) {
+  int r = cuMemAlloc_v2(p, n);
+  --counts.syncAllocs;
+  return r;
+}
 int cuMemFreeAsync(unsigned long long p, void *) { return cuMemFree_v2(p); }
 int cuMemcpyHtoD_v2(unsigned long long d, const void *h, size_t n) {
   ++counts.copiesIn;
