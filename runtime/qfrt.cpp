@@ -64,6 +64,12 @@ struct qfrt_module {
   // model's kernels), guarded by runMutex: one run at a time uses them.
   std::vector<void *> ioDevice;
   std::mutex runMutex;
+  // GPU modules: the second run is recorded as a CUDA graph, replayed from
+  // then on (qfrt_module_set_cuda_graph).
+  bool useGraph = true;
+  bool graphFailed = false; // the recording failed: runs launch kernels
+  void *graph = nullptr;
+  int64_t gpuRuns = 0;
   std::vector<IoSpec> inputs, outputs;
   int threads = 1;
 };
@@ -337,6 +343,7 @@ void qfrt_module_free(qfrt_module *m) {
     qfrt::cuda::freeDevice(m->flush);
     for (void *d : m->ioDevice)
       qfrt::cuda::freeDevice(d);
+    qfrt::cuda::destroyGraph(m->graph);
   }
   if (m->handle)
     dlclose(m->handle);
@@ -389,6 +396,20 @@ qfrt_status qfrt_module_set_num_threads(qfrt_module *m, int n) {
 }
 
 int qfrt_module_num_threads(const qfrt_module *m) { return m ? m->threads : 0; }
+
+qfrt_status qfrt_module_set_cuda_graph(qfrt_module *m, int on) {
+  if (!m)
+    return fail(QFRT_ERROR_INVALID_ARG, "null module");
+  if (!m->cuda)
+    return fail(QFRT_ERROR_INVALID_ARG, "CUDA graphs are for GPU modules; this one runs on the CPU");
+  std::lock_guard<std::mutex> l(m->runMutex);
+  m->useGraph = on != 0;
+  if (!on) {
+    qfrt::cuda::destroyGraph(m->graph);
+    m->graph = nullptr;
+  }
+  return QFRT_OK;
+}
 
 qfrt_status qfrt_module_set_cold_cache(qfrt_module *m, int on) {
   if (!m)
@@ -452,12 +473,29 @@ static qfrt_status runOnGpu(qfrt_module *m, const std::vector<void *> &host, siz
     ok = qfrt::cuda::copyToDevice(dev[i], host[i], spec(i).numBytes, err);
   if (ok) {
     qfrt::cuda::takeDeviceMs(); // what an earlier failed run left
+    // The first run JIT-compiles the kernels and reports any error; the
+    // second is recorded (the pointers it passes stay valid: weights and
+    // the I/O buffers are the module's, the rest is allocated in the
+    // recording) and replayed.
+    // (A recording's launches leave the cache flush pending for the replay.)
     qfrt::cuda::flushCacheBeforeNextRun(m->flush, m->flushBytes);
-    m->entry(dev.data());
+    bool ran = false;
+    if (!m->graph && m->useGraph && !m->graphFailed && m->gpuRuns > 0 && qfrt::cuda::armCapture()) {
+      m->entry(dev.data());
+      m->graph = qfrt::cuda::finishCapture(ran);
+      m->graphFailed = !m->graph;
+    }
+    if (m->graph) {
+      ok = qfrt::cuda::launchGraph(m->graph, err);
+    } else {
+      if (!ran)
+        m->entry(dev.data());
+      err = qfrt::cuda::takeError();
+      ok = err.empty();
+    }
     qfrt::cuda::flushCacheBeforeNextRun(nullptr, 0); // a run that launched nothing
     m->lastDeviceMs = qfrt::cuda::takeDeviceMs();
-    err = qfrt::cuda::takeError();
-    ok = err.empty();
+    ++m->gpuRuns;
   }
   for (size_t i = numInputs; ok && i < host.size(); ++i)
     ok = qfrt::cuda::copyToHost(host[i], dev[i], spec(i).numBytes, err);

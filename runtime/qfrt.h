@@ -88,6 +88,16 @@ const char *qfrt_module_device(const qfrt_module *module);
  * are in the run's wall time). 0 for CPU modules. */
 double qfrt_module_last_device_ms(const qfrt_module *module);
 
+/* GPU modules: CUDA graphs, on by default. The first run launches its
+ * kernels one by one; the second is recorded as a graph (kernels,
+ * allocations of intermediates) and every later run replays it with one
+ * launch, which saves the host's per-kernel launch cost (a few
+ * microseconds each, more than many of a small model's kernels take). A
+ * driver that cannot record the run leaves it launching kernels. Off:
+ * every run launches its kernels. A CPU module is refused
+ * (QFRT_ERROR_INVALID_ARG). */
+qfrt_status qfrt_module_set_cuda_graph(qfrt_module *module, int on);
+
 /* GPU modules: with `on`, each run first overwrites a device buffer four
  * times the GPU's L2 cache (allocated here, freed with the module), so its
  * kernels read the weights and inputs from device memory, as a model larger

@@ -42,7 +42,10 @@ flushed by a write over four times its size, queued before the start event:
 the weights come from HBM, as a model larger than the cache reads them (the
 int4 GEMV's 29 MB would otherwise stay in the 50 MB cache from run to run),
 and no time is the first launch's host latency (the write covers it).
-MiniLM's latencies are warm, as a serving loop runs a model that small.
+MiniLM's latencies are warm, as a serving loop runs a model that small,
+and taken twice: replaying the run as a CUDA graph (the runtime's default
+from the second run on) and launching its kernels one by one. Every check
+compares the outputs of a graph replay (quant-run's third run).
 """
 import argparse
 import datetime
@@ -221,8 +224,12 @@ def prepare_minilm(root, build, work, arch, scheme, batch):
                 "reference": {n.replace("/", "_"): p.save(f"s{i}_ref_{n.replace('/', '_')}.npy", r) for n, r in kept},
                 "compare": "abs:1e-3" if scheme == "fp32" else f"cosine:{FLOORS[scheme]}"})
     feeds = bench.minilm_feeds(batch, minilm.SENTENCES, vocab)
-    p.manifest["timings"].append({"name": f"minilm_l3_b{batch}x128_{scheme}", "module": so, "runs": 50,
-                                  "inputs": {k: p.save(f"b{batch}_{k}.npy", v) for k, v in feeds.items()}})
+    inputs = {k: p.save(f"b{batch}_{k}.npy", v) for k, v in feeds.items()}
+    # Replaying a CUDA graph (the runtime's default), and launching the
+    # ~150 kernels one by one: what the graph saves.
+    for graph in (True, False):
+        p.manifest["timings"].append({"name": f"minilm_l3_b{batch}x128_{scheme}" + ("" if graph else "_no_graph"),
+                                      "module": so, "runs": 50, "inputs": inputs, "graph": graph})
     p.finish()
 
 
@@ -241,21 +248,23 @@ def prepare(build, root, arch, parts):
 
 # --- measure (needs the GPU and torch, not the build) -------------------------
 
-def run_module(part_dir, module, device, inputs, out_dir, bench_runs=0, cold=False):
-    """quant-run `module` of `part_dir`: its outputs by name, or with
-    `bench_runs` the (device ms, wall ms) medians (`cold`: L2 flushed before
-    each run)."""
+def run_module(part_dir, module, device, inputs, out_dir, bench_runs=0, cold=False, graph=True):
+    """quant-run `module` of `part_dir`: its outputs by name (on the GPU,
+    the third run's: a CUDA graph's replay), or with `bench_runs` the
+    (device ms, wall ms) medians (`cold`: L2 flushed before each run;
+    `graph`: runs replay a CUDA graph, else launch kernels one by one)."""
     env = dict(os.environ, LD_LIBRARY_PATH=part_dir + os.pathsep + os.environ.get("LD_LIBRARY_PATH", ""))
     args = [os.path.join(part_dir, "quant-run"), os.path.join(part_dir, module), f"--device={device}"]
     for name, f in inputs.items():
         args += ["-i", f"{name}={os.path.join(part_dir, f)}"]
     if bench_runs:
-        out = subprocess.run(args + [f"--bench={bench_runs}"] + (["--cold"] if cold else []), check=True, capture_output=True, text=True,
-                             env=env).stdout
+        flags = [f"--bench={bench_runs}"] + (["--cold"] if cold else []) + ([] if graph else ["--no-cuda-graph"])
+        out = subprocess.run(args + flags, check=True, capture_output=True, text=True, env=env).stdout
         median = lambda label: float(out.split(label)[1].split("ms")[0])
         return median("median device time:"), median("median latency:")
     shutil.rmtree(out_dir, ignore_errors=True)
-    subprocess.run(args + ["-o", out_dir], check=True, capture_output=True, env=env)
+    replay = ["--bench=2"] if device == "cuda" else []
+    subprocess.run(args + ["-o", out_dir] + replay, check=True, capture_output=True, env=env)
     return {f[:-4]: np.load(os.path.join(out_dir, f)) for f in os.listdir(out_dir)}
 
 
@@ -408,8 +417,10 @@ def measure(part_dir, out):
             print(f"time  {t['name']:28s} not taken: its checks failed")
             continue
         inputs = materialize(part_dir, work, t["inputs"])
-        device, wall = run_module(part_dir, t["module"], "cuda", inputs, None, t["runs"], t.get("cold", False))
-        w = {"ours_ms": device, "ours_wall_ms": wall, "cold_cache": t.get("cold", False)}
+        device, wall = run_module(part_dir, t["module"], "cuda", inputs, None, t["runs"], t.get("cold", False),
+                                  t.get("graph", True))
+        w = {"ours_ms": device, "ours_wall_ms": wall, "cold_cache": t.get("cold", False),
+             "cuda_graph": t.get("graph", True)}
         if "bytes" in t:
             w["ours_gbs"] = t["bytes"] / (device * 1e-3) / 1e9
             if "hbm_gbs" in peers:

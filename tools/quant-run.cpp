@@ -1,7 +1,7 @@
 //===- quant-run.cpp - run a compiled Quantforge module -------------------===//
 //
 // quant-run MODULE.so [-i NAME=FILE.npy]... [-o DIR] [--bench=N] [--threads=N]
-//           [--device=cpu|cuda] [--cold]
+//           [--device=cpu|cuda] [--cold] [--no-cuda-graph]
 //
 //===----------------------------------------------------------------------===//
 #include "npy.h"
@@ -25,9 +25,11 @@ static int fail(const std::string &msg) {
 static void usage() {
   std::fprintf(stderr,
                "usage: quant-run MODULE.so [-i NAME=FILE.npy]... [-o DIR] "
-               "[--bench=N] [--threads=N] [--device=cpu|cuda] [--cold]\n"
+               "[--bench=N] [--threads=N] [--device=cpu|cuda] [--cold] [--no-cuda-graph]\n"
                "  --cold  GPU modules: flush the GPU's L2 cache before each run, so the\n"
-               "          weights come from device memory (benchmarks of memory-bound kernels)\n");
+               "          weights come from device memory (benchmarks of memory-bound kernels)\n"
+               "  --no-cuda-graph  GPU modules: launch every run's kernels one by one (by\n"
+               "          default the second run is recorded as a CUDA graph and replayed)\n");
 }
 
 /// A "Vm..."/"Rss..." field of /proc/self/status in KiB (0 where absent).
@@ -56,7 +58,7 @@ int main(int argc, char **argv) {
   std::string modulePath, outDir, device;
   std::map<std::string, std::string> inputFiles;
   int bench = 0, threads = 0;
-  bool cold = false;
+  bool cold = false, graph = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](const std::string &flag, std::string &v) {
@@ -94,6 +96,8 @@ int main(int argc, char **argv) {
         return fail("bad --threads '" + v + "': expected a positive count");
     } else if (a == "--cold") {
       cold = true;
+    } else if (a == "--no-cuda-graph") {
+      graph = false;
     } else if (value("--device", v)) {
       if (v != "cpu" && v != "cuda")
         return fail("unknown --device '" + v + "' (valid: cpu, cuda)");
@@ -130,6 +134,11 @@ int main(int argc, char **argv) {
     qfrt_module_set_num_threads(m, threads);
   if (cold && qfrt_module_set_cold_cache(m, 1) != QFRT_OK) {
     std::string msg = std::string("--cold: ") + qfrt_last_error();
+    qfrt_module_free(m);
+    return fail(msg);
+  }
+  if (!graph && qfrt_module_set_cuda_graph(m, 0) != QFRT_OK) {
+    std::string msg = std::string("--no-cuda-graph: ") + qfrt_last_error();
     qfrt_module_free(m);
     return fail(msg);
   }
@@ -190,7 +199,11 @@ int main(int argc, char **argv) {
     std::vector<double> ms, deviceMs;
     for (int r = 0; r < bench; ++r) {
       auto t0 = std::chrono::steady_clock::now();
-      qfrt_module_run(m, inT.data(), nin, outT.data(), nout);
+      if (qfrt_module_run(m, inT.data(), nin, outT.data(), nout) != QFRT_OK) {
+        std::string msg = "run " + std::to_string(r + 2) + ": " + qfrt_last_error();
+        qfrt_module_free(m);
+        return fail(msg);
+      }
       ms.push_back(std::chrono::duration<double, std::milli>(
                        std::chrono::steady_clock::now() - t0)
                        .count());

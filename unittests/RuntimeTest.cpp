@@ -45,6 +45,7 @@ TEST(Runtime, NullArgumentsAreRefused) {
   EXPECT_EQ(qfrt_module_input_info(nullptr, 0, &info), QFRT_ERROR_INVALID_ARG);
   EXPECT_EQ(qfrt_module_set_num_threads(nullptr, 2), QFRT_ERROR_INVALID_ARG);
   EXPECT_EQ(qfrt_module_set_cold_cache(nullptr, 1), QFRT_ERROR_INVALID_ARG);
+  EXPECT_EQ(qfrt_module_set_cuda_graph(nullptr, 1), QFRT_ERROR_INVALID_ARG);
   EXPECT_EQ(qfrt_module_num_inputs(nullptr), 0u);
   qfrt_module_free(nullptr); // no-op
 }

@@ -28,12 +28,15 @@ using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
 using CUevent = struct CUevent_st *;
+using CUgraph = struct CUgraph_st *;
+using CUgraphExec = struct CUgraphExec_st *;
 constexpr CUresult CUDA_SUCCESS = 0;
 constexpr int CU_JIT_ERROR_LOG_BUFFER = 5;
 constexpr int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
 constexpr int CU_JIT_OPTIMIZATION_LEVEL = 7;
 constexpr int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
 constexpr int CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE = 38;
+constexpr int CU_STREAM_CAPTURE_MODE_RELAXED = 2;
 constexpr int32_t kDefaultSharedLimit = 48 << 10; // without opting in
 
 struct Driver {
@@ -63,6 +66,13 @@ struct Driver {
   CUresult (*cuEventRecord)(CUevent, CUstream);
   CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
   CUresult (*cuEventDestroy)(CUevent);
+  // CUDA graphs (optional: without them every run launches its kernels).
+  CUresult (*cuStreamBeginCapture)(CUstream, int);
+  CUresult (*cuStreamEndCapture)(CUstream, CUgraph *);
+  CUresult (*cuGraphInstantiate)(CUgraphExec *, CUgraph, unsigned long long);
+  CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
+  CUresult (*cuGraphExecDestroy)(CUgraphExec);
+  CUresult (*cuGraphDestroy)(CUgraph);
   CUcontext context = nullptr;
   CUdevice device = 0;
 };
@@ -92,6 +102,20 @@ struct Flush {
   size_t bytes = 0;
 };
 thread_local Flush pendingFlush;
+/// armCapture's recording: the stream it began on, then the graph.
+struct Capture {
+  bool armed = false;
+  CUstream stream = nullptr;
+  CUgraph graph = nullptr;
+  bool failed = false;
+  bool notBegun = false; // the stream ran the entry for real
+};
+thread_local Capture capture;
+/// A recorded run, replayed on its own stream (finishCapture, launchGraph).
+struct GraphRun {
+  CUgraphExec exec = nullptr;
+  CUstream stream = nullptr;
+};
 
 std::string describe(CUresult r, const char *what) {
   const char *s = nullptr;
@@ -163,6 +187,12 @@ bool loadDriver(std::string &error) {
   sym(d->cuEventElapsedTime, "cuEventElapsedTime_v2", false);
   if (!d->cuEventElapsedTime)
     sym(d->cuEventElapsedTime, "cuEventElapsedTime");
+  sym(d->cuStreamBeginCapture, "cuStreamBeginCapture_v2", false);
+  sym(d->cuStreamEndCapture, "cuStreamEndCapture", false);
+  sym(d->cuGraphInstantiate, "cuGraphInstantiateWithFlags", false);
+  sym(d->cuGraphLaunch, "cuGraphLaunch", false);
+  sym(d->cuGraphExecDestroy, "cuGraphExecDestroy", false);
+  sym(d->cuGraphDestroy, "cuGraphDestroy", false);
   if (!ok) {
     delete d;
     return false;
@@ -191,6 +221,58 @@ Driver *current() {
     return nullptr;
   }
   return driver;
+}
+
+/// Opens stream `s`'s device-time span if it is not open: the pending cache
+/// flush, then the start event. Returns the flush's result.
+CUresult openSpan(Driver *d, CUstream s) {
+  CUresult flushed = CUDA_SUCCESS;
+  std::lock_guard<std::mutex> l(mutex);
+  StreamSpan &span = spans[s];
+  if (span.open)
+    return flushed;
+  // The cache flush goes before the start event, so it is not timed.
+  if (Flush f = std::exchange(pendingFlush, {}); f.bytes)
+    flushed = d->cuMemsetD8Async(f.dev, 0, f.bytes, s);
+  if ((span.start || d->cuEventCreate(&span.start, 0) == CUDA_SUCCESS) &&
+      d->cuEventRecord(span.start, s) == CUDA_SUCCESS)
+    span.open = true;
+  return flushed;
+}
+
+/// Waits for stream `s` (false with the failure recorded) and adds its
+/// open span, closed by an end event, to the thread's device time.
+bool closeSpan(Driver *d, CUstream s) {
+  std::unique_lock<std::mutex> l(mutex);
+  StreamSpan *span = nullptr;
+  if (auto it = spans.find(s); it != spans.end() && it->second.open) {
+    span = &it->second;
+    span->open = false;
+    if ((!span->end && d->cuEventCreate(&span->end, 0) != CUDA_SUCCESS) ||
+        d->cuEventRecord(span->end, s) != CUDA_SUCCESS)
+      span = nullptr;
+  }
+  l.unlock(); // record() takes the lock
+  if (!record(d->cuStreamSynchronize(s), "running the kernels"))
+    return false;
+  float ms = 0;
+  if (span && d->cuEventElapsedTime(&ms, span->start, span->end) == CUDA_SUCCESS)
+    deviceMs += ms;
+  return true;
+}
+
+/// Destroys stream `s` and its span's events.
+void destroyStream(Driver *d, CUstream s) {
+  {
+    std::lock_guard<std::mutex> l(mutex);
+    if (auto it = spans.find(s); it != spans.end()) {
+      for (CUevent e : {it->second.start, it->second.end})
+        if (e)
+          d->cuEventDestroy(e);
+      spans.erase(it);
+    }
+  }
+  d->cuStreamDestroy(s);
 }
 
 /// What mgpuModuleLoadJIT returns: the PTX, compiled by the driver when the
@@ -279,6 +361,70 @@ void flushCacheBeforeNextRun(void *dev, size_t bytes) {
   pendingFlush = {reinterpret_cast<CUdeviceptr>(dev), dev ? bytes : 0};
 }
 
+bool armCapture() {
+  Driver *d = driver;
+  // Without stream-ordered allocation a run's buffers cannot be recorded.
+  if (!d || !d->cuStreamBeginCapture || !d->cuStreamEndCapture || !d->cuGraphInstantiate ||
+      !d->cuGraphLaunch || !d->cuGraphExecDestroy || !d->cuGraphDestroy || !d->cuMemAllocAsync ||
+      !d->cuMemFreeAsync)
+    return false;
+  capture = {};
+  capture.armed = true;
+  return true;
+}
+
+void *finishCapture(bool &ranInstead) {
+  Driver *d = driver;
+  Capture c = std::exchange(capture, {});
+  // The driver would not record: the run was a plain one, its errors its own.
+  ranInstead = c.notBegun;
+  if (ranInstead)
+    return nullptr;
+  if (c.stream) { // never synchronized: the entry stopped early
+    if (d->cuStreamEndCapture(c.stream, &c.graph) != CUDA_SUCCESS)
+      c.graph = nullptr;
+    c.failed = true;
+  }
+  // A failure while recording (a launch refused, ...) is not the run's:
+  // the caller runs the entry as usual, which reports it if it recurs.
+  bool failed = c.failed || !c.graph || !takeError().empty();
+  auto *run = new GraphRun();
+  if (!failed)
+    failed = d->cuGraphInstantiate(&run->exec, c.graph, 0) != CUDA_SUCCESS ||
+             d->cuStreamCreate(&run->stream, 0) != CUDA_SUCCESS;
+  if (c.graph)
+    d->cuGraphDestroy(c.graph); // the instance keeps what it needs
+  if (failed) {
+    destroyGraph(run);
+    return nullptr;
+  }
+  return run;
+}
+
+bool launchGraph(void *graph, std::string &error) {
+  Driver *d = driver;
+  auto *run = static_cast<GraphRun *>(graph);
+  if (!record(openSpan(d, run->stream), "flushing the GPU's L2 cache") ||
+      !record(d->cuGraphLaunch(run->exec, run->stream), "launching the recorded run") ||
+      !closeSpan(d, run->stream)) {
+    error = takeError();
+    return false;
+  }
+  return true;
+}
+
+void destroyGraph(void *graph) {
+  Driver *d = driver;
+  auto *run = static_cast<GraphRun *>(graph);
+  if (!run)
+    return;
+  if (d && run->exec)
+    d->cuGraphExecDestroy(run->exec);
+  if (d && run->stream)
+    destroyStream(d, run->stream);
+  delete run;
+}
+
 void setConstantOwner(const void *owner) { constantOwner = owner; }
 
 void releaseConstants(const void *owner) {
@@ -341,20 +487,8 @@ void mgpuLaunchKernel(void *fn, intptr_t gx, intptr_t gy, intptr_t gz, intptr_t 
   if (!d || !fn) // the lookup failed and said why
     return;
   auto s = static_cast<CUstream>(stream);
-  CUresult flushed = CUDA_SUCCESS;
-  {
-    std::lock_guard<std::mutex> l(mutex);
-    StreamSpan &span = spans[s];
-    if (!span.open) {
-      // The cache flush goes before the start event, so it is not timed.
-      if (Flush f = std::exchange(pendingFlush, {}); f.bytes)
-        flushed = d->cuMemsetD8Async(f.dev, 0, f.bytes, s);
-      if ((span.start || d->cuEventCreate(&span.start, 0) == CUDA_SUCCESS) &&
-          d->cuEventRecord(span.start, s) == CUDA_SUCCESS)
-        span.open = true;
-    }
-  }
-  if (!record(flushed, "flushing the GPU's L2 cache"))
+  // A recording is timed when it is replayed (launchGraph).
+  if (s != capture.stream && !record(openSpan(d, s), "flushing the GPU's L2 cache"))
     return;
   // More than 48 KB of dynamic shared memory (the wgmma GEMM's three
   // stages) must be opted into per kernel.
@@ -371,8 +505,15 @@ void mgpuLaunchKernel(void *fn, intptr_t gx, intptr_t gy, intptr_t gz, intptr_t 
 void *mgpuStreamCreate() {
   Driver *d = current();
   CUstream s = nullptr;
-  if (d)
-    record(d->cuStreamCreate(&s, 0), "cuStreamCreate");
+  if (!d || !record(d->cuStreamCreate(&s, 0), "cuStreamCreate"))
+    return s;
+  if (std::exchange(capture.armed, false)) {
+    // Relaxed: the run's stream-ordered allocations are recorded too.
+    if (d->cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_RELAXED) == CUDA_SUCCESS)
+      capture.stream = s;
+    else
+      capture.notBegun = true;
+  }
   return s;
 }
 
@@ -381,38 +522,22 @@ void mgpuStreamSynchronize(void *stream) {
   auto s = static_cast<CUstream>(stream);
   if (!d || !s)
     return;
-  std::unique_lock<std::mutex> l(mutex);
-  StreamSpan *span = nullptr;
-  if (auto it = spans.find(s); it != spans.end() && it->second.open) {
-    span = &it->second;
-    span->open = false;
-    if ((!span->end && d->cuEventCreate(&span->end, 0) != CUDA_SUCCESS) ||
-        d->cuEventRecord(span->end, s) != CUDA_SUCCESS)
-      span = nullptr;
-  }
-  l.unlock(); // record() takes the lock
-  if (!record(d->cuStreamSynchronize(s), "running the kernels") || !span)
+  if (s == capture.stream) { // the recording ends here; nothing ran
+    capture.stream = nullptr;
+    if (d->cuStreamEndCapture(s, &capture.graph) != CUDA_SUCCESS) {
+      capture.graph = nullptr;
+      capture.failed = true;
+    }
     return;
-  float ms = 0;
-  if (d->cuEventElapsedTime(&ms, span->start, span->end) == CUDA_SUCCESS)
-    deviceMs += ms;
+  }
+  closeSpan(d, s);
 }
 
 void mgpuStreamDestroy(void *stream) {
   Driver *d = driver;
   auto s = static_cast<CUstream>(stream);
-  if (!d || !s)
-    return;
-  {
-    std::lock_guard<std::mutex> l(mutex);
-    if (auto it = spans.find(s); it != spans.end()) {
-      for (CUevent e : {it->second.start, it->second.end})
-        if (e)
-          d->cuEventDestroy(e);
-      spans.erase(it);
-    }
-  }
-  d->cuStreamDestroy(s);
+  if (d && s)
+    destroyStream(d, s);
 }
 
 void *mgpuMemAlloc(uint64_t bytes, void *stream, bool /*hostShared*/) {

@@ -48,6 +48,22 @@ size_t l2CacheBytes();
 /// call; `dev` null cancels.
 void flushCacheBeforeNextRun(void *dev, size_t bytes);
 
+/// CUDA graphs: a run recorded once and replayed, so the host pays for one
+/// launch instead of one per kernel (a transformer at batch 1 has ~150
+/// small kernels). armCapture: the next stream this thread creates records
+/// instead of running (its kernels, allocations and frees until its
+/// synchronization); false where the driver cannot (no graphs, or no
+/// stream-ordered allocation). finishCapture: that recording instantiated
+/// (destroyGraph frees it), or null when it failed: with `ranInstead` the
+/// driver refused to record and the entry ran as a plain run (its errors
+/// pending as usual), else nothing ran (run the entry as usual).
+/// launchGraph: runs it on its own stream and waits, adding its span to the
+/// device time; false with `error`.
+bool armCapture();
+void *finishCapture(bool &ranInstead);
+bool launchGraph(void *graph, std::string &error);
+void destroyGraph(void *graph);
+
 /// Device copies of the constants that qfrt_cuda_constant made while
 /// `owner` was set on this thread belong to it; releaseConstants(owner)
 /// frees them (the module is being unloaded).

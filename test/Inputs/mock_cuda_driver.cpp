@@ -10,7 +10,10 @@
 // at exit a line "mock-cuda: ..." on stderr gives what was done. Events
 // are handles; the time between two is 0.25 ms for every pair. The L2
 // cache is 1 MiB; memsets are counted (memsets=, their largest memset-max=)
-// and write nothing.
+// and write nothing. Stream capture records launches (captured=) instead
+// of counting them as launches; a graph launch counts (graph-launches=) and
+// runs nothing; QF_MOCK_CUDA=no-capture makes every capture fail to begin,
+// QF_MOCK_CUDA=fail-graph-launch every graph launch fail.
 //
 //===----------------------------------------------------------------------===//
 #include <cstdio>
@@ -24,18 +27,22 @@ struct Counts {
   int sharedRaised = 0; // kernels whose shared memory limit was raised
   int memsets = 0;
   int syncAllocs = 0; // cuMemAlloc (weights, buffers kept), not stream-ordered
+  int captured = 0, graphLaunches = 0, graphs = 0, graphsFreed = 0, execs = 0, execsFreed = 0;
+  bool capturing = false;
   size_t memsetMax = 0;
   unsigned maxShared = 0; // the most dynamic shared memory a launch asked for
   ~Counts() {
     std::fprintf(stderr,
                  "mock-cuda: modules=%d launches=%d allocs=%d frees=%d live=%d "
                  "host-to-device=%d device-to-host=%d max-shared=%u live-events=%d "
-                 "shared-raised=%d memsets=%d memset-max=%zu sync-allocs=%d\n",
+                 "shared-raised=%d memsets=%d memset-max=%zu sync-allocs=%d captured=%d "
+                 "graph-launches=%d live-graphs=%d\n",
                  modules, launches, allocs, frees, allocs - frees, copiesIn, copiesOut, maxShared,
-                 events - eventsFreed, sharedRaised, memsets, memsetMax, syncAllocs);
+                 events - eventsFreed, sharedRaised, memsets, memsetMax, syncAllocs, captured,
+                 graphLaunches, graphs - graphsFreed + execs - execsFreed);
   }
 } counts;
-int context, module, function, stream, event; // addresses serve as handles
+int context, module, function, stream, event, graph_, exec_; // addresses serve as handles
 } // namespace
 
 extern "C" {
@@ -67,7 +74,7 @@ int cuModuleUnload(void *) { return 0; }
 int cuModuleGetFunction(void **f, void *, const char *) { *f = &function; return 0; }
 int cuLaunchKernel(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
                    unsigned shared, void *, void **, void **) {
-  ++counts.launches;
+  ++(counts.capturing ? counts.captured : counts.launches);
   counts.maxShared = shared > counts.maxShared ? shared : counts.maxShared;
   return 0;
 }
@@ -110,6 +117,35 @@ int cuMemsetD8Async(unsigned long long, unsigned char, size_t n, void *) {
   counts.memsetMax = n > counts.memsetMax ? n : counts.memsetMax;
   return 0;
 }
+int cuStreamBeginCapture_v2(void *, int mode) {
+  const char *m = std::getenv("QF_MOCK_CUDA");
+  if ((m && !std::strcmp(m, "no-capture")) || mode != 2 || counts.capturing)
+    return 900; // CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED
+  counts.capturing = true;
+  return 0;
+}
+int cuStreamEndCapture(void *, void **graph) {
+  if (!counts.capturing)
+    return 901;
+  counts.capturing = false;
+  ++counts.graphs;
+  *graph = &graph_;
+  return 0;
+}
+int cuGraphInstantiateWithFlags(void **exec, void *, unsigned long long) {
+  ++counts.execs;
+  *exec = &exec_;
+  return 0;
+}
+int cuGraphLaunch(void *, void *) {
+  const char *m = std::getenv("QF_MOCK_CUDA");
+  if (m && !std::strcmp(m, "fail-graph-launch"))
+    return 700; // CUDA_ERROR_ILLEGAL_ADDRESS
+  ++counts.graphLaunches;
+  return 0;
+}
+int cuGraphExecDestroy(void *) { ++counts.execsFreed; return 0; }
+int cuGraphDestroy(void *) { ++counts.graphsFreed; return 0; }
 int cuStreamCreate(void **s, unsigned) { *s = &stream; return 0; }
 int cuStreamSynchronize(void *) { return 0; }
 int cuStreamDestroy_v2(void *) { return 0; }
