@@ -507,6 +507,8 @@ void *mgpuStreamCreate() {
   CUstream s = nullptr;
   if (!d || !record(d->cuStreamCreate(&s, 0), "cuStreamCreate"))
     return s;
+  if (capture.stream) // a second stream would run for real: no recording
+    capture.failed = true;
   if (std::exchange(capture.armed, false)) {
     // Relaxed: the run's stream-ordered allocations are recorded too.
     if (d->cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_RELAXED) == CUDA_SUCCESS)
