@@ -490,7 +490,7 @@ void mgpuLaunchKernel(void *fn, intptr_t gx, intptr_t gy, intptr_t gz, intptr_t 
   // A recording is timed when it is replayed (launchGraph).
   if (s != capture.stream && !record(openSpan(d, s), "flushing the GPU's L2 cache"))
     return;
-  // More than 48 KB of dynamic shared memory (the wgmma GEMM's three
+  // More than 48 KB of dynamic shared memory (the 128x128 wgmma GEMM's five
   // stages) must be opted into per kernel.
   if (smem > kDefaultSharedLimit &&
       !record(d->cuFuncSetAttribute(static_cast<CUfunction>(fn),
