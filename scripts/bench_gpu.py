@@ -27,6 +27,9 @@ Parts (first the ones the issue's floors need):
             code, fp8 within 1e-3 of the output's range: only f32 summation
             order differs), and the 4096^3 int8 outputs of the two kernels
             against each other (or the CPU module's, with one kernel)
+  gemm-blocks  sm_90: the int8 wgmma GEMM 4096^3 with 256x128 and 128x256
+            blocks (--gpu-mma-block) beside gemm's 128x128, each checked
+            against the CPU module at 2048x256x2048 and 4096^3, then timed
   gemv      int4 g128 GEMV 1x4096x14336 against the HBM copy bandwidth and
             torch's bf16 GEMV; its output against the CPU module's
   minilm-<scheme>-b1   the real model on the GPU against ONNX Runtime fp32
@@ -176,6 +179,37 @@ def prepare_gemm(root, build, work, arch):
     p.finish()
 
 
+def prepare_gemm_blocks(root, build, work, arch):
+    """sm_90: the int8 wgmma GEMM at 4096^3 with other block tiles than the
+    default 128x128 (--gpu-mma-block): 256x128 (four warpgroups) and
+    128x256 (two of 64x256), a third fewer bytes through L2 per product;
+    each checked at 2048x256x2048 against the CPU module (code for code)
+    and at 4096^3 against the CPU module, then timed."""
+    if arch != "sm_90":
+        return
+    p = Part(root, "gemm-blocks", build)
+    M = K = N = 4096
+    model, a = bench.int8_gemm_model(work, 2048, 256, 2048)
+    small = {"a": p.save("int8_2048x256x2048_a.npy", a)}
+    small_cpu = p.compile(model, "int8_2048x256x2048-cpu", CPU_REF)
+    big, _ = bench.int8_gemm_model(work, M, K, N)
+    big_inputs = {"a": {"uniform_u8": [M, K], "seed": 0}}
+    big_cpu = p.compile(big, "int8_4096-cpu", CPU_REF)
+    for block in ("256x128", "128x256"):
+        flags = ["--target=cuda", f"--gpu-arch={arch}", f"--gpu-mma-block={block}"]
+        checks = [f"int8_2048x256x2048_wgmma_{block}", f"int8_4096_wgmma_{block}"]
+        p.manifest["checks"].append({"name": checks[0], "module": p.compile(model, checks[0], *flags),
+                                     "inputs": small, "reference_module": small_cpu, "compare": "exact"})
+        so = p.compile(big, checks[1], *flags)
+        p.manifest["checks"].append({"name": checks[1], "module": so, "inputs": big_inputs,
+                                     "reference_module": big_cpu, "compare": "exact"})
+        p.manifest["timings"].append({"name": f"int8_gemm_4096x4096x4096_wgmma_{block}", "module": so,
+                                      "inputs": big_inputs, "runs": 20, "cold": True, "ops": 2.0 * M * K * N,
+                                      "requires": checks})
+    p.manifest["peers"] = [{"gemm": [M, K, N]}]
+    p.finish()
+
+
 def calibration(work, tag, x):
     """A --calib-data directory holding the one sample `x`."""
     d = os.path.join(work, "calib-" + tag)
@@ -238,6 +272,8 @@ def prepare(build, root, arch, parts):
     for name in parts:
         if name == "gemm":
             prepare_gemm(root, build, work, arch)
+        elif name == "gemm-blocks":
+            prepare_gemm_blocks(root, build, work, arch)
         elif name == "gemv":
             prepare_gemv(root, build, work, arch)
         else:  # minilm-<scheme>-b<batch>
@@ -465,7 +501,7 @@ def collect(files):
     print(f"wrote {os.path.relpath(out, bench.ROOT)}")
 
 
-DEFAULT_PARTS = "gemm,gemv,minilm-fp32-b1,minilm-w8a8-b1,minilm-w4a16-g128-b1,minilm-fp8-b1"
+DEFAULT_PARTS = "gemm,gemm-blocks,gemv,minilm-fp32-b1,minilm-w8a8-b1,minilm-w4a16-g128-b1,minilm-fp8-b1"
 
 
 def main():

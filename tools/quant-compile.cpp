@@ -25,6 +25,13 @@ static cl::opt<std::string> gpuArch("gpu-arch",
                                              "sm_80 Ampere and later (mma.sync)"),
                                     cl::value_desc("sm_90|sm_80"), cl::init("sm_90"),
                                     cl::cat(toolCategory));
+static cl::opt<std::string> gpuMmaBlock(
+    "gpu-mma-block",
+    cl::desc("--target=cuda, for benchmarks: the 8-bit tensor-core GEMMs' block tile MxN "
+             "(sm_90 wgmma: M, N of 64, 128, 256, 2N a multiple of M, not 256x256; sm_80: 64x64, "
+             "128x128); "
+             "default: 128x128 where there are at least 132 such blocks, else 64x64"),
+    cl::value_desc("MxN"), cl::init(""), cl::cat(toolCategory));
 static cl::opt<std::string> emit("emit",
                                  cl::desc("What to write: so (a module quant-run loads), ptx "
                                           "(--target=cuda: the kernels' PTX alone), onnx-qdq "
@@ -105,6 +112,7 @@ int main(int argc, char **argv) {
   job.target = target;
   job.cpu = cpuSpec;
   job.gpuArch = gpuArch;
+  job.gpuMmaBlock = gpuMmaBlock;
   job.emit = emit;
   job.scheme = {quant, weightMethod, calibMethod, "", "", smoothQuant, clip, llmInt8, rotate};
   job.calibData = calibData;

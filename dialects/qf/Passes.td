@@ -547,8 +547,12 @@ def QfGpuMmaKernels : Pass<"qf-gpu-mma-kernels", "::mlir::func::FuncOp"> {
     block is one or two warpgroups of 64 rows each, the tiles are stored in
     shared memory as wgmma's core matrices (8 rows x 16 bytes), and each
     warpgroup issues `nvvm.wgmma.mma_async` m64nNk32 on shared-memory
-    descriptors for A and B; the tiles arrive by `nvgpu.device_async_copy`
-    (cp.async) 3 or 4 stages ahead. A zeroing of C right before the product (a zero
+    descriptors for A and B, one step's left in flight while the next is
+    issued; the tiles arrive by `nvgpu.device_async_copy` (cp.async) 3
+    steps ahead, in 5 stages. `block` forces the block tile (benchmarks
+    compare them): with wgmma MxN, M and N of 64, 128 or 256 (M / 64
+    warpgroups), 2N a multiple of M, not 256x256; mma.sync 64x64 or
+    128x128. A zeroing of C right before the product (a zero
     fill, or a copy of a zero-filled buffer) is folded into the
     accumulators' start; then, when C is a temporary read only by one
     elementwise op after it (the requantization or dequantization), that
@@ -557,7 +561,9 @@ def QfGpuMmaKernels : Pass<"qf-gpu-mma-kernels", "::mlir::func::FuncOp"> {
   }];
   let options = [
     Option<"wgmma", "wgmma", "bool", "false",
-           "use wgmma (sm_90a) instead of mma.sync">
+           "use wgmma (sm_90a) instead of mma.sync">,
+    Option<"block", "block", "std::string", "\"\"",
+           "the block tile, MxN (default: 128x128 where there are at least 132 such blocks, else 64x64)">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",

@@ -30,6 +30,7 @@ struct CompileJob {
   std::string target = "cpu"; ///< cpu | cuda
   std::string cpu = "native"; ///< native | NAME[,+feat,-feat...]
   std::string gpuArch = "sm_90";
+  std::string gpuMmaBlock; ///< the tensor-core GEMMs' block tile (MxN), empty: chosen
   std::string emit = "so"; ///< so | ptx (cuda only) | onnx-qdq
   /// --quant, --weight-method, --calib-method, --smoothquant, --clip,
   /// --llm-int8, --rotate (its paths are filled in by compile()).

@@ -53,6 +53,14 @@ bool compile(const CompileJob &job, std::string &error) {
     copts.device = Device::Cuda;
     if (!findGpuTarget(job.gpuArch, copts.gpu, err))
       return fail(err);
+    // MxN in digits (the pass checks which tiles it builds); it goes into
+    // the pipeline's text.
+    llvm::StringRef block = job.gpuMmaBlock;
+    auto [bm, bn] = block.split('x');
+    unsigned v;
+    if (!block.empty() && (bm.getAsInteger(10, v) || bn.getAsInteger(10, v)))
+      return fail("bad --gpu-mma-block '" + job.gpuMmaBlock + "': expected MxN, e.g. 128x128");
+    copts.gpu.mmaBlock = job.gpuMmaBlock;
   }
   {
     QuantScheme probe = scheme;

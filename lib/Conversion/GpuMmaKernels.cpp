@@ -61,9 +61,9 @@ constexpr int64_t kChunk = 16;                   // bytes per global load
 constexpr int64_t kChunksPerRow = kStepK / kChunk;
 constexpr int64_t kLookahead = 3; // wgmma: K steps copied ahead of the one multiplied
 
-/// Square block tiles (bm == bn): A's and B's tiles are copied by the same
-/// thread-to-chunk assignment. With wgmma, warpsM counts warpgroups (each
-/// 4 warps over 64 rows and all bn columns) and warpsN is 4.
+/// Block tiles: mma.sync's are square, 2x2 or 2x4 warps; with wgmma,
+/// warpsM counts warpgroups (each 4 warps over 64 rows and all bn columns)
+/// and warpsN is 4.
 struct Tiling {
   int64_t bm, bn, warpsM, warpsN;
   int64_t threads() const { return 32 * warpsM * warpsN; }
@@ -77,6 +77,7 @@ struct Tiling {
 /// one warpgroup), four times the blocks.
 Tiling chooseTiling(int64_t M, int64_t N, bool wgmma) {
   bool large = llvm::divideCeil(M, 128) * llvm::divideCeil(N, 128) >= 132;
+  // (the `block` option overrides this: parseBlock)
   if (wgmma)
     return large ? Tiling{128, 128, 2, 4} : Tiling{64, 64, 1, 4};
   return large ? Tiling{128, 128, 2, 4} : Tiling{64, 64, 2, 2};
@@ -243,7 +244,9 @@ private:
   int64_t stages = 2; // shared-memory stages (wgmma: kLookahead + 2)
   Type accElement;    // C's: i32 or f32
   Value tid;
-  SmallVector<std::pair<Value, Value>> chunkPos; // (row, word) of each chunk
+  /// The thread's chunks of a tile of `rows` rows: (row, word) each.
+  SmallVector<std::pair<Value, Value>> chunkPositions(int64_t rows);
+  SmallVector<std::pair<Value, Value>> chunksA, chunksB;
 };
 
 KernelBuilder::ChunkSource KernelBuilder::chunkSource(Value row0, int64_t limit, Value r, Value w,
@@ -254,11 +257,23 @@ KernelBuilder::ChunkSource KernelBuilder::chunkSource(Value row0, int64_t limit,
   return {row, k, kLoad};
 }
 
+SmallVector<std::pair<Value, Value>> KernelBuilder::chunkPositions(int64_t rows) {
+  // Chunk i of the thread: rows of kChunksPerRow chunks, consecutive
+  // threads along a row (neighbouring 16-byte loads).
+  SmallVector<std::pair<Value, Value>> out;
+  for (int64_t i = 0; i < rows * kChunksPerRow / tl.threads(); ++i) {
+    Value c = add(tid, cst(i * tl.threads()));
+    out.push_back({arith::DivUIOp::create(b, loc, c, cst(kChunksPerRow)),
+                   mul(arith::RemUIOp::create(b, loc, c, cst(kChunksPerRow)), kChunk / 4)});
+  }
+  return out;
+}
+
 SmallVector<Value> KernelBuilder::loadChunks(Value src, Value row0, int64_t limit, Value step) {
   auto bytes = VectorType::get({kChunk}, b.getI8Type());
   auto words = VectorType::get({kChunk / 4}, b.getI32Type());
   SmallVector<Value> out;
-  for (auto [r, w] : chunkPos) {
+  for (auto [r, w] : chunksA) { // (square tiles: B's rows are assigned alike)
     ChunkSource at = chunkSource(row0, limit, r, w, step);
     Value v = vector::LoadOp::create(b, loc, bytes, src, ValueRange{at.row, at.kLoad},
                                      /*nontemporal=*/false, llvm::MaybeAlign(kChunk));
@@ -272,7 +287,7 @@ SmallVector<Value> KernelBuilder::loadChunks(Value src, Value row0, int64_t limi
 }
 
 void KernelBuilder::storeChunks(Value smem, Value stage, ValueRange chunks) {
-  for (auto [pos, chunk] : llvm::zip(chunkPos, chunks))
+  for (auto [pos, chunk] : llvm::zip(chunksA, chunks))
     vector::StoreOp::create(b, loc, chunk, smem, ValueRange{stage, pos.first, pos.second},
                             /*nontemporal=*/false, llvm::MaybeAlign(kChunk));
 }
@@ -317,8 +332,9 @@ Value KernelBuilder::mma(ArrayRef<Value> a, ArrayRef<Value> bRegs, Value acc) {
 Value KernelBuilder::copyStage(Value smemA, Value smemB, Value m0, Value n0, Value step,
                                Value stage) {
   SmallVector<Value> tokens;
-  auto copy = [&](Value src, Value smem, Value row0, int64_t limit) {
-    for (auto [r, w] : chunkPos) {
+  auto copy = [&](Value src, Value smem, Value row0, int64_t limit,
+                  ArrayRef<std::pair<Value, Value>> chunks) {
+    for (auto [r, w] : chunks) {
       ChunkSource at = chunkSource(row0, limit, r, w, step);
       Value column = arith::DivUIOp::create(b, loc, w, cst(4));
       // Past K: nothing read (the address kept inside the row), 16 zeros written.
@@ -329,8 +345,8 @@ Value KernelBuilder::copyStage(Value smemA, Value smemB, Value m0, Value n0, Val
           b.getIndexAttr(kChunk), bytes, b.getUnitAttr()));
     }
   };
-  copy(op.a, smemA, m0, M);
-  copy(op.b, smemB, n0, N);
+  copy(op.a, smemA, m0, M, chunksA);
+  copy(op.b, smemB, n0, N, chunksB);
   return nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
                                                  tokens);
 }
@@ -435,13 +451,8 @@ void KernelBuilder::build(bool zeroInit, const Epilogue *epilogue) {
   Value wn = arith::RemUIOp::create(b, loc, warp, cst(tl.warpsN));
   Value m0 = mul(launch.getBlockIds().y, tl.bm), n0 = mul(launch.getBlockIds().x, tl.bn);
 
-  // Chunk i of the thread: rows of kChunksPerRow chunks, consecutive
-  // threads along a row (neighbouring 16-byte loads).
-  for (int64_t i = 0; i < tl.bm * kChunksPerRow / tl.threads(); ++i) {
-    Value c = add(tid, cst(i * tl.threads()));
-    chunkPos.push_back({arith::DivUIOp::create(b, loc, c, cst(kChunksPerRow)),
-                        mul(arith::RemUIOp::create(b, loc, c, cst(kChunksPerRow)), kChunk / 4)});
-  }
+  chunksA = chunkPositions(tl.bm);
+  chunksB = chunkPositions(tl.bn);
   int64_t steps = llvm::divideCeil(K, kStepK);
   Value zero = cst(0);
   // wgmma: the first kLookahead steps' copies in flight (past the last
@@ -647,9 +658,37 @@ void KernelBuilder::emitEpilogue(const Epilogue &e, Value row, Value col, Value 
                           at(out));
 }
 
+/// The `block` option, "MxN": with wgmma M of 64, 128 or 256 (1, 2 or 4
+/// warpgroups) and N of 64, 128 or 256, every thread copying whole chunks
+/// of both tiles (2N a multiple of M), but not 256x256 (512 threads get
+/// 128 registers each; m64n256 has 128 accumulators alone); mma.sync 64x64
+/// or 128x128. Empty: chooseTiling decides.
+FailureOr<std::optional<Tiling>> parseBlock(StringRef text, bool wgmma) {
+  if (text.empty())
+    return std::optional<Tiling>();
+  auto [ms, ns] = text.split('x');
+  int64_t bm = 0, bn = 0;
+  if (ms.getAsInteger(10, bm) || ns.getAsInteger(10, bn))
+    return failure();
+  if (!wgmma)
+    return bm == bn && (bm == 64 || bm == 128) ? std::optional<Tiling>(Tiling{bm, bn, 2, bm / 32})
+                                               : FailureOr<std::optional<Tiling>>(failure());
+  auto ok = [](int64_t v) { return v == 64 || v == 128 || v == 256; };
+  if (!ok(bm) || !ok(bn) || (2 * bn) % bm || (bm == 256 && bn == 256))
+    return failure();
+  return std::optional<Tiling>(Tiling{bm, bn, bm / 64, 4});
+}
+
 struct QfGpuMmaKernelsPass : impl::QfGpuMmaKernelsBase<QfGpuMmaKernelsPass> {
   using Base::Base;
   void runOnOperation() override {
+    FailureOr<std::optional<Tiling>> forced = parseBlock(block, wgmma);
+    if (failed(forced)) {
+      getOperation().emitError() << "qf-gpu-mma-kernels: unsupported block '" << block
+                                 << (wgmma ? "' (wgmma: MxN, M and N of 64, 128, 256, 2N a multiple of M, not 256x256)"
+                                           : "' (mma.sync: 64x64 or 128x128)");
+      return signalPassFailure();
+    }
     SmallVector<std::pair<linalg::GenericOp, lowering::MmaContraction>> work;
     getOperation().walk([&](linalg::GenericOp op) {
       std::optional<lowering::MmaContraction> m = lowering::matchMmaContraction(op);
@@ -672,8 +711,8 @@ struct QfGpuMmaKernelsPass : impl::QfGpuMmaKernelsBase<QfGpuMmaKernelsPass> {
         }
       OpBuilder b(op);
       auto cType = cast<MemRefType>(m.c.getType());
-      KernelBuilder(b, op.getLoc(), m, chooseTiling(cType.getDimSize(0), cType.getDimSize(1), wgmma),
-                    wgmma)
+      Tiling tiling = forced->value_or(chooseTiling(cType.getDimSize(0), cType.getDimSize(1), wgmma));
+      KernelBuilder(b, op.getLoc(), m, tiling, wgmma)
           .build(/*zeroInit=*/zeroInit != nullptr, epilogue ? &*epilogue : nullptr);
       if (zeroInit)
         lowering::eraseConstantInit(zeroInit);

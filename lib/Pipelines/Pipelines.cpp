@@ -162,6 +162,7 @@ std::vector<PipelineStage> cudaPipelineStages(const GpuTarget &gpu, bool withHos
       // (gpu-async-region), synchronized at the end of the entry.
       {"map loops to GPU kernels",
        "func.func(qf-gpu-mma-kernels{wgmma=" + std::string(sm90 ? "1" : "0") +
+           (gpu.mmaBlock.empty() ? "" : " block=" + gpu.mmaBlock) +
            "},qf-gpu-vectorize-loops,qf-gpu-warp-reductions,qf-gpu-map-loops),"
        "gpu-kernel-outlining,"
        "qf-gpu-merge-kernel-modules,func.func(gpu-async-region),canonicalize,cse"},

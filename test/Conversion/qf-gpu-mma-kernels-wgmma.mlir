@@ -1,4 +1,9 @@
 // RUN: quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-gpu-mma-kernels{wgmma=1},canonicalize,cse))' | FileCheck %s
+// RUN: quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-gpu-mma-kernels{wgmma=1 block=256x128},canonicalize,cse))' | FileCheck %s --check-prefix=B256
+// RUN: quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-gpu-mma-kernels{wgmma=1 block=128x256},canonicalize,cse))' | FileCheck %s --check-prefix=N256
+// RUN: not quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-gpu-mma-kernels{wgmma=1 block=256x64}))' 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not quant-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(qf-gpu-mma-kernels{wgmma=1 block=256x256}))' 2>&1 | FileCheck %s --check-prefix=BAD
+// BAD: error: qf-gpu-mma-kernels: unsupported block '256x{{64|256}}' (wgmma: MxN, M and N of 64, 128, 256, 2N a multiple of M, not 256x256)
 
 #a = affine_map<(d0, d1, d2) -> (d0, d2)>
 #b = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -76,6 +81,31 @@ func.func @edges(%A: memref<200x80xi8>, %B: memref<136x80xi8>, %C: memref<200x13
 // bytes) further, B's region after A's five stages (5 x 4 x 2080 = 41600
 // bytes), m64n128k32 with f32 sums; the accumulators (64 f32) start from
 // C, loaded per fragment element (no fill before).
+// Forced 256x128 blocks: four warpgroups (512 threads) in a 16 x 8 grid;
+// 5 stages of A (256 rows: 4 x 4128 bytes) and B (128 rows: 4 x 2080),
+// 124160 bytes; each thread copies two chunks of A and one of B a stage;
+// B's descriptors start after A's stages (5 x 16512 = 82560 bytes).
+// B256-LABEL: func @large_e4m3
+// B256: gpu.launch blocks({{.*}}) in ({{.*}} = %c16, {{.*}} = %c8, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c512, {{.*}} = %c1, {{.*}} = %c1) dynamic_shared_memory_size %c124160_i32
+// B256: memref.view {{.*}} to memref<5x4x4128xi8, #gpu.address_space<workgroup>>
+// B256: memref.view {{.*}} to memref<5x4x2080xi8, #gpu.address_space<workgroup>>
+// B256: scf.for
+// B256: gpu.barrier
+// B256-COUNT-3: nvgpu.device_async_copy
+// B256-NOT: nvgpu.device_async_copy
+// B256: nvgpu.device_async_create_group
+// B256: arith.addi %{{.*}}, %c82560_i64 : i64
+// B256: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 32>
+// Forced 128x256: two warpgroups of 64 x 256 (m64n256k32, 128 f32
+// accumulators a thread), an 8 x 16 grid, four chunks of B a thread.
+// N256-LABEL: func @large_e4m3
+// N256: gpu.launch blocks({{.*}}) in ({{.*}} = %c8, {{.*}} = %c16, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c256, {{.*}} = %c1, {{.*}} = %c1)
+// N256: scf.for
+// N256: gpu.barrier
+// N256-COUNT-6: nvgpu.device_async_copy
+// N256-NOT: nvgpu.device_async_copy
+// N256: nvgpu.device_async_create_group
+// N256: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 256, k = 32>
 // CHECK-LABEL: func @large_e4m3
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c16, {{.*}} = %c16, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c256, {{.*}} = %c1, {{.*}} = %c1) dynamic_shared_memory_size %c83200_i32
 // CHECK: memref.view {{.*}} to memref<5x4x2080xi8, #gpu.address_space<workgroup>>

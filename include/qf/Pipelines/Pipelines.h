@@ -42,6 +42,7 @@ std::vector<PipelineStage> cpuPipelineStages(const CpuTarget &cpu = nativeCpuTar
 struct GpuTarget {
   std::string arch = "sm_90"; // sm_80 or sm_90
   std::string libdevice;      // the CUDA toolkit's libdevice.10.bc
+  std::string mmaBlock;       // qf-gpu-mma-kernels' block (MxN), empty: chosen
 };
 
 /// `arch` as --gpu-arch gives it (sm_80, sm_90), with libdevice found under
