@@ -14,10 +14,10 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
-#include <mutex>
 #include <vector>
 
 namespace {
@@ -416,6 +416,7 @@ qfrt_status qfrt_module_set_cold_cache(qfrt_module *m, int on) {
     return fail(QFRT_ERROR_INVALID_ARG, "null module");
   if (!m->cuda)
     return fail(QFRT_ERROR_INVALID_ARG, "a cold cache is for GPU modules; this one runs on the CPU");
+  std::lock_guard<std::mutex> l(m->runMutex);
   if (!on || m->flush) {
     if (!on) {
       qfrt::cuda::freeDevice(m->flush);
@@ -476,8 +477,8 @@ static qfrt_status runOnGpu(qfrt_module *m, const std::vector<void *> &host, siz
     // The first run JIT-compiles the kernels and reports any error; the
     // second is recorded (the pointers it passes stay valid: weights and
     // the I/O buffers are the module's, the rest is allocated in the
-    // recording) and replayed.
-    // (A recording's launches leave the cache flush pending for the replay.)
+    // recording) and replayed. A recording's launches leave the cache
+    // flush pending for the replay.
     qfrt::cuda::flushCacheBeforeNextRun(m->flush, m->flushBytes);
     bool ran = false;
     if (!m->graph && m->useGraph && !m->graphFailed && m->gpuRuns > 0 && qfrt::cuda::armCapture()) {
@@ -495,7 +496,7 @@ static qfrt_status runOnGpu(qfrt_module *m, const std::vector<void *> &host, siz
     }
     qfrt::cuda::flushCacheBeforeNextRun(nullptr, 0); // a run that launched nothing
     m->lastDeviceMs = qfrt::cuda::takeDeviceMs();
-    ++m->gpuRuns;
+    m->gpuRuns += ok;
   }
   for (size_t i = numInputs; ok && i < host.size(); ++i)
     ok = qfrt::cuda::copyToHost(host[i], dev[i], spec(i).numBytes, err);
