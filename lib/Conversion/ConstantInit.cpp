@@ -50,11 +50,16 @@ static TypedAttr fillOf(Operation *o, Value buffer) {
 }
 
 ConstantInit constantInitOf(Operation *op, Value acc) {
-  // The constant is not in memory any more: `op` must read it only as its
-  // accumulator.
-  if (auto l = dyn_cast<linalg::LinalgOp>(op);
-      l && llvm::any_of(l.getDpsInputs(), [&](Value in) { return rootBuffer(in) == rootBuffer(acc); }))
-    return {};
+  if (auto l = dyn_cast<linalg::LinalgOp>(op)) {
+    // The constant is not in memory any more: `op` must read it only as
+    // its accumulator, and write every element (a projected permutation:
+    // each output dim one loop's, whose range is the dim's size).
+    if (llvm::any_of(l.getDpsInputs(), [&](Value in) { return rootBuffer(in) == rootBuffer(acc); }))
+      return {};
+    for (OpOperand &init : l.getDpsInitsMutable())
+      if (init.get() == acc && !l.getMatchingIndexingMap(&init).isProjectedPermutation())
+        return {};
+  }
   // Whole buffers only: what is written is the accumulator itself.
   Operation *w = lastWriter(op, rootBuffer(acc), /*readsOk=*/false);
   if (TypedAttr value = fillOf(w, acc))

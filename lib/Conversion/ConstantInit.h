@@ -34,7 +34,8 @@ struct ConstantInit {
   mlir::TypedAttr value;
   explicit operator bool() const { return op; }
 };
-/// None found, or `op` (a linalg op) also reads the buffer as an input.
+/// None found, or `op` (a linalg op) also reads the buffer as an input or
+/// does not write all of it.
 ConstantInit constantInitOf(mlir::Operation *op, mlir::Value acc);
 
 /// constantInitOf's fill or copy when the constant is an integer 0 or a
