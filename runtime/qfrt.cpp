@@ -397,11 +397,18 @@ qfrt_status qfrt_module_set_num_threads(qfrt_module *m, int n) {
 
 int qfrt_module_num_threads(const qfrt_module *m) { return m ? m->threads : 0; }
 
-qfrt_status qfrt_module_set_cuda_graph(qfrt_module *m, int on) {
+/// QFRT_OK for a GPU module; else why `what` does not apply.
+static qfrt_status gpuOnly(const qfrt_module *m, const char *what) {
   if (!m)
     return fail(QFRT_ERROR_INVALID_ARG, "null module");
   if (!m->cuda)
-    return fail(QFRT_ERROR_INVALID_ARG, "CUDA graphs are for GPU modules; this one runs on the CPU");
+    return fail(QFRT_ERROR_INVALID_ARG, std::string(what) + " for GPU modules; this one runs on the CPU");
+  return QFRT_OK;
+}
+
+qfrt_status qfrt_module_set_cuda_graph(qfrt_module *m, int on) {
+  if (qfrt_status s = gpuOnly(m, "CUDA graphs are"); s != QFRT_OK)
+    return s;
   std::lock_guard<std::mutex> l(m->runMutex);
   m->useGraph = on != 0;
   if (!on) {
@@ -412,10 +419,8 @@ qfrt_status qfrt_module_set_cuda_graph(qfrt_module *m, int on) {
 }
 
 qfrt_status qfrt_module_set_cold_cache(qfrt_module *m, int on) {
-  if (!m)
-    return fail(QFRT_ERROR_INVALID_ARG, "null module");
-  if (!m->cuda)
-    return fail(QFRT_ERROR_INVALID_ARG, "a cold cache is for GPU modules; this one runs on the CPU");
+  if (qfrt_status s = gpuOnly(m, "a cold cache is"); s != QFRT_OK)
+    return s;
   std::lock_guard<std::mutex> l(m->runMutex);
   if (!on || m->flush) {
     if (!on) {
