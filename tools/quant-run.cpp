@@ -132,16 +132,16 @@ int main(int argc, char **argv) {
   }
   if (threads)
     qfrt_module_set_num_threads(m, threads);
-  if (cold && qfrt_module_set_cold_cache(m, 1) != QFRT_OK) {
-    std::string msg = std::string("--cold: ") + qfrt_last_error();
+  // The GPU-only flags: a CPU module refuses them.
+  auto refused = [&](const char *flag) {
+    std::string msg = std::string(flag) + ": " + qfrt_last_error();
     qfrt_module_free(m);
     return fail(msg);
-  }
-  if (!graph && qfrt_module_set_cuda_graph(m, 0) != QFRT_OK) {
-    std::string msg = std::string("--no-cuda-graph: ") + qfrt_last_error();
-    qfrt_module_free(m);
-    return fail(msg);
-  }
+  };
+  if (cold && qfrt_module_set_cold_cache(m, 1) != QFRT_OK)
+    return refused("--cold");
+  if (!graph && qfrt_module_set_cuda_graph(m, 0) != QFRT_OK)
+    return refused("--no-cuda-graph");
 
   size_t nin = qfrt_module_num_inputs(m), nout = qfrt_module_num_outputs(m);
   std::vector<qfrt::NpyArray> ins(nin), outs(nout);

@@ -71,16 +71,19 @@ struct Tiling {
   int64_t warpCols() const { return bn / warpsN; }
 };
 
-/// 128x128 blocks of 8 warps when there are enough of them to fill a large
-/// GPU (132 SMs on an H100): mma.sync 2x4 warps of 64x32, or 2 warpgroups
-/// of 64x128; otherwise 64x64 blocks of 4 warps (mma.sync 2x2 of 32x32, or
-/// one warpgroup), four times the blocks.
+/// A bm x bn block's warps: wgmma, bm / 64 warpgroups of 64 x bn; mma.sync
+/// (square blocks), 2 x bm / 32 warps (64x64: 2x2 of 32x32, 128x128: 2x4 of
+/// 64x32).
+Tiling tilingOf(int64_t bm, int64_t bn, bool wgmma) {
+  return wgmma ? Tiling{bm, bn, bm / 64, 4} : Tiling{bm, bn, 2, bm / 32};
+}
+
+/// 128x128 blocks when there are enough of them to fill a large GPU (132
+/// SMs on an H100), otherwise 64x64, four times the blocks (the `block`
+/// option overrides this: parseBlock).
 Tiling chooseTiling(int64_t M, int64_t N, bool wgmma) {
-  bool large = llvm::divideCeil(M, 128) * llvm::divideCeil(N, 128) >= 132;
-  // (the `block` option overrides this: parseBlock)
-  if (wgmma)
-    return large ? Tiling{128, 128, 2, 4} : Tiling{64, 64, 1, 4};
-  return large ? Tiling{128, 128, 2, 4} : Tiling{64, 64, 2, 2};
+  int64_t side = llvm::divideCeil(M, 128) * llvm::divideCeil(N, 128) >= 132 ? 128 : 64;
+  return tilingOf(side, side, wgmma);
 }
 
 bool contiguous(Value v) {
@@ -670,13 +673,12 @@ FailureOr<std::optional<Tiling>> parseBlock(StringRef text, bool wgmma) {
   int64_t bm = 0, bn = 0;
   if (ms.getAsInteger(10, bm) || ns.getAsInteger(10, bn))
     return failure();
-  if (!wgmma)
-    return bm == bn && (bm == 64 || bm == 128) ? std::optional<Tiling>(Tiling{bm, bn, 2, bm / 32})
-                                               : FailureOr<std::optional<Tiling>>(failure());
   auto ok = [](int64_t v) { return v == 64 || v == 128 || v == 256; };
-  if (!ok(bm) || !ok(bn) || (2 * bn) % bm || (bm == 256 && bn == 256))
+  bool valid = wgmma ? ok(bm) && ok(bn) && (2 * bn) % bm == 0 && !(bm == 256 && bn == 256)
+                     : bm == bn && (bm == 64 || bm == 128);
+  if (!valid)
     return failure();
-  return std::optional<Tiling>(Tiling{bm, bn, bm / 64, 4});
+  return std::optional<Tiling>(tilingOf(bm, bn, wgmma));
 }
 
 struct QfGpuMmaKernelsPass : impl::QfGpuMmaKernelsBase<QfGpuMmaKernelsPass> {

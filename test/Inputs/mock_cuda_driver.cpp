@@ -85,22 +85,21 @@ int cuFuncSetAttribute(void *, int attribute, int value) {
   ++counts.sharedRaised;
   return 0;
 }
-int cuMemAlloc_v2(unsigned long long *p, size_t n) {
+static int allocate(unsigned long long *p, size_t n) {
   ++counts.allocs;
-  ++counts.syncAllocs;
   *p = reinterpret_cast<unsigned long long>(std::calloc(1, n));
   return 0;
+}
+int cuMemAlloc_v2(unsigned long long *p, size_t n) {
+  ++counts.syncAllocs;
+  return allocate(p, n);
 }
 int cuMemFree_v2(unsigned long long p) {
   ++counts.frees;
   std::free(reinterpret_cast<void *>(p));
   return 0;
 }
-int cuMemAllocAsync(unsigned long long *p, size_t n, void *) {
-  int r = cuMemAlloc_v2(p, n);
-  --counts.syncAllocs;
-  return r;
-}
+int cuMemAllocAsync(unsigned long long *p, size_t n, void *) { return allocate(p, n); }
 int cuMemFreeAsync(unsigned long long p, void *) { return cuMemFree_v2(p); }
 int cuMemcpyHtoD_v2(unsigned long long d, const void *h, size_t n) {
   ++counts.copiesIn;
